@@ -1,0 +1,189 @@
+"""Grading one submission: run it in a sandbox, compare with the reference, give a Result."""
+
+from __future__ import annotations
+
+import io
+import signal
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from grader import problems
+from grader.compare import compare
+from grader.errors import UsageError
+from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
+from grader.problems import Problem
+from grader.sandbox import Outcome, Sandbox, SandboxError
+
+MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
+                "Cannot allocate memory")
+
+
+def grade(
+    problem_id: str,
+    submission: str | Path,
+    *,
+    limits: Limits | None = None,
+    sandbox: str = "auto",
+    box: Sandbox | None = None,
+) -> Result:
+    """Grade a learner's file on a problem's cases.
+
+    Args:
+        problem_id: a problem id, as `judge list` shows them.
+        submission: path of the learner's Python file.
+        limits: resource limits; the problem's own by default.
+        sandbox: "auto", "bwrap" or "process" (see grader.sandbox).
+        box: a sandbox started ahead of time (it is used up by this call).
+
+    Raises UsageError for an unknown problem or a missing file; every fault of
+    the learner's code, and any judge bug, comes back as a Result.
+
+    Example:
+        >>> grade("cross_attention_mask", "cross_attention_mask.py").status
+        <Status.PASSED: 'passed'>
+    """
+    problem = problems.load_problem(problem_id)
+    path = Path(submission)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
+    limits = limits or problem.meta.limits
+    cases = list(problem.cases)
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        return _result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
+    try:
+        if box is None:
+            box = Sandbox(sandbox, limits)
+        with box:
+            inputs = [problems.make_inputs(problem.meta, c) for c in cases]
+            expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
+            outcome = box.run(*_job(problem, source, inputs))
+        return _interpret(problem, path, cases, expected, outcome, limits)
+    except Exception as e:  # a judge bug or a broken environment: never the learner's fault
+        detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+        kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
+        result = _result(problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits)
+        return result.model_copy(update={"traceback": traceback.format_exc()})
+
+
+def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[dict, bytes]:
+    arrays, cases = {}, []
+    for i, case_inputs in enumerate(inputs):
+        scalars = {k: v for k, v in case_inputs.items() if not isinstance(v, np.ndarray)}
+        names = [k for k, v in case_inputs.items() if isinstance(v, np.ndarray)]
+        arrays.update({f"{i}.{k}": case_inputs[k] for k in names})
+        cases.append({"scalars": scalars, "arrays": names})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    header = {"module": problem.id, "filename": f"{problem.id}.py", "source": source,
+              "function": problem.meta.function, "arg_names": [a.name for a in problem.meta.args], "cases": cases}
+    return header, buf.getvalue()
+
+
+def _result(problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits,
+            level: str = "none") -> Result:
+    """A result where every case shares one status (the file could not be run at all)."""
+    return Result(
+        problem=problem.id, submission=str(path), status=status, message=message, limits=limits,
+        cases=[CaseResult(index=i, name=c.name, seed=c.seed, hidden=c.hidden, status=status) for i, c in enumerate(cases)],
+        replay=_replay(problem, cases, level),
+    )
+
+
+def _replay(problem: Problem, cases: list[Case], level: str) -> Replay:
+    return Replay(problem=problem.id, problem_version=problem.meta.version, seeds=[c.seed for c in cases],
+                  versions=problems.library_versions(), sandbox=level)
+
+
+def _parse_array(payload: bytes) -> np.ndarray | None:
+    """The learner's array, read strictly: plain numeric data or nothing."""
+    try:
+        arr = np.load(io.BytesIO(payload), allow_pickle=False)
+    except Exception:
+        return None
+    return arr if isinstance(arr, np.ndarray) and arr.dtype.kind in "biuf" else None
+
+
+def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
+    """Why the cases without a result have none: the fate of the whole run."""
+    if outcome.overflow:
+        return Status.CRASHED, "sent back more data than any answer needs; the run was stopped"
+    if outcome.timed_out == "import":
+        return Status.TIMEOUT, f"importing your file took longer than the limit of {limits.import_s:g} s"
+    if outcome.timed_out == "cases":
+        return Status.TIMEOUT, f"the cases took longer than the time limit of {limits.time_s:g} s (all cases together)"
+    if any(s in outcome.stderr for s in MEMORY_SIGNS):
+        return Status.MEMORY, f"ran out of memory (limit {limits.memory_mb} MB)"
+    if outcome.signal:
+        name = signal.Signals(outcome.signal).name if outcome.signal in signal.valid_signals() else outcome.signal
+        return Status.CRASHED, f"the process was killed by {name} before returning all results"
+    return Status.CRASHED, (f"the process exited (code {outcome.exit_code}) before returning all results; "
+                            "do not call os._exit() or exit the interpreter")
+
+
+def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[np.ndarray], outcome: Outcome,
+               limits: Limits) -> Result:
+    frames = outcome.frames
+    load_error = next((h for h, _ in frames if h.get("kind") == "load_error"), None)
+    by_index = {}
+    for h, p in frames:
+        if h.get("kind") == "case" and isinstance(h.get("index"), int) and h["index"] not in by_index:
+            by_index[h["index"]] = (h, p)
+    run_status, run_message = _run_failure(outcome, limits)
+
+    results = []
+    for i, (case, exp) in enumerate(zip(cases, expected)):
+        base = {"index": i, "name": case.name, "seed": case.seed, "hidden": case.hidden,
+                "expected_shape": list(exp.shape)}
+        if load_error is not None:
+            status = Status.MEMORY if load_error.get("status") == "memory" else Status.ERROR
+            results.append(CaseResult(**base, status=status, message=str(load_error.get("message", ""))))
+            continue
+        if i not in by_index:
+            results.append(CaseResult(**base, status=run_status, message=run_message))
+            continue
+        header, payload = by_index[i]
+        time_s = header.get("time") if isinstance(header.get("time"), (int, float)) else None
+        if header.get("status") != "ok":
+            status = Status.MEMORY if header.get("status") == "memory" else Status.ERROR
+            results.append(CaseResult(**base, status=status, message=str(header.get("message", ""))[:2000],
+                                      traceback=str(header.get("traceback", ""))[:8000]))
+            continue
+        got = _parse_array(payload)
+        if got is None:
+            results.append(CaseResult(**base, status=Status.ERROR, message="returned something that is not an array of numbers"))
+            continue
+        cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
+        results.append(CaseResult(
+            **base, status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER, message=cmp.message,
+            shape=list(got.shape), max_abs_err=cmp.max_abs_err, max_rel_err=cmp.max_rel_err,
+            mismatch_index=cmp.mismatch_index, got=cmp.got, expected=cmp.expected, time_s=time_s,
+        ))
+
+    status = worst([r.status for r in results])
+    return Result(
+        problem=problem.id, submission=str(path), status=status, message=_summary(status, results, load_error),
+        traceback=str(load_error.get("traceback", ""))[:8000] if load_error else "",
+        cases=results, stdout=_clip(outcome.stdout, outcome.stdout_bytes), stderr=_clip(outcome.stderr, outcome.stderr_bytes),
+        time_s=round(outcome.wall_s, 3), peak_memory_mb=outcome.peak_rss_mb, limits=limits,
+        replay=_replay(problem, cases, outcome.level),
+    )
+
+
+def _summary(status: Status, results: list[CaseResult], load_error: dict | None) -> str:
+    n, passed = len(results), sum(r.status is Status.PASSED for r in results)
+    if status is Status.PASSED:
+        return f"all {n} cases passed"
+    if load_error is not None:
+        return str(load_error.get("message", "your file could not be imported"))[:2000]
+    first = next(r for r in results if r.status is status)
+    return f"{passed} of {n} cases passed; case {first.index} ({first.name}): {first.message}"
+
+
+def _clip(text: str, total: int) -> str:
+    if total > len(text.encode()):
+        return text + f"\n... [output cut: {total:,} bytes in all]"
+    return text

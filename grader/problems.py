@@ -1,0 +1,234 @@
+"""Loading problems, generating their case inputs from seeds, and expected outputs.
+
+A problem folder `problems/<id>/` holds `problem.json` (metadata, see
+`models.ProblemMeta`), `cases.json`, `spec.md` and the stub `<id>.py`. Its
+trusted solution is `reference/<id>.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from grader.errors import ProblemError, UnknownProblem
+from grader.models import Case, CaseFile, ProblemMeta
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS_DIR = ROOT / "problems"
+REFERENCE_DIR = ROOT / "reference"
+
+
+@dataclass(frozen=True)
+class Problem:
+    meta: ProblemMeta
+    cases: tuple[Case, ...]
+    folder: Path
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @property
+    def spec_path(self) -> Path:
+        return self.folder / "spec.md"
+
+    @property
+    def stub_path(self) -> Path:
+        return self.folder / f"{self.id}.py"
+
+    @property
+    def reference_path(self) -> Path:
+        return REFERENCE_DIR / f"{self.id}.py"
+
+
+def problem_ids() -> list[str]:
+    return sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.json").is_file())
+
+
+def _parse(model, path: Path):
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ProblemError(f"{path}: file is missing") from None
+    except ValidationError as e:
+        fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}" for err in e.errors())
+        raise ProblemError(f"{path}: {fields}") from None
+
+
+@functools.cache
+def load_problem(problem_id: str) -> Problem:
+    """Load and validate one problem; a malformed one raises ProblemError naming file and field."""
+    valid = problem_ids()
+    if problem_id not in valid:
+        raise UnknownProblem(problem_id, valid)
+    folder = PROBLEMS_DIR / problem_id
+    meta = _parse(ProblemMeta, folder / "problem.json")
+    if meta.id != problem_id:
+        raise ProblemError(f"{folder / 'problem.json'}: id: {meta.id!r} differs from the folder name")
+    cases = _parse(CaseFile, folder / "cases.json").cases
+    for i, case in enumerate(cases):
+        try:
+            check_case(meta, case)
+        except ValueError as e:
+            raise ProblemError(f"{folder / 'cases.json'}: cases.{i} ({case.name}): {e}") from None
+    for path in (folder / "spec.md", folder / f"{problem_id}.py", REFERENCE_DIR / f"{problem_id}.py"):
+        if not path.is_file():
+            raise ProblemError(f"{path}: file is missing")
+    return Problem(meta, tuple(cases), folder)
+
+
+def check_case(meta: ProblemMeta, case: Case) -> None:
+    """Raise ValueError when a case lacks a dimension or value its problem needs."""
+    for arg in meta.args:
+        if arg.kind == "int":
+            if arg.name not in case.values and not arg.optional:
+                raise ValueError(f"values.{arg.name} is missing")
+        else:
+            for dim in arg.shape or []:
+                if isinstance(dim, str) and dim not in case.dims and dim not in case.values:
+                    raise ValueError(f"dims.{dim} (of {arg.name}) is missing")
+    known = {a.name for a in meta.args} | {"pad_id"}
+    for name in case.values:
+        if name not in known:
+            raise ValueError(f"values.{name} is not an argument")
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def make_inputs(meta: ProblemMeta, case: Case) -> dict[str, object]:
+    """The arguments of one case, generated deterministically from its seed."""
+    rng = np.random.default_rng(case.seed)
+    inputs: dict[str, object] = {}
+    for arg in meta.args:
+        if arg.kind == "int":
+            if arg.name in case.values:
+                value = case.values[arg.name]
+                inputs[arg.name] = float(value) if arg.as_float else int(value)
+            continue
+        # A dimension may also be an int argument (mha_self's d_model).
+        shape = tuple(case.dims.get(d, case.values.get(d)) if isinstance(d, str) else d for d in arg.shape)
+        if arg.kind == "normal":
+            scale = case.scales.get(arg.name, arg.scale)
+            inputs[arg.name] = (rng.standard_normal(shape) * scale).astype(np.float32)
+        else:
+            inputs[arg.name] = _token_ids(rng, shape, arg.vocab, case.values.get("pad_id", 0))
+    return inputs
+
+
+def _token_ids(rng: np.random.Generator, shape: tuple[int, int], vocab: int, pad_id: int) -> np.ndarray:
+    """Ids never equal to pad_id, with padding on the right, on the left, or scattered by row."""
+    n, s = shape
+    ids = rng.integers(1, vocab, size=shape)
+    ids[ids == pad_id] = vocab + 1
+    for row in range(n):
+        if s < 2:
+            break
+        k = int(rng.integers(1, s))  # pads in this row: at least one, never all
+        if row % 3 == 0:
+            where = np.arange(s - k, s)
+        elif row % 3 == 1:
+            where = np.arange(0, k)
+        else:
+            where = rng.choice(s, size=k, replace=False)
+        ids[row, where] = pad_id
+    return ids.astype(np.int64)
+
+
+# ---------------------------------------------------------------- expected outputs
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("numpy", "jax", "jaxlib", "flax"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("JUDGE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge"
+    )
+    return Path(base) / "expected"
+
+
+def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:
+    # Anything that could change the output changes the key.
+    h = hashlib.sha256()
+    for part in (
+        source.read_bytes(),
+        variant.encode(),
+        problem.meta.model_dump_json().encode(),
+        case.model_dump_json().encode(),
+        json.dumps(library_versions(), sort_keys=True).encode(),
+        Path(__file__).read_bytes(),  # the input generators
+    ):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:32]
+
+
+@functools.cache
+def _load_module(path: Path):
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # expected values are defined on the CPU, like the sandbox's
+    spec = importlib.util.spec_from_file_location(f"_judge_{path.parent.name}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pitfalls_path(problem: Problem) -> Path:
+    return REFERENCE_DIR / "pitfalls" / f"{problem.id}.py"
+
+
+def pitfall_messages(problem: Problem) -> dict[str, str]:
+    """Known mistakes of a problem: name -> the sentence a learner gets."""
+    path = pitfalls_path(problem)
+    return {name: msg for name, (msg, _) in _load_module(path).PITFALLS.items()} if path.is_file() else {}
+
+
+def _cached(problem: Problem, case: Case, source: Path, variant: str, compute) -> np.ndarray:
+    path = cache_dir() / problem.id / f"{_case_key(problem, case, source, variant)}.npy"
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        pass
+    out = np.asarray(compute(), dtype=np.float64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, out, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs time; the value is right either way
+    return out
+
+
+def expected_output(problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
+    """The reference's output on a case, from the cache when an identical run made it before."""
+    fn = lambda: getattr(_load_module(problem.reference_path), problem.meta.function)(**inputs)  # noqa: E731
+    return _cached(problem, case, problem.reference_path, "", fn)
+
+
+def pitfall_output(problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
+    """A known mistake's output on a case (None where the mistake cannot run on it)."""
+    path = pitfalls_path(problem)
+    fn = _load_module(path).PITFALLS[name][1]
+    args = [inputs[a.name] for a in problem.meta.args if a.name in inputs]  # optional ones come last
+    try:
+        return _cached(problem, case, path, name, lambda: fn(*args))
+    except Exception:
+        return None
