@@ -14,7 +14,7 @@ from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
 from grader.problems import Problem
-from grader.sandbox import Outcome, Sandbox, SandboxError
+from grader.sandbox import Outcome, Sandbox, SandboxError, resolve_level
 
 MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
                 "Cannot allocate memory")
@@ -49,6 +49,7 @@ def grade(
     if not path.is_file():
         raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
     limits = limits or problem.meta.limits
+    level = resolve_level(sandbox)
     cases = list(problem.cases)
     try:
         source = path.read_bytes().decode("utf-8")
@@ -56,7 +57,7 @@ def grade(
         return _result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
     try:
         if box is None:
-            box = Sandbox(sandbox, limits)
+            box = Sandbox(level, limits)
         with box:
             inputs = [problems.make_inputs(problem.meta, c) for c in cases]
             expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
@@ -149,7 +150,10 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
         time_s = header.get("time") if isinstance(header.get("time"), (int, float)) else None
         if header.get("status") != "ok":
             status = Status.MEMORY if header.get("status") == "memory" else Status.ERROR
-            results.append(CaseResult(**base, status=status, message=str(header.get("message", ""))[:2000],
+            message = str(header.get("message", ""))[:2000]
+            if status is Status.MEMORY:
+                message = f"ran out of memory (limit {limits.memory_mb} MB): {message}"
+            results.append(CaseResult(**base, status=status, message=message,
                                       traceback=str(header.get("traceback", ""))[:8000]))
             continue
         got = _parse_array(payload)

@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.errors import UsageError
 from grader.models import Limits
 
 LEVELS = ("bwrap", "process")
@@ -102,9 +103,9 @@ def resolve_level(level: str) -> str:
     if level == "auto":
         return "bwrap" if bwrap_available() else "process"
     if level not in LEVELS:
-        raise ValueError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
+        raise UsageError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
     if level == "bwrap" and not bwrap_available():
-        raise SandboxError("bubblewrap is not usable here: install the 'bubblewrap' package")
+        raise UsageError("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
     return level
 
 

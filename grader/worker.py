@@ -3,7 +3,7 @@
 It imports nothing of the judge (the judge's package is not visible in the
 sandbox) and is single-use: set limits, pre-import libraries, say READY, read
 one job from stdin, import the learner's file, call the function on every
-case, and stream raw outputs back on fd 3. Nothing it sends is trusted: the
+case, and stream raw outputs back on the channel fd. Nothing it sends is trusted: the
 parent parses arrays strictly and computes every verdict itself.
 
 Frames, both directions: <u32 header length><u64 payload length><JSON header><payload>.
@@ -103,6 +103,8 @@ def main():
     for d in config["site_dirs"]:
         site.addsitedir(d)
     sys.path[:] = [p for p in sys.path if not any(p.startswith(x) for x in config["hidden_paths"])]
+    # An editable install of the judge finds its packages through a meta-path hook, not sys.path.
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
     os.chdir(config["workdir"])
     try:
         for name in config["preimport"]:
@@ -114,7 +116,8 @@ def main():
     write_frame(channel, {"kind": "ready"})
 
     job, payload = read_frame(sys.stdin.buffer)
-    arrays = np.load(io.BytesIO(payload), allow_pickle=False)
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}  # all read before learner code can break the readers
     filename = os.path.join(config["workdir"], job["filename"])
     with open(filename, "w") as f:
         f.write(job["source"])

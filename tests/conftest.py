@@ -1,0 +1,61 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import bwrap_available
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "tests" / "submissions"
+HOSTILE = ROOT / "tests" / "hostile"
+
+
+def strong_level() -> str:
+    """The bwrap level; CI installs bubblewrap, so only a laptop may skip these tests."""
+    if not bwrap_available():
+        if os.environ.get("CI"):
+            pytest.fail("bubblewrap is not usable in CI: the strong sandbox must be tested")
+        pytest.skip("bubblewrap is not usable here")
+    return "bwrap"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Every test session computes expected outputs afresh, in its own cache."""
+    os.environ["JUDGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+def judge(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real console script."""
+    exe = shutil.which("judge")
+    cmd = [exe] if exe else [sys.executable, "-m", "grader"]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def judge_json(*args: str, **kw) -> tuple[int, dict]:
+    """Run `judge ... --json` and check that stdout is exactly one JSON document."""
+    proc = judge(*args, "--json", **kw)
+    doc = json.loads(proc.stdout)  # raises on anything but exactly one document
+    assert isinstance(doc, dict), proc.stdout[:500]
+    return proc.returncode, doc
+
+
+def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
+    """A learner file that makes exactly the pitfall's mistake, built from its declaration."""
+    import inspect
+
+    from grader import problems
+
+    problem = problems.load_problem(problem_id)
+    ref = problems._load_module(problem.reference_path)
+    sig = inspect.signature(getattr(ref, problem.meta.function))
+    call = ", ".join(sig.parameters)
+    source = problems.pitfalls_path(problem).read_text()
+    source += f"\n\ndef {problem.meta.function}{sig}:\n    return PITFALLS[{name!r}][1]({call})\n"
+    path = folder / f"{problem_id}.py"
+    path.write_text(source)
+    return path

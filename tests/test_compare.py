@@ -1,0 +1,44 @@
+import numpy as np
+
+from grader.compare import compare
+from grader.models import Tolerance
+
+TOL = Tolerance(rtol=1e-4, atol=1e-5)
+
+
+def test_equal_within_tolerance_passes():
+    e = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert compare((e + 5e-6).reshape(-1), e, TOL).passed
+
+
+def test_first_mismatch_is_located_in_the_expected_shape():
+    e = np.zeros((3, 4))
+    g = e.copy()
+    g[1, 2], g[2, 3] = 0.5, 0.25
+    c = compare(g, e, TOL)
+    assert not c.passed and c.mismatch_index == [1, 2] and c.got == 0.5 and c.expected == 0.0
+    assert c.max_abs_err == 0.5 and "2 of 12 values differ" in c.message
+
+
+def test_wrong_size_names_both_shapes():
+    c = compare(np.zeros(5), np.zeros((2, 3)), TOL)
+    assert not c.passed and "(2, 3)" in c.message and "(5,)" in c.message
+
+
+def test_exact_shape_is_checked_only_when_asked():
+    e = np.zeros((2, 1, 3))
+    assert compare(np.zeros((2, 3)), e, TOL).passed
+    assert not compare(np.zeros((2, 3)), e, TOL, exact_shape=True).passed
+
+
+def test_nan_where_expected_is_finite_fails_with_its_position():
+    g = np.ones(4)
+    g[2] = np.nan
+    c = compare(g, np.ones(4), TOL)
+    assert not c.passed and "NaN" in c.message and c.mismatch_index == [2]
+
+
+def test_relative_tolerance_scales_with_magnitude():
+    e = np.array([1000.0])
+    assert compare(e + 0.05, e, TOL).passed
+    assert not compare(e + 0.5, e, TOL).passed

@@ -1,0 +1,89 @@
+"""Every problem, both ways: correct files written differently pass, every known mistake fails."""
+
+import pytest
+from conftest import SUBMISSIONS, pitfall_submission
+
+from grader import grade, problems
+from grader.models import Status
+
+CORRECT = sorted(SUBMISSIONS.glob("*/correct_*.py"))
+PITFALLS = [(pid, name) for pid in problems.problem_ids()
+            for name in problems.pitfall_messages(problems.load_problem(pid))]
+
+
+def test_every_problem_has_two_correct_variants_and_pitfalls():
+    for pid in problems.problem_ids():
+        assert len([p for p in CORRECT if p.parent.name == pid]) >= 2, pid
+        assert len([n for p, n in PITFALLS if p == pid]) >= 2, pid
+
+
+@pytest.mark.parametrize("pid", problems.problem_ids())
+def test_reference_passes_its_own_cases(pid):
+    result = grade(pid, problems.load_problem(pid).reference_path)
+    assert result.status is Status.PASSED, result.message
+    assert result.score == result.max_score == len(problems.load_problem(pid).cases)
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_correct_variant_passes(path):
+    result = grade(path.parent.name, path)
+    assert result.status is Status.PASSED, result.message
+    assert all(c.max_abs_err is not None for c in result.cases)
+
+
+@pytest.mark.parametrize("pid,name", PITFALLS, ids=lambda x: str(x))
+def test_pitfall_fails(pid, name, tmp_path):
+    result = grade(pid, pitfall_submission(pid, name, tmp_path))
+    assert result.status is Status.WRONG_ANSWER, result.message
+    assert not result.passed and result.score < result.max_score
+    failed = [c for c in result.cases if c.status is Status.WRONG_ANSWER]
+    assert failed and all(c.message for c in failed)
+
+
+@pytest.mark.parametrize("pid", problems.problem_ids())
+def test_stub_is_graded_as_an_error_naming_not_implemented(pid):
+    result = grade(pid, problems.load_problem(pid).stub_path)
+    assert result.status is Status.ERROR
+    assert all("NotImplementedError" in c.message for c in result.cases)
+    assert "raise NotImplementedError" in result.cases[0].traceback
+
+
+def test_uncast_floats_fail_with_the_learners_own_traceback(tmp_path):
+    path = tmp_path / "mha_self_attention.py"
+    path.write_text(
+        "import flax.linen as nn\nimport jax\n\n\n"
+        "def mha_self_attention(seed, x, num_heads, qkv_features):\n"
+        "    attn = nn.MultiHeadDotProductAttention(num_heads=num_heads, qkv_features=qkv_features)\n"
+        "    params = attn.init(jax.random.PRNGKey(seed), x)\n"
+        "    return attn.apply(params, x).reshape(-1)\n")
+    result = grade("mha_self_attention", path)
+    assert result.status is Status.ERROR
+    tb = result.cases[0].traceback
+    assert 'File "mha_self_attention.py", line 7, in mha_self_attention' in tb
+    assert "site-packages/jax" not in tb.replace("(raised inside", "")  # no judge or library frames
+    assert "grader" not in tb and "<string>" not in tb
+
+
+def test_replay_records_seeds_versions_and_sandbox():
+    pid = "cross_attention_mask"
+    result = grade(pid, problems.load_problem(pid).reference_path)
+    r = result.replay
+    assert r.problem == pid and r.problem_version == 1
+    assert r.seeds == [c.seed for c in problems.load_problem(pid).cases]
+    assert {"python", "numpy", "jax", "flax"} <= set(r.versions) and r.sandbox in ("bwrap", "process")
+
+
+def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
+    p = problems.load_problem("cross_attention_mask")
+    case = p.cases[0]
+    x = problems.make_inputs(p.meta, case)
+    first = problems.expected_output(p, case, x)
+    files = list(tmp_path.rglob("*.npy"))
+    assert len(files) == 1
+    other = case.model_copy(update={"values": {**case.values, "decoder_len": 2}})
+    problems.expected_output(p, other, problems.make_inputs(p.meta, other))
+    assert len(list(tmp_path.rglob("*.npy"))) == 2  # a changed case is a new key
+    import numpy as np
+    np.save(files[0], np.full(first.shape, 7.0))  # the cache is what is read back
+    assert (problems.expected_output(p, case, x) == 7.0).all()
