@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markdown import Markdown
 
@@ -87,8 +88,9 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
     changes = {k: v for k, v in (("time_s", time_limit), ("import_s", import_limit), ("memory_mb", memory)) if v}
     try:
         return Limits(**{**base.model_dump(), **changes})
-    except ValueError as e:
-        raise UsageError(f"bad limit: {e.errors()[0]['msg'] if hasattr(e, 'errors') else e}") from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise UsageError(f"bad limit {first['loc'][0]}: {first['msg']}") from None
 
 
 @app.command()

@@ -1,0 +1,141 @@
+"""Hostile submissions through the real CLI, at the strong (bwrap) and the fallback (process) level."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from conftest import HOSTILE, ROOT, judge_json, strong_level
+
+MASK = "cross_attention_mask"
+FAST = ("--time-limit", "2", "--import-limit", "4")
+
+
+@pytest.fixture(params=["bwrap", "process"])
+def level(request):
+    return strong_level() if request.param == "bwrap" else "process"
+
+
+def run_hostile(name: str, level: str, *extra: str, path: Path | None = None) -> tuple[int, dict, float]:
+    start = time.monotonic()
+    code, doc = judge_json("run", MASK, "--file", str(path or HOSTILE / f"{name}.py"), "--sandbox", level, *FAST, *extra)
+    assert doc["replay"]["sandbox"] == level
+    return code, doc, time.monotonic() - start
+
+
+def processes_with(token: str) -> list[int]:
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if token.encode() in (d / "cmdline").read_bytes():
+                    found.append(int(d.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_infinite_loop_times_out_naming_the_limit(level):
+    code, doc, took = run_hostile("loop_forever", level)
+    assert code == 1 and doc["status"] == "timeout" and "time limit of 2 s" in doc["message"]
+    assert took < 20
+
+
+def test_sleep_at_import_times_out(level):
+    code, doc, took = run_hostile("sleep_at_import", level)
+    assert code == 1 and doc["status"] == "timeout" and "importing your file" in doc["message"]
+    assert took < 20
+
+
+def test_six_gib_allocation_hits_the_memory_limit(level):
+    code, doc, _ = run_hostile("eat_memory", level)
+    assert code == 1 and doc["status"] == "memory" and "2048 MB" in doc["message"]
+
+
+def test_flooding_output_still_passes_and_is_cut(level):
+    code, doc, _ = run_hostile("flood_output", level)
+    assert code == 0 and doc["status"] == "passed"
+    for stream in ("stdout", "stderr"):
+        assert len(doc[stream]) < 20_000 and "output cut" in doc[stream]
+
+
+def test_background_processes_do_not_survive(level):
+    code, doc, _ = run_hostile("background_process", level)
+    assert code == 0, doc["message"]  # it did return the right answer
+    time.sleep(0.5)
+    assert processes_with("judge-orphan-token") == []
+
+
+def test_killing_its_parent_leaves_the_judge_standing(level):
+    code, doc, _ = run_hostile("kill_parent", level)
+    assert code == 1 and doc["status"] in ("error", "crashed") and not doc["passed"]
+
+
+@pytest.mark.parametrize("name", ["forge_output", "forge_at_import"])
+def test_forged_verdicts_fail(name, level):
+    code, doc, _ = run_hostile(name, level)
+    assert code == 1 and doc["status"] == "crashed" and doc["passed"] is False and doc["score"] == 0
+    assert "before returning" in doc["message"]
+
+
+def test_monkeypatching_and_a_lying_subclass_get_a_wrong_answer(level):
+    code, doc, _ = run_hostile("patch_numpy_and_builtins", level)
+    assert code == 1 and doc["status"] == "wrong_answer" and doc["cases"][0]["got"] == 0.5
+
+
+def test_wrong_return_types_each_get_a_clear_message(level):
+    code, doc, _ = run_hostile("bad_returns", level)
+    messages = [c["message"] for c in doc["cases"]]
+    assert code == 1 and all(c["status"] == "error" for c in doc["cases"])
+    assert "returned str" in messages[0] and "returned NoneType" in messages[1]
+    assert "returned dict" in messages[2] and "list" in messages[3] and "array of numbers" in messages[3]
+
+
+@pytest.mark.parametrize("name,status,text", [
+    ("recursion", "error", "RecursionError"),
+    ("sys_exit", "error", "sys.exit(0)"),
+    ("syntax_error", "error", "SyntaxError in cross_attention_mask.py line 1"),
+    ("misspelled", "error", "did you mean 'cross_atention_mask'"),
+])
+def test_learner_faults_get_their_own_message(name, status, text, level):
+    code, doc, _ = run_hostile(name, level)
+    assert code == 1 and doc["status"] == status and text in doc["message"]
+
+
+# ---- only the strong level isolates the file system and the network
+
+
+def test_nothing_of_the_judge_is_visible(tmp_path):
+    path = tmp_path / f"{MASK}.py"
+    path.write_text((HOSTILE / "read_reference.py").read_text().replace("/nonexistent", str(ROOT)))
+    code, doc, _ = run_hostile("", strong_level(), "--time-limit", "30", path=path)
+    assert doc["status"] == "wrong_answer", doc["message"]  # it found nothing, so it returned zeros
+
+
+def test_no_network():
+    code, doc, _ = run_hostile("network", strong_level())
+    assert doc["status"] == "error" and ("unreachable" in doc["message"] or "refused" in doc["message"])
+
+
+def test_outside_files_cannot_be_changed(tmp_path):
+    victim = tmp_path / "class" / "bob" / "grades.csv"
+    victim.parent.mkdir(parents=True)
+    victim.write_text("bob,10\n")
+    path = tmp_path / "class" / "alice" / f"{MASK}.py"
+    path.parent.mkdir()
+    path.write_text((HOSTILE / "overwrite_files.py").read_text().replace("/nonexistent", str(victim)))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    code, doc, _ = run_hostile("", strong_level(), path=path)
+    assert "DID nothing" in doc["message"]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_learner_runs_unprivileged_when_the_judge_is_root(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the judge is not root here")
+    path = tmp_path / f"{MASK}.py"
+    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+                    "    caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]\n"
+                    "    raise RuntimeError(f'uid={os.getuid()} caps={caps}')\n")
+    code, doc, _ = run_hostile("", strong_level(), path=path)
+    assert "uid=0" not in doc["message"] and "caps=0000000000000000" in doc["message"]
