@@ -18,6 +18,7 @@ from grader.errors import ProblemError, UsageError
 from grader.grade import grade
 from grader.models import Limits, Status
 from grader.report import render, to_json
+from grader.sandbox import resolve_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grade JAX, Flax and NumPy exercises.")
 out = Console()
@@ -118,3 +119,82 @@ def run(
     if result.status is Status.INTERNAL_ERROR:
         raise typer.Exit(EXIT_INTERNAL)
     raise typer.Exit(EXIT_PASSED if result.passed else EXIT_FAILED)
+
+
+HiddenSeed = Annotated[Optional[str], typer.Option(
+    envvar="JUDGE_HIDDEN_SEED", help="Secret from which hidden cases are derived (or $JUDGE_HIDDEN_SEED).")]
+
+
+def _problem_list(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+@app.command("batch")
+def batch_cmd(
+    class_dir: Annotated[Path, typer.Argument(help="One subfolder per learner, holding <problem-id>.py files.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for grades.csv, grades_wide.csv, report.html, "
+                                                    "<student>/results.json.")],
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Parallel sandboxes (default: cores).")] = None,
+    hidden_seed: HiddenSeed = None,
+    show_hidden: Annotated[bool, typer.Option(help="Show hidden cases' details in the feedback.")] = False,
+    force: Annotated[bool, typer.Option(help="Regrade what OUT already holds.")] = False,
+    sandbox: Sandbox = "auto",
+    allow_weak_sandbox: Annotated[bool, typer.Option(help="Allow the process-level sandbox.")] = False,
+) -> None:
+    """Grade a class folder; rerun with the same --out to resume after an interruption."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from grader.batch import batch, progress_printer
+
+    ids = _problem_list(problems_)
+    try:
+        n_students = len([d for d in class_dir.iterdir() if d.is_dir() and not d.name.startswith(".")]) \
+            if class_dir.is_dir() else 0
+        total = n_students * len(ids or problems.problem_ids())
+        kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
+                      hidden_seed=hidden_seed, show_hidden=show_hidden, force=force)
+        if err.is_terminal:
+            columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err) as bar:
+                job = bar.add_task("grading", total=total)
+                results = batch(class_dir, out, on_result=lambda *_: bar.advance(job), **kwargs)
+        else:
+            results = batch(class_dir, out, on_result=progress_printer(total), **kwargs)
+    except UsageError as e:
+        raise _usage(e) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume where it stopped")
+        raise typer.Exit(130) from None
+    passed = sum(r.passed for r in results.values())
+    err.print(f"graded {len(results)} (learner, problem) pairs, {passed} passed; wrote {out}/grades.csv, "
+              f"{out}/grades_wide.csv, {out}/report.html and {out}/<student>/results.json")
+
+
+@app.command()
+def gradescope(
+    submission_dir: Annotated[Path, typer.Option(help="The learner's files.")] = Path("/autograder/submission"),
+    results: Annotated[Path, typer.Option(help="Where results.json goes.")] = Path("/autograder/results/results.json"),
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
+    hidden_seed: HiddenSeed = None,
+    show_hidden: Annotated[bool, typer.Option(help="Show hidden cases' details in the feedback.")] = False,
+    sandbox: Sandbox = "auto",
+) -> None:
+    """The entry point of a Gradescope autograder: always writes results.json, exits 0."""
+    from grader.batch import Task, _grade_task
+    from grader.report import gradescope_doc
+
+    try:
+        ids = _problem_list(problems_) or problems.problem_ids()
+        for pid in ids:
+            problems.load_problem(pid)
+        level = resolve_level(sandbox)
+        found = {p.name: p for p in sorted(submission_dir.rglob("*.py"), key=lambda p: len(p.parts))}
+        graded = [_grade_task(Task("learner", pid, found.get(f"{pid}.py")), level=level, hidden_seed=hidden_seed,
+                              limits=None) for pid in ids]
+        doc = gradescope_doc(graded, show_hidden=show_hidden)
+    except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
+        doc = {"score": 0, "output": f"The autograder could not grade this submission: {e}", "tests": []}
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(doc, indent=2))
+    err.print(f"wrote {results}: score {doc['score']}")

@@ -26,6 +26,7 @@ def grade(
     *,
     limits: Limits | None = None,
     sandbox: str = "auto",
+    hidden_seed: str | None = None,
     box: Sandbox | None = None,
 ) -> Result:
     """Grade a learner's file on a problem's cases.
@@ -35,6 +36,7 @@ def grade(
         submission: path of the learner's Python file.
         limits: resource limits; the problem's own by default.
         sandbox: "auto", "bwrap" or "process" (see grader.sandbox).
+        hidden_seed: a secret; when given, hidden cases derived from it are graded too.
         box: a sandbox started ahead of time (it is used up by this call).
 
     Raises UsageError for an unknown problem or a missing file; every fault of
@@ -50,11 +52,11 @@ def grade(
         raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
     limits = limits or problem.meta.limits
     level = resolve_level(sandbox)
-    cases = list(problem.cases)
+    cases = list(problem.cases) + (problems.hidden_cases(problem, hidden_seed) if hidden_seed else [])
     try:
         source = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        return _result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
+        return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
     try:
         if box is None:
             box = Sandbox(level, limits)
@@ -66,7 +68,7 @@ def grade(
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
-        result = _result(problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits)
+        result = uniform_result(problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits)
         return result.model_copy(update={"traceback": traceback.format_exc()})
 
 
@@ -84,7 +86,7 @@ def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tupl
     return header, buf.getvalue()
 
 
-def _result(problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits,
+def uniform_result(problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits,
             level: str = "none") -> Result:
     """A result where every case shares one status (the file could not be run at all)."""
     return Result(
@@ -135,7 +137,7 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
             by_index[h["index"]] = (h, p)
     run_status, run_message = _run_failure(outcome, limits)
 
-    results = []
+    results, outputs = [], {}
     for i, (case, exp) in enumerate(zip(cases, expected)):
         base = {"index": i, "name": case.name, "seed": case.seed, "hidden": case.hidden,
                 "expected_shape": list(exp.shape)}
@@ -160,6 +162,7 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
         if got is None:
             results.append(CaseResult(**base, status=Status.ERROR, message="returned something that is not an array of numbers"))
             continue
+        outputs[i] = got
         cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
         results.append(CaseResult(
             **base, status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER, message=cmp.message,
@@ -168,8 +171,11 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
         ))
 
     status = worst([r.status for r in results])
+    message = _summary(status, results, load_error)
+    if status is Status.WRONG_ANSWER:
+        message += " " + diagnose(problem, cases, expected, outputs)
     return Result(
-        problem=problem.id, submission=str(path), status=status, message=_summary(status, results, load_error),
+        problem=problem.id, submission=str(path), status=status, message=message,
         traceback=str(load_error.get("traceback", ""))[:8000] if load_error else "",
         cases=results, stdout=_clip(outcome.stdout, outcome.stdout_bytes), stderr=_clip(outcome.stderr, outcome.stderr_bytes),
         time_s=round(outcome.wall_s, 3), peak_memory_mb=outcome.peak_rss_mb, limits=limits,
@@ -177,14 +183,49 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
     )
 
 
+def diagnose(problem: Problem, cases: list[Case], expected: list[np.ndarray], outputs: dict[int, np.ndarray]) -> str:
+    """Name the mistake when a known pitfall gives the learner's outputs; else say where the error lies."""
+    tol, exact = problem.meta.tolerance, problem.meta.exact_shape
+    for name, sentence in problems.pitfall_messages(problem).items():
+        matches = True
+        for i, got in outputs.items():
+            pit = problems.pitfall_output(problem, name, cases[i], problems.make_inputs(problem.meta, cases[i]))
+            if pit is None or not compare(got, pit, tol, exact_shape=exact).passed:
+                matches = False
+                break
+        if matches and outputs:
+            return sentence
+    for i, got in outputs.items():
+        exp = expected[i]
+        if got.size != exp.size or (exact and got.shape != exp.shape):
+            return f"Expected shape {tuple(exp.shape)}, got {tuple(got.shape)}."
+        g, e = got.reshape(exp.shape).astype(np.float64), exp
+        bad = ~np.isclose(g, e, rtol=tol.rtol, atol=tol.atol) & np.isfinite(e)
+        if not bad.any():
+            continue
+        for axis, size in enumerate(e.shape):
+            where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
+            if size > 1 and len(where) == 1 and e.ndim > 1:
+                return f"In case {i} the wrong values all lie at index {where[0]} of axis {axis} (shape {e.shape})."
+        return f"In case {i}, {bad.mean():.0%} of the values are wrong."
+    return ""
+
+
 def _summary(status: Status, results: list[CaseResult], load_error: dict | None) -> str:
-    n, passed = len(results), sum(r.status is Status.PASSED for r in results)
-    if status is Status.PASSED:
-        return f"all {n} cases passed"
+    """One line, honest about public and hidden cases: "all public cases passed" is not "all passed"."""
     if load_error is not None:
         return str(load_error.get("message", "your file could not be imported"))[:2000]
+    counts = []
+    for kind, group in (("public", [r for r in results if not r.hidden]), ("hidden", [r for r in results if r.hidden])):
+        if group:
+            passed = sum(r.status is Status.PASSED for r in group)
+            counts.append(f"{passed} of {len(group)} {kind} cases passed" if passed < len(group)
+                          else f"all {len(group)} {kind} cases passed")
+    if status is Status.PASSED:
+        return " and ".join(counts)
     first = next(r for r in results if r.status is status)
-    return f"{passed} of {n} cases passed; case {first.index} ({first.name}): {first.message}"
+    where = "a hidden case" if first.hidden else f"case {first.index} ({first.name})"
+    return f"{'; '.join(counts)}; {where}: {first.message}"
 
 
 def _clip(text: str, total: int) -> str:

@@ -50,6 +50,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Record(BaseModel):
+    """Results: read back from stored JSON, where computed fields such as `score` appear too."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 # ---------------------------------------------------------------- problems
 
 
@@ -143,7 +149,7 @@ class CaseFile(Strict):
 # ---------------------------------------------------------------- results
 
 
-class CaseResult(Strict):
+class CaseResult(Record):
     index: int
     name: str
     seed: int
@@ -166,7 +172,7 @@ class CaseResult(Strict):
         return int(self.status is Status.PASSED)
 
 
-class Replay(Strict):
+class Replay(Record):
     """What is needed to run the same grading again."""
 
     problem: str
@@ -176,7 +182,7 @@ class Replay(Strict):
     sandbox: str
 
 
-class Result(Strict):
+class Result(Record):
     problem: str
     submission: str
     status: Status

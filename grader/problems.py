@@ -103,6 +103,31 @@ def check_case(meta: ProblemMeta, case: Case) -> None:
             raise ValueError(f"values.{name} is not an argument")
 
 
+def hidden_cases(problem: Problem, secret: str, count: int = 3) -> list[Case]:
+    """Cases nobody has seen, drawn from the problem's `space`, deterministic given the secret."""
+    space = problem.meta.space
+    digest = hashlib.sha256(f"{secret}\0{problem.id}\0{problem.meta.version}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    pick = lambda choices: {k: v[int(rng.integers(len(v)))] for k, v in choices.items()}  # noqa: E731
+    cases = []
+    for i in range(count):
+        for _ in range(1000):
+            dims, values, scales = pick(space.dims), pick(space.values), pick(space.scales)
+            both = {**dims, **values}
+            if all(both[a] % both[b] == 0 for a, b in space.divisible):
+                break
+        else:
+            raise ProblemError(f"{problem.folder / 'problem.json'}: space: no case meets its divisible constraints")
+        case = Case(name=f"hidden {i + 1}", seed=int(rng.integers(1, 2**31)), dims=dims, values=values,
+                    scales=scales, hidden=True)
+        try:
+            check_case(problem.meta, case)
+        except ValueError as e:
+            raise ProblemError(f"{problem.folder / 'problem.json'}: space: {e}") from None
+        cases.append(case)
+    return cases
+
+
 # ---------------------------------------------------------------- inputs
 
 
@@ -163,6 +188,14 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge"
     )
     return Path(base) / "expected"
+
+
+def reference_digest(problem: Problem) -> str:
+    """Changes whenever the expected outputs could: the reference, the generators, the libraries."""
+    h = hashlib.sha256(problem.reference_path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(json.dumps(library_versions(), sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:

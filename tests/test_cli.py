@@ -35,7 +35,7 @@ def test_run_defaults_to_the_file_named_after_the_problem(tmp_path):
     (tmp_path / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text())
     proc = judge("run", MASK, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "PASSED 4/4" in proc.stdout
+    assert "PASSED 4/4: all 4 public cases passed" in proc.stdout
 
 
 def test_passing_run_json():
