@@ -198,3 +198,25 @@ def gradescope(
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(doc, indent=2))
     err.print(f"wrote {results}: score {doc['score']}")
+
+
+@app.command()
+def check(
+    problem_id: Annotated[Optional[str], typer.Argument(help="Problem id (default: every problem).")] = None,
+    sandbox: Sandbox = "auto",
+) -> None:
+    """Validate problem folders: metadata, stub, reference, pitfalls caught by the cases, determinism, spec."""
+    from grader.check import check_problem
+
+    ids = [problem_id] if problem_id else problems.problem_ids()
+    if problem_id and problem_id not in problems.problem_ids():
+        raise _usage(UsageError(f"unknown problem {problem_id!r}; valid ids: {', '.join(problems.problem_ids())}"))
+    failed = 0
+    for pid in ids:
+        out.print(f"[bold]{pid}[/]")
+        for name, ok, detail in check_problem(pid, sandbox=sandbox):
+            failed += not ok
+            mark = "[green]ok  [/]" if ok else "[red]FAIL[/]"
+            out.print(f"  {mark} {name}" + (f"  [dim]{detail}[/]" if detail and not ok else ""), highlight=False)
+    out.print(f"{len(ids)} problems checked, {failed} checks failed")
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)

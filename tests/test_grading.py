@@ -28,13 +28,17 @@ def test_reference_passes_its_own_cases(pid):
 def test_correct_variant_passes(path):
     result = grade(path.parent.name, path)
     assert result.status is Status.PASSED, result.message
+    sentences = problems.pitfall_messages(problems.load_problem(path.parent.name)).values()
+    assert not any(s in result.message for s in sentences)
     assert all(c.max_abs_err is not None for c in result.cases)
 
 
 @pytest.mark.parametrize("pid,name", PITFALLS, ids=lambda x: str(x))
-def test_pitfall_fails(pid, name, tmp_path):
+def test_pitfall_fails_and_is_named(pid, name, tmp_path):
     result = grade(pid, pitfall_submission(pid, name, tmp_path))
     assert result.status is Status.WRONG_ANSWER, result.message
+    sentence = problems.pitfall_messages(problems.load_problem(pid))[name]
+    assert result.message.endswith(sentence)
     assert not result.passed and result.score < result.max_score
     failed = [c for c in result.cases if c.status is Status.WRONG_ANSWER]
     assert failed and all(c.message for c in failed)
@@ -87,3 +91,13 @@ def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch)
     import numpy as np
     np.save(files[0], np.full(first.shape, 7.0))  # the cache is what is read back
     assert (problems.expected_output(p, case, x) == 7.0).all()
+
+
+def test_unknown_mistakes_are_located(tmp_path):
+    path = tmp_path / "block.py"
+    path.write_text((SUBMISSIONS / "cross_attention_block" / "correct_numpy_loops.py").read_text()
+                    + "\n_ok = cross_attention_block\n\n\ndef cross_attention_block(*args):\n"
+                    "    out = _ok(*args)\n    out[-1] += 1.0\n    return out\n")
+    result = grade("cross_attention_block", path)
+    assert result.status is Status.WRONG_ANSWER
+    assert "wrong values all lie at index" in result.message and "of axis 0" in result.message
