@@ -29,6 +29,18 @@ def private_cache(tmp_path_factory):
     os.environ["JUDGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
+@pytest.fixture
+def scratch_problem(tmp_path, monkeypatch):
+    """A copy of cross_attention_mask in a scratch problems folder, to break on purpose."""
+    from grader import problems
+
+    shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
+    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path)
+    problems.load_problem.cache_clear()
+    yield tmp_path / "cross_attention_mask"
+    problems.load_problem.cache_clear()
+
+
 def judge(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real console script."""
     exe = shutil.which("judge")

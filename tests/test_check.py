@@ -1,7 +1,6 @@
-"""`judge check` over every problem, and on a problem whose cases stop discriminating."""
+"""`judge check` over every problem, and on problems broken on purpose."""
 
 import json
-import shutil
 
 from conftest import judge
 
@@ -16,30 +15,17 @@ def test_every_problem_passes_judge_check():
     assert proc.stdout.count("pitfall") >= 25
 
 
-def test_check_fails_when_no_case_catches_a_pitfall(tmp_path, monkeypatch):
-    shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
-    cases_path = tmp_path / "cross_attention_mask" / "cases.json"
+def test_check_fails_when_no_case_catches_a_pitfall(scratch_problem):
+    cases_path = scratch_problem / "cases.json"
     cases = json.loads(cases_path.read_text())
     cases["cases"] = [c for c in cases["cases"] if c["values"].get("pad_id", 0) == 0]  # pad_id never varies
     cases_path.write_text(json.dumps(cases))
-    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path)
-    problems.load_problem.cache_clear()
-    try:
-        checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
-    finally:
-        problems.load_problem.cache_clear()
+    checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
     assert checks["pitfall pad_id_ignored fails a case"] is False
     assert checks["pitfall causal fails a case"] is True and checks["reference passes every case"] is True
 
 
-def test_check_reports_a_broken_stub(tmp_path, monkeypatch):
-    shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
-    stub = tmp_path / "cross_attention_mask" / "cross_attention_mask.py"
-    stub.write_text("def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n")
-    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path)
-    problems.load_problem.cache_clear()
-    try:
-        checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
-    finally:
-        problems.load_problem.cache_clear()
+def test_check_reports_a_broken_stub(scratch_problem):
+    (scratch_problem / "cross_attention_mask.py").write_text("def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n")
+    checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
     assert checks["stub has the declared signature"] is False and checks["stub raises NotImplementedError"] is False

@@ -1,5 +1,4 @@
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -73,16 +72,6 @@ def test_unknown_problem_lists_valid_ids():
     with pytest.raises(UnknownProblem) as e:
         problems.load_problem("nope")
     assert "mha_cross" in str(e.value)
-
-
-@pytest.fixture
-def scratch_problem(tmp_path, monkeypatch):
-    """A copy of a real problem in a scratch problems folder, to break on purpose."""
-    shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
-    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path)
-    problems.load_problem.cache_clear()
-    yield tmp_path / "cross_attention_mask"
-    problems.load_problem.cache_clear()
 
 
 def test_a_valid_copy_loads(scratch_problem):
