@@ -220,3 +220,20 @@ def check(
             out.print(f"  {mark} {name}" + (f"  [dim]{detail}[/]" if detail and not ok else ""), highlight=False)
     out.print(f"{len(ids)} problems checked, {failed} checks failed")
     raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
+
+
+@app.command()
+def new(
+    problem_id: Annotated[str, typer.Argument(help="The new problem's id (also its function's name).")],
+    title: Annotated[Optional[str], typer.Option(help="A one-line title.")] = None,
+) -> None:
+    """Scaffold a new problem (a working example to edit), then validate it with `judge check ID`."""
+    from grader.scaffold import new_problem
+
+    try:
+        written = new_problem(problem_id, title)
+    except UsageError as e:
+        raise _usage(e) from None
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+    out.print(f"edit them, then run `judge check {problem_id}`")

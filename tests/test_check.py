@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 from conftest import judge
 
 from grader import problems
 from grader.check import check_problem
+from grader.errors import UsageError
 
 
 def test_every_problem_passes_judge_check():
@@ -29,3 +31,24 @@ def test_check_reports_a_broken_stub(scratch_problem):
     (scratch_problem / "cross_attention_mask.py").write_text("def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n")
     checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
     assert checks["stub has the declared signature"] is False and checks["stub raises NotImplementedError"] is False
+
+
+def test_new_scaffolds_a_problem_that_passes_check(tmp_path, monkeypatch):
+    from grader.scaffold import new_problem
+
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "reference" / "pitfalls").mkdir(parents=True)
+    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path / "problems")
+    monkeypatch.setattr(problems, "REFERENCE_DIR", tmp_path / "reference")
+    problems.load_problem.cache_clear()
+    try:
+        written = new_problem("double_it")
+        assert len(written) == 6
+        checks = check_problem("double_it")
+        assert all(ok for _, ok, _ in checks), [c for c in checks if not c[1]]
+        with pytest.raises(UsageError, match="already exists"):
+            new_problem("double_it")
+        with pytest.raises(UsageError, match="bad problem id"):
+            new_problem("Bad-Id")
+    finally:
+        problems.load_problem.cache_clear()
