@@ -11,7 +11,6 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markdown import Markdown
 
 from grader import problems
 from grader.errors import ProblemError, UsageError
@@ -47,17 +46,20 @@ def _problem(problem_id: str) -> problems.Problem:
 @app.command("list")
 def list_cmd() -> None:
     """List the problems, one per line."""
+    width = max(map(len, problems.problem_ids()), default=0)
     for pid in problems.problem_ids():
         try:
             title = problems.load_problem(pid).meta.title
         except ProblemError as e:
             title = f"(malformed: {e})"
-        out.print(f"{pid:24s} {title}", highlight=False)
+        out.print(f"{pid:{width}s}  {title}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def show(problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]) -> None:
     """Show a problem's spec."""
+    from rich.markdown import Markdown  # only here: it costs 40 ms to import
+
     try:
         problem = _problem(problem_id)
     except UsageError as e:

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,11 +184,32 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+CACHE_LAYOUT = "v2"  # expected outputs and compiled code are filled together: a new layout starts both afresh
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("JUDGE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge")) / CACHE_LAYOUT
+
+
 def cache_dir() -> Path:
-    base = os.environ.get("JUDGE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge"
-    )
-    return Path(base) / "expected"
+    return cache_root() / "expected"
+
+
+def compile_cache_dir() -> Path:
+    """JAX's persistent compilation cache: written only here, by trusted references; read-only to learners."""
+    return cache_root() / "xla"
+
+
+def _enable_compile_cache() -> None:
+    settings = {"jax_compilation_cache_dir": str(compile_cache_dir()),
+                "jax_persistent_cache_min_compile_time_secs": 0, "jax_persistent_cache_min_entry_size_bytes": -1}
+    if "jax" in sys.modules:
+        for name, value in settings.items():
+            sys.modules["jax"].config.update(name, value)
+    else:
+        for name, value in settings.items():
+            os.environ.setdefault(name.upper(), str(value))
 
 
 def reference_digest(problem: Problem) -> str:
@@ -216,6 +238,7 @@ def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:
 @functools.cache
 def _load_module(path: Path):
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # expected values are defined on the CPU, like the sandbox's
+    _enable_compile_cache()
     spec = importlib.util.spec_from_file_location(f"_judge_{path.parent.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.models import Limits
+from grader.problems import compile_cache_dir
 
 LEVELS = ("bwrap", "process")
 OUTPUT_KEEP = 16 * 1024  # bytes of stdout and of stderr kept for the report
@@ -153,9 +154,14 @@ def _limits(limits: Limits, own_uid: bool) -> dict[str, int]:
     return rl
 
 
-def _env(tmp: str) -> dict[str, str]:
+XLA_MOUNT = "/xla-cache"
+
+
+def _env(tmp: str, xla_cache: str) -> dict[str, str]:
+    # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
     return {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8",
-            "JAX_PLATFORMS": "cpu", "PYTHONDONTWRITEBYTECODE": "1"}
+            "JAX_PLATFORMS": "cpu", "PYTHONDONTWRITEBYTECODE": "1", "JAX_COMPILATION_CACHE_DIR": xla_cache,
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
 
 
 def _bwrap_argv(status_fd: int, uid: int | None) -> list[str]:
@@ -179,8 +185,9 @@ def _bwrap_argv(status_fd: int, uid: int | None) -> list[str]:
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(SHM_MB << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
              "--size", str(TMPFS_MB << 20), "--perms", "1777", "--tmpfs", "/tmp",
+             "--ro-bind-try", str(compile_cache_dir()), XLA_MOUNT,
              "--clearenv", "--chdir", "/tmp"]
-    for k, v in _env("/tmp").items():
+    for k, v in _env("/tmp", XLA_MOUNT).items():
         argv += ["--setenv", k, v]
     if uid is not None:
         argv += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -271,16 +278,16 @@ class Sandbox:
             status_r, status_w = os.pipe()
             pass_fds.append(status_w)
             argv = _bwrap_argv(status_w, uid) + worker
-            env, session = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, True
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:
             _become_subreaper()
             os.chmod(self._tmp, 0o700)
             argv = [sys.executable, "-I", "-c", SHIM, *worker[1:]]
-            env, session = _env(self._tmp), True
+            env = _env(self._tmp, str(compile_cache_dir()))
         with _spawn_lock:
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=pass_fds, env=env, cwd=self._tmp, start_new_session=session,
+                pass_fds=pass_fds, env=env, cwd=self._tmp, start_new_session=True,
             )
             _active.add(self._proc.pid)
         os.close(chan_w)

@@ -101,7 +101,8 @@ def main():
     import site
 
     for d in config["site_dirs"]:
-        site.addsitedir(d)
+        if d not in sys.path:  # those already there had their .pth files read at start-up
+            site.addsitedir(d)
     sys.path[:] = [p for p in sys.path if not any(p.startswith(x) for x in config["hidden_paths"])]
     # An editable install of the judge finds its packages through a meta-path hook, not sys.path.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]

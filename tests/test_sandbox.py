@@ -139,3 +139,21 @@ def test_learner_runs_unprivileged_when_the_judge_is_root(tmp_path):
                     "    raise RuntimeError(f'uid={os.getuid()} caps={caps}')\n")
     code, doc, _ = run_hostile("", strong_level(), path=path)
     assert "uid=0" not in doc["message"] and "caps=0000000000000000" in doc["message"]
+
+
+def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
+    from grader import grade, problems
+
+    grade("mha_cross", problems.load_problem("mha_cross").reference_path)  # fills the cache
+    path = tmp_path / f"{MASK}.py"
+    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+                    "    d = os.environ['JAX_COMPILATION_CACHE_DIR']\n"
+                    "    entries = os.listdir(d)\n"
+                    "    try:\n"
+                    "        open(os.path.join(d, entries[0]), 'wb').write(b'poison')\n"
+                    "        raise RuntimeError('WROTE')\n"
+                    "    except OSError as e:\n"
+                    "        raise RuntimeError(f'READ-ONLY {len(entries)} {e.strerror}')\n")
+    code, doc, _ = run_hostile("", strong_level(), path=path)
+    assert "READ-ONLY" in doc["message"] and "Read-only file system" in doc["message"]
+    assert int(doc["message"].split("READ-ONLY ")[1].split()[0]) > 0  # the trusted entries are there to read

@@ -1,0 +1,165 @@
+"""Batch throughput: `judge batch` on a generated class against a naive judge, in the same run.
+
+Usage: python bench/throughput.py [--learners N] [--naive-sample F] [--workers W] [--smoke]
+
+The class mixes correct files (the variants in tests/submissions), wrong ones (each declared
+pitfall), missing files, crashing and a few looping submissions. `judge batch` grades it from cold
+caches (its own warm-up included). The naive judge runs one fresh sandboxed `judge run` per
+submission with empty caches (no expected outputs, no compiled code), W at a time, on a sample
+of the submissions (every kind and problem in proportion), and its time is scaled to the class.
+Peak memory: each sandbox's own peak RSS as recorded in its result, and the whole batch's (the
+judge and all its children) sampled every 0.1 s.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import pitfall_submission  # noqa: E402
+
+from common import judge_path  # noqa: E402
+
+from grader import problems  # noqa: E402
+
+CRASH = "import os\n\n\ndef {fn}(*args, **kwargs):\n    os._exit(3)\n"
+LOOP = "def {fn}(*args, **kwargs):\n    while True:\n        pass\n"
+
+
+def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict[tuple[str, str], str]:
+    rng = random.Random(seed)
+    kinds = {}
+    scratch = root / "pitfalls"
+    scratch.mkdir()
+    for n in range(learners):
+        student = f"learner{n:03d}"
+        (root / "class" / student).mkdir(parents=True)
+        for pid in ids:
+            fn = problems.load_problem(pid).meta.function
+            r = rng.random()
+            kind = ("correct" if r < 0.65 else "wrong" if r < 0.87 else "missing" if r < 0.94
+                    else "crash" if r < 0.995 else "loop")
+            kinds[(student, pid)] = kind
+            target = root / "class" / student / f"{pid}.py"
+            if kind == "correct":
+                shutil.copy(rng.choice(sorted((ROOT / "tests" / "submissions" / pid).glob("correct_*.py"))), target)
+            elif kind == "wrong":
+                name = rng.choice(sorted(problems.pitfall_messages(problems.load_problem(pid))))
+                shutil.copy(pitfall_submission(pid, name, scratch), target)
+            elif kind == "crash":
+                target.write_text(CRASH.format(fn=fn))
+            elif kind == "loop":
+                target.write_text(LOOP.format(fn=fn))
+    return kinds
+
+
+class TreeRss:
+    """Peak total RSS of this process and all its descendants, sampled."""
+
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.1):
+            parent, rss = {}, {}
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+                except OSError:
+                    continue
+                pid = int(status.parent.name)
+                parent[pid] = int(fields["PPid"])
+                rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+            tree, todo = set(), [os.getpid()]
+            while todo:
+                pid = todo.pop()
+                tree.add(pid)
+                todo += [c for c, p in parent.items() if p == pid and c not in tree]
+            self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--naive-sample", type=float, default=0.1, help="fraction of submissions the naive judge runs")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--smoke", action="store_true", help="3 learners, 2 problems (for CI)")
+    args = parser.parse_args()
+    judge = judge_path()
+    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.problem_ids()
+    learners = 3 if args.smoke else args.learners
+    root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
+    kinds = make_class(root, learners, ids)
+    env = dict(os.environ, JUDGE_CACHE_DIR=str(root / "cache"))
+    print(f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
+          + ", ".join(f"{k} {sum(v == k for v in kinds.values())}" for k in ("correct", "wrong", "missing", "crash", "loop")))
+
+    with TreeRss() as rss:
+        start = time.perf_counter()
+        proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / "out"),
+                               "--workers", str(args.workers)], env=env, capture_output=True, text=True)
+        batch_s = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    peaks = []
+    for f in (root / "out" / ".results").rglob("*.json"):
+        mb = json.loads(f.read_text())["result"].get("peak_memory_mb")
+        if mb:
+            peaks.append(mb)
+
+    handed_in = [(s, p) for (s, p), k in kinds.items() if k != "missing"]
+    rng = random.Random(1)
+    by_group = {}
+    for pair in handed_in:
+        by_group.setdefault((pair[1], kinds[pair]), []).append(pair)
+    sample = [p for group in by_group.values() for p in rng.sample(group, max(1, round(len(group) * args.naive_sample)))]
+    if args.smoke:
+        sample = handed_in
+
+    def naive(pair):
+        student, pid = pair
+        cache = tempfile.mkdtemp(dir=root)
+        subprocess.run([judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
+                       env=dict(os.environ, JUDGE_CACHE_DIR=cache), capture_output=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.workers) as pool:
+        list(pool.map(naive, sample))
+    naive_sample_s = time.perf_counter() - start
+    naive_s = naive_sample_s * len(handed_in) / len(sample)
+
+    print(f"judge batch: {batch_s:.1f} s for {len(kinds)} pairs ({len(kinds) / batch_s:.1f} pairs/s), "
+          f"{args.workers} workers")
+    print(f"naive judge: {naive_sample_s:.1f} s for a sample of {len(sample)} of {len(handed_in)} submissions "
+          f"-> {naive_s:.1f} s for the class")
+    print(f"speed-up: {naive_s / batch_s:.1f}x")
+    print(f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
+          f"the whole batch (judge and all its processes): {rss.peak / 1024:.0f} MB")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
