@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from grader import problems
 from grader.errors import UsageError
@@ -31,9 +30,22 @@ MAX_SOURCE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Task:
+    """One (learner, problem) to grade; it carries the submission itself, so it can travel."""
+
     student: str
     problem: str
-    path: Path | None  # None: nothing handed in
+    source: bytes | None  # None: nothing handed in
+    refused: str = ""  # why a file there cannot be graded (a link, too large)
+
+
+def read_task(student: str, problem_id: str, path: Path) -> Task:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        return Task(student, problem_id, None, f"{path.name} is not a regular file")
+    if not path.exists():
+        return Task(student, problem_id, None)
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        return Task(student, problem_id, None, f"{path.name} is larger than 1 MiB")
+    return Task(student, problem_id, path.read_bytes())
 
 
 def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None) -> tuple[list[str], list[str]]:
@@ -59,11 +71,11 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
     return students, chosen
 
 
-def _key(task: Task, source: bytes | None, hidden_seed: str | None, limits: Limits | None) -> str:
+def _key(task: Task, hidden_seed: str | None, limits: Limits | None) -> str:
     """What a stored result depends on: regrade when any of it changes."""
     problem = problems.load_problem(task.problem)
     h = hashlib.sha256()
-    for part in (source or b"<missing>", problem.meta.model_dump_json().encode(),
+    for part in (task.source or f"<{task.refused or 'missing'}>".encode(), problem.meta.model_dump_json().encode(),
                  json.dumps([c.model_dump() for c in problem.cases]).encode(),
                  problems.reference_digest(problem).encode(), (hidden_seed or "").encode(),
                  (limits.model_dump_json() if limits else "").encode()):
@@ -90,16 +102,19 @@ def _save(path: Path, key: str, result: Result) -> None:
     os.replace(tmp, path)
 
 
-def _grade_task(task: Task, *, level: str, hidden_seed: str | None, limits: Limits | None) -> Result:
+def grade_submission(task: Task, *, level: str, hidden_seed: str | None, limits: Limits | None) -> Result:
+    """Grade one task wherever it runs: a local thread or a Ray worker on another machine."""
     problem = problems.load_problem(task.problem)
     cases = list(problem.cases) + (problems.hidden_cases(problem, hidden_seed) if hidden_seed else [])
-    if task.path is None:
-        return uniform_result(problem, Path(f"{task.student}/{task.problem}.py"), cases, Status.MISSING,
-                              "no file handed in", limits or problem.meta.limits)
-    if task.path.is_symlink() or not task.path.is_file() or task.path.stat().st_size > MAX_SOURCE_BYTES:
-        return uniform_result(problem, task.path, cases, Status.ERROR,
-                              f"{task.path.name} is not a regular file of at most 1 MiB", limits or problem.meta.limits)
-    return grade(task.problem, task.path, limits=limits, sandbox=level, hidden_seed=hidden_seed)
+    shown = Path(task.student) / f"{task.problem}.py"
+    if task.source is None:
+        status, message = (Status.ERROR, task.refused) if task.refused else (Status.MISSING, "no file handed in")
+        return uniform_result(problem, shown, cases, status, message, limits or problem.meta.limits)
+    with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
+        path = Path(tmp) / f"{task.problem}.py"
+        path.write_bytes(task.source)
+        result = grade(task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed)
+    return result.model_copy(update={"submission": str(shown)})
 
 
 def batch(
@@ -114,6 +129,8 @@ def batch(
     show_hidden: bool = False,
     limits: Limits | None = None,
     force: bool = False,
+    executor: str = "local",
+    address: str | None = None,
     on_result: Callable[[Task, Result, bool], None] | None = None,
 ) -> dict[tuple[str, str], Result]:
     """Grade every learner of a class on every chosen problem and write the class reports.
@@ -127,6 +144,8 @@ def batch(
         hidden_seed: a secret from which hidden cases are derived.
         show_hidden: show hidden cases' details in the learners' feedback.
         force: regrade results already stored in out_dir.
+        executor: "local" (threads on this machine) or "ray" (tasks on a Ray cluster).
+        address: the Ray cluster to connect to (default: start a local one).
         on_result: called as each (learner, problem) is done, with whether it was resumed.
 
     Returns the results by (student, problem).
@@ -137,19 +156,13 @@ def batch(
     if level == "process" and not allow_weak_sandbox:
         raise UsageError("batch grading refuses the weak process-level sandbox (is bubblewrap installed?); "
                          "pass --allow-weak-sandbox to grade without isolation of files and network")
+    run = _executor(executor)
     results: dict[tuple[str, str], Result] = {}
-    with tempfile.TemporaryDirectory(prefix="judge-class-") as tmp:
-        copy = Path(tmp) / "class"
-        shutil.copytree(class_dir, copy, symlinks=True)  # links are copied as links and then refused
-        tasks = []
-        for student in students:
-            for pid in chosen:
-                path = copy / student / f"{pid}.py"
-                tasks.append(Task(student, pid, path if path.exists() or path.is_symlink() else None))
-        todo = []
-        for task in tasks:
-            source = task.path.read_bytes() if task.path and task.path.is_file() and not task.path.is_symlink() else None
-            key = _key(task, source, hidden_seed, limits)
+    todo = []
+    for student in students:  # read once: the private copy every grading works from
+        for pid in chosen:
+            task = read_task(student, pid, class_dir / student / f"{pid}.py")
+            key = _key(task, hidden_seed, limits)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:
                 results[(task.student, task.problem)] = stored
@@ -157,23 +170,43 @@ def batch(
                     on_result(task, stored, True)
             else:
                 todo.append((task, key))
-        _warm_expected(chosen, hidden_seed)
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            futures = {pool.submit(_grade_task, t, level=level, hidden_seed=hidden_seed, limits=limits): (t, k)
-                       for t, k in todo}
-            try:
-                for future in as_completed(futures):
-                    task, key = futures[future]
-                    result = future.result()
-                    _save(_stored(out_dir, task), key, result)
-                    results[(task.student, task.problem)] = result
-                    if on_result:
-                        on_result(task, result, False)
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+    _warm_expected(chosen, hidden_seed)
+    options = {"level": level, "hidden_seed": hidden_seed, "limits": limits}
+    for task, key, result in run([t for t, _ in todo], dict(todo), options, workers or os.cpu_count() or 1, address):
+        _save(_stored(out_dir, task), key, result)
+        results[(task.student, task.problem)] = result
+        if on_result:
+            on_result(task, result, False)
     write_class_reports(out_dir, students, chosen, results, show_hidden=show_hidden)
     return results
+
+
+Executor = Callable[[list[Task], dict, dict, int, "str | None"], Iterator[tuple[Task, str, Result]]]
+
+
+def _executor(name: str) -> Executor:
+    if name == "local":
+        return _run_local
+    if name == "ray":
+        from grader.ray_executor import run_ray, ray_available
+
+        if not ray_available():
+            raise UsageError("--executor ray needs Ray: pip install 'judge[ray]'")
+        return run_ray
+    raise UsageError(f"unknown executor {name!r}; choose local or ray")
+
+
+def _run_local(tasks: list[Task], keys: dict, options: dict, workers: int, address: str | None):
+    """Threads on this machine, each driving one sandbox at a time."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(grade_submission, t, **options): t for t in tasks}
+        try:
+            for future in as_completed(futures):
+                task = futures[future]
+                yield task, keys[task], future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _warm_expected(problem_ids: list[str], hidden_seed: str | None) -> None:

@@ -143,6 +143,8 @@ def batch_cmd(
     force: Annotated[bool, typer.Option(help="Regrade what OUT already holds.")] = False,
     sandbox: Sandbox = "auto",
     allow_weak_sandbox: Annotated[bool, typer.Option(help="Allow the process-level sandbox.")] = False,
+    executor: Annotated[str, typer.Option(help="local (this machine) or ray (a Ray cluster).")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start a local one).")] = None,
 ) -> None:
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -155,7 +157,8 @@ def batch_cmd(
             if class_dir.is_dir() else 0
         total = n_students * len(ids or problems.problem_ids())
         kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
-                      hidden_seed=hidden_seed, show_hidden=show_hidden, force=force)
+                      hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
+                      address=address)
         if err.is_terminal:
             columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as bar:
@@ -183,7 +186,7 @@ def gradescope(
     sandbox: Sandbox = "auto",
 ) -> None:
     """The entry point of a Gradescope autograder: always writes results.json, exits 0."""
-    from grader.batch import Task, _grade_task
+    from grader.batch import grade_submission, read_task
     from grader.report import gradescope_doc
 
     try:
@@ -192,8 +195,8 @@ def gradescope(
             problems.load_problem(pid)
         level = resolve_level(sandbox)
         found = {p.name: p for p in sorted(submission_dir.rglob("*.py"), key=lambda p: len(p.parts))}
-        graded = [_grade_task(Task("learner", pid, found.get(f"{pid}.py")), level=level, hidden_seed=hidden_seed,
-                              limits=None) for pid in ids]
+        graded = [grade_submission(read_task("learner", pid, found.get(f"{pid}.py", submission_dir / f"{pid}.py")),
+                                   level=level, hidden_seed=hidden_seed, limits=None) for pid in ids]
         doc = gradescope_doc(graded, show_hidden=show_hidden)
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         doc = {"score": 0, "output": f"The autograder could not grade this submission: {e}", "tests": []}

@@ -184,7 +184,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-CACHE_LAYOUT = "v2"  # expected outputs and compiled code are filled together: a new layout starts both afresh
+CACHE_LAYOUT = "v3"  # expected outputs and compiled code are filled together: a new layout starts both afresh
 
 
 def cache_root() -> Path:
@@ -202,7 +202,9 @@ def compile_cache_dir() -> Path:
 
 
 def _enable_compile_cache() -> None:
-    settings = {"jax_compilation_cache_dir": str(compile_cache_dir()),
+    # XLA's own caches would put the cache's path into the compile options, and so into the keys: the
+    # sandbox mounts the cache elsewhere, so they are off on both sides.
+    settings = {"jax_compilation_cache_dir": str(compile_cache_dir()), "jax_persistent_cache_enable_xla_caches": "none",
                 "jax_persistent_cache_min_compile_time_secs": 0, "jax_persistent_cache_min_entry_size_bytes": -1}
     if "jax" in sys.modules:
         for name, value in settings.items():

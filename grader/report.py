@@ -63,7 +63,7 @@ def render(result: Result, console: Console) -> None:
 
 # ---------------------------------------------------------------- class reports
 
-CSV_COLUMNS = ["student", "problem", "score", "max_score", "status", "message", "time_s"]
+CSV_COLUMNS = ["student", "problem", "score", "max_score", "status", "message"]
 
 
 def case_lines(result: Result, *, show_hidden: bool) -> list[str]:
@@ -119,8 +119,7 @@ def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[st
     for s in students:
         row = [results[(s, p)] for p in problem_ids]
         for r in row:
-            w.writerow([s, r.problem, r.score, r.max_score, r.status.value,
-                        learner_message(r, show_hidden=show_hidden), r.time_s])
+            w.writerow([s, r.problem, r.score, r.max_score, r.status.value, learner_message(r, show_hidden=show_hidden)])
         ww.writerow([s, *[r.score for r in row], sum(r.score for r in row), sum(r.max_score for r in row)])
         _write_atomic(out_dir / s / "results.json", json.dumps(gradescope_doc(row, show_hidden=show_hidden), indent=2))
     _write_atomic(out_dir / "grades.csv", long.getvalue())

@@ -161,7 +161,8 @@ def _env(tmp: str, xla_cache: str) -> dict[str, str]:
     # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
     return {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8",
             "JAX_PLATFORMS": "cpu", "PYTHONDONTWRITEBYTECODE": "1", "JAX_COMPILATION_CACHE_DIR": xla_cache,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
 
 
 def _bwrap_argv(status_fd: int, uid: int | None) -> list[str]:

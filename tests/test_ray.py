@@ -1,0 +1,63 @@
+"""`judge batch --executor ray` on a local Ray cluster grades exactly as the local executor."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+from conftest import judge, strong_level
+from test_batch import MASK, build_class
+
+from grader.batch import Task, grade_submission
+
+
+def ray_or_skip():
+    if importlib.util.find_spec("ray") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs judge[ray]: the Ray executor must be tested")
+        pytest.skip("ray is not installed")
+
+
+def test_ray_executor_gives_the_same_grades_as_local(tmp_path):
+    ray_or_skip()
+    level = strong_level()
+    cls = build_class(tmp_path)
+    args = ["--problems", f"{MASK},cross_attention_block", "--hidden-seed", "s3cret", "--sandbox", level]
+    local = judge("batch", str(cls), "--out", str(tmp_path / "local"), *args)
+    remote = judge("batch", str(cls), "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", *args,
+                   timeout=600)
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr[-3000:]
+    for name in ("grades.csv", "grades_wide.csv"):
+        assert (tmp_path / "ray" / name).read_text() == (tmp_path / "local" / name).read_text(), name
+    for student in ("alice", "bob", "carol", "dave", "eve", "frank", "gina"):
+        docs = [json.loads((tmp_path / run / student / "results.json").read_text()) for run in ("ray", "local")]
+        for doc in docs:
+            doc.pop("execution_time")  # a timing: the only thing allowed to differ
+        assert docs[0] == docs[1], student
+    # resume works the same way: nothing is regraded
+    again = judge("batch", str(cls), "--out", str(tmp_path / "ray"), "--executor", "ray", *args, timeout=600)
+    assert again.returncode == 0 and again.stderr.count("(resumed)") == 14
+
+
+def test_ray_missing_says_how_to_install(tmp_path, monkeypatch):
+    import grader.ray_executor as rx
+
+    monkeypatch.setattr(rx, "ray_available", lambda: False)
+    from grader.batch import _executor
+    from grader.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"pip install 'judge\[ray\]'"):
+        _executor("ray")
+    with pytest.raises(UsageError, match="unknown executor"):
+        _executor("dask")
+
+
+def test_a_task_carries_its_submission(tmp_path):
+    source = b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"
+    result = grade_submission(Task("zoe", MASK, source), level="auto", hidden_seed=None, limits=None)
+    assert result.submission == f"zoe/{MASK}.py" and "returned NoneType" in result.message
+    missing = grade_submission(Task("zoe", MASK, None), level="auto", hidden_seed=None, limits=None)
+    assert missing.status.value == "missing"
+    refused = grade_submission(Task("zoe", MASK, None, "x.py is not a regular file"), level="auto",
+                               hidden_seed=None, limits=None)
+    assert refused.status.value == "error" and "not a regular file" in refused.message
