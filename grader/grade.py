@@ -61,6 +61,7 @@ def grade(
         if box is None:
             box = Sandbox(level, limits)
         with box:
+            problems.warm_compile_cache(problem)
             inputs = [problems.make_inputs(problem.meta, c) for c in cases]
             expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
             outcome = box.run(*_job(problem, source, inputs))

@@ -207,8 +207,13 @@ def _enable_compile_cache() -> None:
     settings = {"jax_compilation_cache_dir": str(compile_cache_dir()), "jax_persistent_cache_enable_xla_caches": "none",
                 "jax_persistent_cache_min_compile_time_secs": 0, "jax_persistent_cache_min_entry_size_bytes": -1}
     if "jax" in sys.modules:
-        for name, value in settings.items():
-            sys.modules["jax"].config.update(name, value)
+        jax = sys.modules["jax"]
+        if jax.config.jax_compilation_cache_dir != settings["jax_compilation_cache_dir"]:
+            for name, value in settings.items():
+                jax.config.update(name, value)
+            from jax._src import compilation_cache  # JAX reads the directory once; make it read it again
+
+            compilation_cache.reset_cache()
     else:
         for name, value in settings.items():
             os.environ.setdefault(name.upper(), str(value))
@@ -273,6 +278,25 @@ def _cached(problem: Problem, case: Case, source: Path, variant: str, compute) -
     except OSError:
         pass  # an unwritable cache only costs time; the value is right either way
     return out
+
+
+def warm_compile_cache(problem: Problem) -> None:
+    """Make sure the reference has run once in this process's cache, so its compiled code is there to read.
+
+    The compilation cache and the expected outputs are filled by the same reference runs, but either
+    can be missing alone (a cache emptied by hand, outputs computed before the cache existed).
+    """
+    marker = cache_root() / "warm" / f"{problem.id}-{reference_digest(problem)[:24]}"
+    if marker.exists():
+        return
+    fn = getattr(_load_module(problem.reference_path), problem.meta.function)
+    for case in problem.cases:
+        fn(**make_inputs(problem.meta, case))
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
 
 
 def expected_output(problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
