@@ -1,6 +1,7 @@
 """Batch throughput: `judge batch` on a generated class against a naive judge, in the same run.
 
 Usage: python bench/throughput.py [--learners N] [--naive-sample F] [--workers W] [--smoke]
+       python bench/throughput.py --executor-compare [--learners N]   (local against Ray, same class)
 
 The class mixes correct files (the variants in tests/submissions), wrong ones (each declared
 pitfall), missing files, crashing and a few looping submissions. `judge batch` grades it from cold
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=float, default=0.1, help="fraction of submissions the naive judge runs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--smoke", action="store_true", help="3 learners, 2 problems (for CI)")
+    parser.add_argument("--executor-compare", action="store_true",
+                        help="grade the class with the local and the Ray executor only, each from cold caches")
     args = parser.parse_args()
     judge = judge_path()
     ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.problem_ids()
@@ -115,6 +118,22 @@ def main() -> None:
     env = dict(os.environ, JUDGE_CACHE_DIR=str(root / "cache"))
     print(f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
           + ", ".join(f"{k} {sum(v == k for v in kinds.values())}" for k in ("correct", "wrong", "missing", "crash", "loop")))
+
+    if args.executor_compare:
+        for executor in ("local", "ray"):
+            run_env = dict(os.environ, JUDGE_CACHE_DIR=str(root / f"cache-{executor}"))
+            start = time.perf_counter()
+            proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / f"out-{executor}"),
+                                   "--workers", str(args.workers), "--executor", executor], env=run_env,
+                                  capture_output=True, text=True)
+            took = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-3000:])
+            print(f"executor {executor}: {took:.1f} s for {len(kinds)} pairs ({len(kinds) / took:.2f} pairs/s)")
+        same = (root / "out-local" / "grades.csv").read_text() == (root / "out-ray" / "grades.csv").read_text()
+        print(f"grades.csv identical: {same}")
+        shutil.rmtree(root, ignore_errors=True)
+        return
 
     with TreeRss() as rss:
         start = time.perf_counter()
