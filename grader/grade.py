@@ -173,10 +173,10 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
 
     status = worst([r.status for r in results])
     message = _summary(status, results, load_error)
-    if status is Status.WRONG_ANSWER:
-        message += " " + diagnose(problem, cases, expected, outputs)
+    diagnosis = diagnose(problem, cases, expected, outputs) if status is Status.WRONG_ANSWER else ""
     return Result(
-        problem=problem.id, submission=str(path), status=status, message=message,
+        problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
+        diagnosis=diagnosis,
         traceback=str(load_error.get("traceback", ""))[:8000] if load_error else "",
         cases=results, stdout=_clip(outcome.stdout, outcome.stdout_bytes), stderr=_clip(outcome.stderr, outcome.stderr_bytes),
         time_s=round(outcome.wall_s, 3), peak_memory_mb=outcome.peak_rss_mb, limits=limits,

@@ -187,6 +187,7 @@ class Result(Record):
     submission: str
     status: Status
     message: str
+    diagnosis: str = ""  # the likely mistake, when the answer is wrong (also at the end of message)
     traceback: str = ""  # when the file could not be imported
     cases: list[CaseResult] = []
     stdout: str = ""

@@ -55,9 +55,13 @@ def render(result: Result, console: Console) -> None:
         if text.strip():
             console.print(f"[bold]your {name}[/] (first part):")
             console.print(escape(text.rstrip()[:2000]), style="dim")
+    if result.diagnosis:
+        console.print(f"[bold]Likely mistake:[/] {escape(result.diagnosis)}")
     style = STYLE.get(result.status, "yellow")
+    failed_case = any(c.status is not Status.PASSED and c.message for c in result.cases)
+    verdict = f"{result.score} of {result.max_score} cases passed" if failed_case else result.message
     console.print(f"[bold {style}]{result.status.label.upper()}[/] {result.score}/{result.max_score}: "
-                  f"{escape(result.message)}  [dim]({result.time_s:.2f} s, sandbox: "
+                  f"{escape(verdict)}  [dim]({result.time_s:.2f} s, sandbox: "
                   f"{result.replay.sandbox if result.replay else 'none'})[/]")
 
 

@@ -57,7 +57,9 @@ def test_wrong_answer_exits_1_with_mismatch_details(tmp_path):
     case = doc["cases"][0]
     assert case["mismatch_index"] is not None and case["got"] != case["expected"]
     proc = judge("run", MASK, "--file", str(path))
-    assert proc.returncode == 1 and "WRONG ANSWER" in proc.stdout and "first at index" in proc.stdout
+    assert proc.returncode == 1 and "WRONG ANSWER 0/4: 0 of 4 cases passed" in proc.stdout
+    assert "first at index" in proc.stdout
+    assert "Likely mistake: Your output matches the mask inverted" in " ".join(proc.stdout.split())
 
 
 def test_exception_shows_the_learners_traceback_not_the_judges(tmp_path):

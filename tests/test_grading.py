@@ -38,7 +38,7 @@ def test_pitfall_fails_and_is_named(pid, name, tmp_path):
     result = grade(pid, pitfall_submission(pid, name, tmp_path))
     assert result.status is Status.WRONG_ANSWER, result.message
     sentence = problems.pitfall_messages(problems.load_problem(pid))[name]
-    assert result.message.endswith(sentence)
+    assert result.diagnosis == sentence and result.message.endswith(sentence)
     assert not result.passed and result.score < result.max_score
     failed = [c for c in result.cases if c.status is Status.WRONG_ANSWER]
     assert failed and all(c.message for c in failed)
