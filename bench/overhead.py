@@ -7,7 +7,6 @@ bench/plain_call.py on the same inputs, alternately, N times each; the medians a
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys

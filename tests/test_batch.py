@@ -3,7 +3,6 @@
 import csv
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -208,3 +207,19 @@ def test_gradescope_always_writes_results(tmp_path):
     assert proc.returncode == 0
     doc = json.loads(results.read_text())
     assert doc["score"] == 0 and "could not grade" in doc["output"]
+
+
+def test_links_and_huge_files_are_refused_not_followed(tmp_path):
+    from grader.batch import read_task
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("instructor-only")
+    (tmp_path / "link.py").symlink_to(secret)
+    (tmp_path / "huge.py").write_bytes(b"#" * (2 << 20))
+    (tmp_path / "fine.py").write_text("x = 1\n")
+    link = read_task("mallory", MASK, tmp_path / "link.py")
+    assert link.source is None and "not a regular file" in link.refused
+    assert "larger than 1 MiB" in read_task("mallory", MASK, tmp_path / "huge.py").refused
+    assert read_task("mallory", MASK, tmp_path / "absent.py") == read_task("mallory", MASK, tmp_path / "absent.py")
+    assert read_task("mallory", MASK, tmp_path / "absent.py").source is None
+    assert read_task("mallory", MASK, tmp_path / "fine.py").source == b"x = 1\n"
