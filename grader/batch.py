@@ -7,6 +7,7 @@ Gradescope files and the HTML summary are rendered from those files at the end.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,6 +49,11 @@ def read_task(student: str, problem_id: str, path: Path) -> Task:
     return Task(student, problem_id, path.read_bytes())
 
 
+def learners(class_dir: Path) -> list[str]:
+    """The learner folders of a class: every subfolder but hidden ones."""
+    return sorted(d.name for d in class_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
 def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None) -> tuple[list[str], list[str]]:
     valid = problems.problem_ids()
     chosen = problem_ids or valid
@@ -56,7 +62,7 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
         raise UsageError(f"unknown problem {unknown[0]!r} in --problems; valid ids: {', '.join(valid)}")
     if not class_dir.is_dir():
         raise UsageError(f"class folder not found: {class_dir}")
-    students = sorted(d.name for d in class_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+    students = learners(class_dir)
     if not students:
         raise UsageError(f"class folder {class_dir} has no learner folders (one subfolder per learner)")
     if out_dir.resolve() == class_dir.resolve() or class_dir.resolve() in out_dir.resolve().parents:
@@ -105,7 +111,7 @@ def _save(path: Path, key: str, result: Result) -> None:
 def grade_submission(task: Task, *, level: str, hidden_seed: str | None, limits: Limits | None) -> Result:
     """Grade one task wherever it runs: a local thread or a Ray worker on another machine."""
     problem = problems.load_problem(task.problem)
-    cases = list(problem.cases) + (problems.hidden_cases(problem, hidden_seed) if hidden_seed else [])
+    cases = problems.grading_cases(problem, hidden_seed)
     shown = Path(task.student) / f"{task.problem}.py"
     if task.source is None:
         status, message = (Status.ERROR, task.refused) if task.refused else (Status.MISSING, "no file handed in")
@@ -156,7 +162,7 @@ def batch(
     if level == "process" and not allow_weak_sandbox:
         raise UsageError("batch grading refuses the weak process-level sandbox (is bubblewrap installed?); "
                          "pass --allow-weak-sandbox to grade without isolation of files and network")
-    run = _executor(executor)
+    run = _executor(executor, address)
     results: dict[tuple[str, str], Result] = {}
     todo = []
     for student in students:  # read once: the private copy every grading works from
@@ -172,7 +178,7 @@ def batch(
                 todo.append((task, key))
     _warm_expected(chosen, hidden_seed)
     options = {"level": level, "hidden_seed": hidden_seed, "limits": limits}
-    for task, key, result in run([t for t, _ in todo], dict(todo), options, workers or os.cpu_count() or 1, address):
+    for task, key, result in run([t for t, _ in todo], dict(todo), options, workers or os.cpu_count() or 1):
         _save(_stored(out_dir, task), key, result)
         results[(task.student, task.problem)] = result
         if on_result:
@@ -181,10 +187,10 @@ def batch(
     return results
 
 
-Executor = Callable[[list[Task], dict, dict, int, "str | None"], Iterator[tuple[Task, str, Result]]]
+Executor = Callable[[list[Task], dict, dict, int], Iterator[tuple[Task, str, Result]]]
 
 
-def _executor(name: str) -> Executor:
+def _executor(name: str, address: str | None = None) -> Executor:
     if name == "local":
         return _run_local
     if name == "ray":
@@ -192,11 +198,11 @@ def _executor(name: str) -> Executor:
 
         if not ray_available():
             raise UsageError("--executor ray needs Ray: pip install 'judge[ray]'")
-        return run_ray
+        return functools.partial(run_ray, address=address)
     raise UsageError(f"unknown executor {name!r}; choose local or ray")
 
 
-def _run_local(tasks: list[Task], keys: dict, options: dict, workers: int, address: str | None):
+def _run_local(tasks: list[Task], keys: dict, options: dict, workers: int):
     """Threads on this machine, each driving one sandbox at a time."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(grade_submission, t, **options): t for t in tasks}
@@ -213,8 +219,7 @@ def _warm_expected(problem_ids: list[str], hidden_seed: str | None) -> None:
     """Compute (or load) every expected output once, before the workers start."""
     for pid in problem_ids:
         problem = problems.load_problem(pid)
-        cases = list(problem.cases) + (problems.hidden_cases(problem, hidden_seed) if hidden_seed else [])
-        for case in cases:
+        for case in problems.grading_cases(problem, hidden_seed):
             problems.expected_output(problem, case, problems.make_inputs(problem.meta, case))
 
 

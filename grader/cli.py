@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from grader import problems
-from grader.errors import ProblemError, UsageError
+from grader.errors import ProblemError, UnknownProblem, UsageError
 from grader.grade import grade
 from grader.models import Limits, Status
 from grader.report import render, to_json
@@ -149,12 +149,11 @@ def batch_cmd(
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from grader.batch import batch, progress_printer
+    from grader.batch import batch, learners, progress_printer
 
     ids = _problem_list(problems_)
     try:
-        n_students = len([d for d in class_dir.iterdir() if d.is_dir() and not d.name.startswith(".")]) \
-            if class_dir.is_dir() else 0
+        n_students = len(learners(class_dir)) if class_dir.is_dir() else 0
         total = n_students * len(ids or problems.problem_ids())
         kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
                       hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
@@ -215,7 +214,7 @@ def check(
 
     ids = [problem_id] if problem_id else problems.problem_ids()
     if problem_id and problem_id not in problems.problem_ids():
-        raise _usage(UsageError(f"unknown problem {problem_id!r}; valid ids: {', '.join(problems.problem_ids())}"))
+        raise _usage(UnknownProblem(problem_id, problems.problem_ids()))
     failed = 0
     for pid in ids:
         out.print(f"[bold]{pid}[/]")

@@ -52,7 +52,7 @@ def grade(
         raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
     limits = limits or problem.meta.limits
     level = resolve_level(sandbox)
-    cases = list(problem.cases) + (problems.hidden_cases(problem, hidden_seed) if hidden_seed else [])
+    cases = problems.grading_cases(problem, hidden_seed)
     try:
         source = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
@@ -65,7 +65,7 @@ def grade(
             inputs = [problems.make_inputs(problem.meta, c) for c in cases]
             expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
             outcome = box.run(*_job(problem, source, inputs))
-        return _interpret(problem, path, cases, expected, outcome, limits)
+        return _interpret(problem, path, cases, inputs, expected, outcome, limits)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
@@ -128,8 +128,8 @@ def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
                             "do not call os._exit() or exit the interpreter")
 
 
-def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[np.ndarray], outcome: Outcome,
-               limits: Limits) -> Result:
+def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dict[str, object]],
+               expected: list[np.ndarray], outcome: Outcome, limits: Limits) -> Result:
     frames = outcome.frames
     load_error = next((h for h, _ in frames if h.get("kind") == "load_error"), None)
     by_index = {}
@@ -173,7 +173,7 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
 
     status = worst([r.status for r in results])
     message = _summary(status, results, load_error)
-    diagnosis = diagnose(problem, cases, expected, outputs) if status is Status.WRONG_ANSWER else ""
+    diagnosis = diagnose(problem, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else ""
     return Result(
         problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,
@@ -184,13 +184,14 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], expected: list[n
     )
 
 
-def diagnose(problem: Problem, cases: list[Case], expected: list[np.ndarray], outputs: dict[int, np.ndarray]) -> str:
+def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]], expected: list[np.ndarray],
+             outputs: dict[int, np.ndarray]) -> str:
     """Name the mistake when a known pitfall gives the learner's outputs; else say where the error lies."""
     tol, exact = problem.meta.tolerance, problem.meta.exact_shape
     for name, sentence in problems.pitfall_messages(problem).items():
         matches = True
         for i, got in outputs.items():
-            pit = problems.pitfall_output(problem, name, cases[i], problems.make_inputs(problem.meta, cases[i]))
+            pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
             if pit is None or not compare(got, pit, tol, exact_shape=exact).passed:
                 matches = False
                 break

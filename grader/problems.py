@@ -104,6 +104,11 @@ def check_case(meta: ProblemMeta, case: Case) -> None:
             raise ValueError(f"values.{name} is not an argument")
 
 
+def grading_cases(problem: Problem, hidden_seed: str | None) -> list[Case]:
+    """The cases a grading runs: the public ones, then the hidden ones when a secret is given."""
+    return list(problem.cases) + (hidden_cases(problem, hidden_seed) if hidden_seed else [])
+
+
 def hidden_cases(problem: Problem, secret: str, count: int = 3) -> list[Case]:
     """Cases nobody has seen, drawn from the problem's `space`, deterministic given the secret."""
     space = problem.meta.space
@@ -174,6 +179,7 @@ def _token_ids(rng: np.random.Generator, shape: tuple[int, int], vocab: int, pad
 # ---------------------------------------------------------------- expected outputs
 
 
+@functools.cache
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in ("numpy", "jax", "jaxlib", "flax"):

@@ -47,7 +47,7 @@ def _failed(task: Task, error: BaseException) -> Result:
                           f"{str(error).strip().splitlines()[-1] if str(error).strip() else ''}", problem.meta.limits)
 
 
-def run_ray(tasks: list[Task], keys: dict, options: dict, workers: int, address: str | None):
+def run_ray(tasks: list[Task], keys: dict, options: dict, workers: int, *, address: str | None = None):
     """Yield (task, key, result) as Ray tasks finish; a local cluster of `workers` CPUs without an address."""
     import ray
 

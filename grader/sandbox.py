@@ -266,9 +266,9 @@ class Sandbox:
         self._spawn(preimport)
 
     def _spawn(self, preimport: tuple[str, ...]) -> None:
-        root = os.geteuid() == 0
-        uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if root else None
-        own_uid = self.level == "bwrap" and uid is not None
+        # As root, bwrap runs the learner as a random unprivileged uid of their own.
+        own_uid = self.level == "bwrap" and os.geteuid() == 0
+        uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if own_uid else None
         workdir = "/tmp" if self.level == "bwrap" else self._tmp
         chan_r, chan_w = os.pipe()
         config = {"limits": _limits(self.limits, own_uid), "site_dirs": site_dirs(), "preimport": list(preimport),
