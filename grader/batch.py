@@ -24,7 +24,7 @@ from grader.errors import UsageError
 from grader.grade import grade, uniform_result
 from grader.models import Limits, Result, Status
 from grader.report import write_class_reports
-from grader.sandbox import resolve_level
+from grader.sandbox import resolve_level, shared_zygote
 
 MAX_SOURCE_BYTES = 1 << 20
 
@@ -119,7 +119,8 @@ def grade_submission(task: Task, *, level: str, hidden_seed: str | None, limits:
     with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
         path = Path(tmp) / f"{task.problem}.py"
         path.write_bytes(task.source)
-        result = grade(task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed)
+        result = grade(task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed,
+                       zygote=shared_zygote(level))
     return result.model_copy(update={"submission": str(shown)})
 
 

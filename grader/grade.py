@@ -14,7 +14,7 @@ from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
 from grader.problems import Problem
-from grader.sandbox import Outcome, Sandbox, SandboxError, resolve_level
+from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, resolve_level
 
 MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
                 "Cannot allocate memory")
@@ -27,7 +27,7 @@ def grade(
     limits: Limits | None = None,
     sandbox: str = "auto",
     hidden_seed: str | None = None,
-    box: Sandbox | None = None,
+    zygote: Zygote | None = None,
 ) -> Result:
     """Grade a learner's file on a problem's cases.
 
@@ -37,7 +37,7 @@ def grade(
         limits: resource limits; the problem's own by default.
         sandbox: "auto", "bwrap" or "process" (see grader.sandbox).
         hidden_seed: a secret; when given, hidden cases derived from it are graded too.
-        box: a sandbox started ahead of time (it is used up by this call).
+        zygote: forks the sandbox (a batch shares one); by default one is started for this call.
 
     Raises UsageError for an unknown problem or a missing file; every fault of
     the learner's code, and any judge bug, comes back as a Result.
@@ -57,13 +57,16 @@ def grade(
         source = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
+    own = zygote is None
     try:
-        if box is None:
-            box = Sandbox(level, limits)
-        with box:
-            problems.warm_compile_cache(problem)
-            inputs = [problems.make_inputs(problem.meta, c) for c in cases]
-            expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
+        if own:
+            zygote = Zygote(level)
+        elif zygote.level != level:
+            raise ValueError(f"a {zygote.level} zygote cannot grade at the {level} level")
+        problems.warm_compile_cache(problem)  # while the zygote starts
+        inputs = [problems.make_inputs(problem.meta, c) for c in cases]
+        expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
+        with Sandbox(zygote, limits) as box:
             outcome = box.run(*_job(problem, source, inputs))
         return _interpret(problem, path, cases, inputs, expected, outcome, limits)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
@@ -71,6 +74,9 @@ def grade(
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
         result = uniform_result(problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits)
         return result.model_copy(update={"traceback": traceback.format_exc()})
+    finally:
+        if own and zygote is not None:
+            zygote.close()
 
 
 def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[dict, bytes]:

@@ -1,24 +1,27 @@
-"""Running learner code in a single-use sandbox: the only module that touches processes.
+"""Running learner code in single-use sandboxes: the only module that touches processes.
 
-Two levels:
+A `Zygote` (trusted, never runs learner code) imports the libraries once, inside
+the sandbox's confinement, and forks one keeper and one learner's process per
+`Sandbox`. Two levels:
 
-* ``bwrap`` (strong): bubblewrap with new PID, mount, network, IPC and UTS
-  namespaces. The learner's process is PID 1 of its namespace, so when it ends
-  everything it started ends too. Only the Python runtime and its site-packages
-  are mounted, read-only, with the judge's own package masked; /tmp and /dev/shm
-  are small private tmpfs. When the judge runs as root the learner still runs as
-  an unprivileged uid of its own, with no capabilities and no_new_privs.
+* ``bwrap`` (strong): the zygote runs under bubblewrap, which mounts only the
+  Python runtime and its site-packages, read-only, with the judge's own package
+  masked, with no network. Each learner's process then gets new PID, mount,
+  network, IPC and UTS namespaces of its own (it is PID 1 there, so when it ends
+  everything it started ends too), its own /proc and small private /tmp and
+  /dev/shm, and, when the judge runs as root, an unprivileged uid of its own,
+  no capabilities and no_new_privs.
 * ``process`` (weak, for laptops without bubblewrap): own session and process
   group, rlimits, a private temp dir, and the judge as subreaper so orphans are
-  found and killed. It does not hide files from the learner.
+  found and killed. It hides nothing from the learner, not even other learners.
 
-Either way the child is `worker.py`; it pre-imports libraries, says READY and
-waits, so a sandbox can be started ahead of time. A sandbox never raises for a
-learner's fault: `run` returns an `Outcome` that the grader interprets.
+See `worker.py` for the child side. A sandbox never raises for a learner's
+fault: `run` returns an `Outcome` that the grader interprets.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import glob
@@ -27,6 +30,7 @@ import os
 import shutil
 import signal
 import site
+import socket
 import struct
 import subprocess
 import sys
@@ -50,20 +54,6 @@ WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
 JUDGE_ROOT = Path(__file__).resolve().parent.parent
 JUDGE_NAMES = ("grader", "reference", "problems")
 JUDGE_GLOBS = ("judge-*.dist-info", "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
-
-# The process level forks the worker from this trusted shim, so the learner's
-# parent is not the judge, and passes the worker's fate on as its own.
-SHIM = """import os, signal, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable] + sys.argv[1:])
-_, status = os.waitpid(pid, 0)
-if os.WIFSIGNALED(status):
-    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-    os.kill(os.getpid(), os.WTERMSIG(status))
-os._exit(os.waitstatus_to_exitcode(status))
-"""
-
 
 class SandboxError(Exception):
     """The sandbox itself failed (not the learner's code): an internal error."""
@@ -165,10 +155,10 @@ def _env(tmp: str, xla_cache: str) -> dict[str, str]:
             "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
 
 
-def _bwrap_argv(status_fd: int, uid: int | None) -> list[str]:
+def _bwrap_argv() -> list[str]:
+    """The zygote's confinement; each learner's process then gets fresh namespaces of its own inside it."""
     argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--as-pid-1", "--new-session", "--die-with-parent",
-            "--json-status-fd", str(status_fd), "--ro-bind", "/usr", "/usr"]
+            "--unshare-cgroup-try", "--as-pid-1", "--new-session", "--die-with-parent", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
@@ -183,16 +173,13 @@ def _bwrap_argv(status_fd: int, uid: int | None) -> list[str]:
         argv += ["--ro-bind", d, d]
     for m in judge_masks():
         argv += ["--tmpfs", m] if os.path.isdir(m) else ["--ro-bind", "/dev/null", m]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(SHM_MB << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
+    argv += ["--proc", "/proc", "--dev", "/dev", "--dir", "/dev/shm",
              "--size", str(TMPFS_MB << 20), "--perms", "1777", "--tmpfs", "/tmp",
-             "--ro-bind-try", str(compile_cache_dir()), XLA_MOUNT,
-             "--clearenv", "--chdir", "/tmp"]
+             "--ro-bind-try", str(compile_cache_dir()), XLA_MOUNT, "--clearenv", "--chdir", "/tmp"]
+    if os.geteuid() != 0:  # unprivileged, bwrap's user namespace gives the zygote what it needs to isolate learners
+        argv += ["--unshare-user", "--cap-add", "ALL"]
     for k, v in _env("/tmp", XLA_MOUNT).items():
         argv += ["--setenv", k, v]
-    if uid is not None:
-        argv += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     return argv
 
 
@@ -238,19 +225,155 @@ def _sweep_orphans() -> None:
                 pass
 
 
+# ---------------------------------------------------------------- the zygote
+
+
+class Zygote:
+    """A trusted process, confined like the learners, that has imported the libraries and forks sandboxes.
+
+    Importing numpy, jax and flax costs about a second of CPU; the zygote pays it
+    once and every learner's process starts as a copy of it. It never runs learner
+    code and never sees a job (sources and inputs go straight to the learner's
+    process), so no learner's data is in the memory the next learner starts from.
+    Learners cannot reach it: at the bwrap level each runs in PID, mount,
+    network, IPC and UTS namespaces of its own under a uid of its own. Thread-safe;
+    if it dies (only possible at the process level) the next fork starts a new one.
+
+    Example:
+        with Zygote("auto", ("numpy", "jax")) as zygote:
+            with Sandbox(zygote, Limits()) as box:
+                outcome = box.run(header, payload)
+    """
+
+    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",)):
+        self.level = resolve_level(level)
+        self.preimport = tuple(preimport)
+        self._lock = threading.Lock()
+        self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
+        self._proc: subprocess.Popen | None = None
+        self._start()
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"site_dirs": site_dirs(), "preimport": list(self.preimport), "hidden_paths": hidden_paths(),
+                  "control_fd": theirs.fileno()}
+        worker = [sys.executable, "-I", "-c", WORKER_SOURCE, json.dumps(config)]
+        if self.level == "bwrap":
+            argv, env = _bwrap_argv() + worker, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            _become_subreaper()
+            argv, env = worker, _env(self._tmp, str(compile_cache_dir()))
+        with _spawn_lock:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], env=env, cwd=self._tmp,
+                                          start_new_session=True)
+            _active.add(self._proc.pid)
+        theirs.close()
+        self._sock = ours
+        self._ready = False
+        self._stderr = bytearray()
+        threading.Thread(target=self._drain, args=(self._proc.stderr, self._stderr), daemon=True).start()
+
+    @staticmethod
+    def _drain(stream, buf: bytearray) -> None:
+        while chunk := stream.read1(65536):
+            buf += chunk[: max(0, OUTPUT_KEEP - len(buf))]
+
+    def _wait_ready(self) -> None:
+        self._sock.settimeout(STARTUP_S)
+        try:
+            message = self._sock.recv(65536)
+        except OSError:
+            message = b""
+        self._sock.settimeout(None)
+        try:
+            header = json.loads(message)
+        except ValueError:
+            header = {}
+        if header.get("kind") != "ready":
+            self._stop()
+            err = bytes(self._stderr).decode(errors="replace").strip()[-2000:]
+            raise SandboxError(header.get("message") or f"the sandbox did not start ({self.level}): {err or 'no output'}")
+        self._ready = True
+
+    @property
+    def pid(self) -> int | None:
+        """The zygote's process, as the judge sees it (None once stopped)."""
+        return self._proc.pid if self._proc else None
+
+    def fork(self, spec: dict, fds: list[int]) -> None:
+        """Have a keeper and a learner's process forked with these descriptors."""
+        with self._lock:
+            for attempt in range(2):
+                if not self._ready:
+                    self._wait_ready()
+                try:
+                    socket.send_fds(self._sock, [json.dumps(spec).encode()], fds)
+                    if self._sock.recv(16) == b"forked":
+                        return
+                except OSError:
+                    pass
+                self._stop()  # it died: a learner at the process level can kill it
+                if attempt == 0:
+                    self._start()
+            raise SandboxError("the sandbox's zygote died twice in a row")
+
+    def _stop(self) -> None:
+        if self._proc is None:
+            return
+        self._sock.close()
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._proc.wait()
+        with _spawn_lock:
+            _active.discard(self._proc.pid)
+        self._proc = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# Libraries a batch's zygote imports once for all its learners.
+BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen")
+_shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Zygote:
+    """One zygote per level for this process, kept until it exits (batch threads and Ray tasks share it)."""
+    key = (resolve_level(level), preimport)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Zygote(key[0], preimport)
+            if len(_shared) == 1:
+                atexit.register(lambda: [z.close() for z in list(_shared.values())])
+        return _shared[key]
+
+
 # ---------------------------------------------------------------- the sandbox
 
 
 class Sandbox:
-    """One single-use sandboxed worker, started at construction and waiting for its job.
+    """One single-use sandboxed learner's process, forked at construction and waiting for its job.
 
     Example:
-        with Sandbox("auto", Limits()) as box:
+        with Sandbox(Zygote("auto"), Limits()) as box:
             outcome = box.run(header, payload)
     """
 
-    def __init__(self, level: str, limits: Limits, preimport: tuple[str, ...] = ("numpy",)):
-        self.level = resolve_level(level)
+    def __init__(self, zygote: Zygote, limits: Limits):
+        self.zygote = zygote
+        self.level = zygote.level
         self.limits = limits
         self._frames: list[tuple[float, dict, bytes]] = []
         self._cond = threading.Condition()
@@ -259,45 +382,40 @@ class Sandbox:
         self._out = {"stdout": bytearray(), "stderr": bytearray()}
         self._out_bytes = {"stdout": 0, "stderr": 0}
         self._tmp = tempfile.mkdtemp(prefix="judge-box-")
-        self._kill_pid: int | None = None
-        self._status = None
-        self._rusage = None
+        self._pid: int | None = None  # the learner's process, as the keeper sees it
+        self._exit: dict | None = None  # the keeper's last word: exit code and peak memory
+        self._status_eof = False
         self._started = time.monotonic()
-        self._spawn(preimport)
+        self._spawn()
 
-    def _spawn(self, preimport: tuple[str, ...]) -> None:
-        # As root, bwrap runs the learner as a random unprivileged uid of their own.
+    def _spawn(self) -> None:
+        # As root, at the bwrap level, the learner runs as a random unprivileged uid of their own.
         own_uid = self.level == "bwrap" and os.geteuid() == 0
         uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if own_uid else None
-        workdir = "/tmp" if self.level == "bwrap" else self._tmp
-        chan_r, chan_w = os.pipe()
-        config = {"limits": _limits(self.limits, own_uid), "site_dirs": site_dirs(), "preimport": list(preimport),
-                  "hidden_paths": hidden_paths(), "workdir": workdir, "channel_fd": chan_w}
-        worker = [sys.executable, "-I", "-c", WORKER_SOURCE, json.dumps(config)]
-        pass_fds = [chan_w]
-        if self.level == "bwrap":
-            status_r, status_w = os.pipe()
-            pass_fds.append(status_w)
-            argv = _bwrap_argv(status_w, uid) + worker
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        else:
-            _become_subreaper()
+        if self.level == "process":
             os.chmod(self._tmp, 0o700)
-            argv = [sys.executable, "-I", "-c", SHIM, *worker[1:]]
-            env = _env(self._tmp, str(compile_cache_dir()))
-        with _spawn_lock:
-            self._proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=pass_fds, env=env, cwd=self._tmp, start_new_session=True,
-            )
-            _active.add(self._proc.pid)
-        os.close(chan_w)
-        if self.level == "bwrap":
-            os.close(status_w)
-            self._status = os.fdopen(status_r, "rb")
-        self._chan = os.fdopen(chan_r, "rb", buffering=0)
-        self._threads = [threading.Thread(target=self._read_channel, daemon=True)]
-        for name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
+        spec = {"isolate": self.level == "bwrap", "uid": uid, "limits": _limits(self.limits, own_uid),
+                "workdir": "/tmp" if self.level == "bwrap" else self._tmp, "tmp_mb": TMPFS_MB, "shm_mb": SHM_MB}
+        pipes = [os.pipe() for _ in range(6)]  # stdin, stdout, stderr, channel, status, kill
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1], pipes[4][1], pipes[5][0]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0], pipes[4][0], pipes[5][1]]
+        try:
+            self.zygote.fork(spec, theirs)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self._stdin = os.fdopen(ours[0], "wb")
+        stdout, stderr = os.fdopen(ours[1], "rb"), os.fdopen(ours[2], "rb")
+        self._chan = os.fdopen(ours[3], "rb", buffering=0)
+        self._status = os.fdopen(ours[4], "rb")
+        self._kill = ours[5]
+        self._threads = [threading.Thread(target=self._read_channel, daemon=True),
+                         threading.Thread(target=self._read_status, daemon=True)]
+        for name, stream in (("stdout", stdout), ("stderr", stderr)):
             self._threads.append(threading.Thread(target=self._drain, args=(name, stream), daemon=True))
         for t in self._threads:
             t.start()
@@ -305,11 +423,31 @@ class Sandbox:
     # -- readers
 
     def _drain(self, name: str, stream) -> None:
-        while chunk := stream.read1(65536):
-            buf = self._out[name]
-            if len(buf) < OUTPUT_KEEP:
-                buf += chunk[: OUTPUT_KEEP - len(buf)]
-            self._out_bytes[name] += len(chunk)
+        with stream:
+            while chunk := stream.read1(65536):
+                buf = self._out[name]
+                if len(buf) < OUTPUT_KEEP:
+                    buf += chunk[: OUTPUT_KEEP - len(buf)]
+                self._out_bytes[name] += len(chunk)
+
+    def _read_status(self) -> None:
+        """The keeper's lines: the learner's pid, then its exit code and peak memory."""
+        for line in self._status:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            with self._cond:
+                if "pid" in doc:
+                    self._pid = int(doc["pid"])
+                elif "exit" in doc:
+                    self._exit = doc
+                elif "error" in doc:
+                    self._frames.append((time.monotonic(), {"kind": "internal", "message": doc["error"]}, b""))
+                self._cond.notify_all()
+        with self._cond:
+            self._status_eof = True
+            self._cond.notify_all()
 
     def _read_channel(self) -> None:
         data, total = bytearray(), 0
@@ -347,21 +485,18 @@ class Sandbox:
     # -- control
 
     def wait_ready(self) -> None:
-        """Block until the worker has started; the sandbox failing to start is a SandboxError."""
+        """Block until the learner's process is set up; its failing to start is a SandboxError."""
         deadline = self._started + STARTUP_S
         with self._cond:
-            while self._seen("ready") is None and not self._channel_eof and not self._overflow:
+            while self._seen("ready") is None and self._seen("internal") is None and not self._channel_eof:
                 if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
                     break
             ready = self._seen("ready") is not None
             internal = next((h.get("message") for _, h, _ in self._frames if h.get("kind") == "internal"), None)
-        if ready and self.level == "bwrap":
-            self._bwrap_child()  # written by bwrap before the worker started
         if not ready:
             self.kill()
             self._reap()
-            err = bytes(self._out["stderr"]).decode(errors="replace").strip()[-2000:]
-            raise SandboxError(internal or f"the sandbox did not start ({self.level}): {err or 'no output'}")
+            raise SandboxError(internal or f"the sandbox did not start ({self.level})")
 
     def run(self, header: dict, payload: bytes) -> Outcome:
         """Send the job, wait for it within the limits, and return what happened."""
@@ -369,10 +504,10 @@ class Sandbox:
         job = json.dumps(header).encode()
         start = time.monotonic()
         try:
-            self._proc.stdin.write(struct.pack("<IQ", len(job), len(payload)) + job + payload)
-            self._proc.stdin.close()
+            self._stdin.write(struct.pack("<IQ", len(job), len(payload)) + job + payload)
+            self._stdin.close()
         except OSError:
-            pass  # the worker died: what happened shows in its exit status
+            pass  # the learner's process died: what happened shows in its exit status
         timed_out = None
         with self._cond:
             while True:
@@ -393,10 +528,11 @@ class Sandbox:
         else:
             self._wait_exit(grace=2.0)
         wall = time.monotonic() - start
-        rusage = self._reap()
+        self._reap()
         for t in self._threads:
             t.join(timeout=2.0)
-        code = self._proc.returncode
+        code = self._exit.get("exit") if self._exit else None
+        maxrss = self._exit.get("maxrss_kb") if self._exit else None
         return Outcome(
             level=self.level,
             frames=[(h, p) for _, h, p in self._frames],
@@ -409,82 +545,51 @@ class Sandbox:
             stdout_bytes=self._out_bytes["stdout"],
             stderr_bytes=self._out_bytes["stderr"],
             wall_s=wall,
-            peak_rss_mb=rusage.ru_maxrss / 1024 if rusage else None,
+            peak_rss_mb=maxrss / 1024 if maxrss is not None else None,
         )
 
     def _wait_exit(self, grace: float) -> None:
-        deadline = time.monotonic() + grace
-        while self._poll() is None:
-            if time.monotonic() >= deadline:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._exit is not None or self._status_eof, timeout=grace):
                 self.kill()
-                return
-            time.sleep(0.005)
-
-    def _poll(self):
-        """Reap the sandbox if it has exited, keeping its rusage (peak memory)."""
-        if self._proc.returncode is None:
-            try:
-                pid, status, rusage = os.wait4(self._proc.pid, os.WNOHANG)
-            except ChildProcessError:
-                return self._proc.poll()
-            if pid:
-                self._proc.returncode = os.waitstatus_to_exitcode(status)
-                self._rusage = rusage
-        return self._proc.returncode
 
     def kill(self) -> None:
         """Kill everything in the sandbox. Safe to call more than once and from any thread."""
-        if self.level == "bwrap":
-            pid = self._bwrap_child()
-            targets = [pid] if pid else []
-            targets.append(self._proc.pid)
-            for p in targets:
+        try:
+            os.write(self._kill, b"k")  # the keeper kills: it sees the learner's process, wherever it runs
+        except OSError:
+            pass
+        if self.level == "process" and self._pid:  # a learner at this level can kill its keeper
+            try:
+                os.killpg(self._pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _reap(self) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._status_eof, timeout=5.0):
+                self.kill()
+                self._cond.wait_for(lambda: self._status_eof, timeout=5.0)
+        if self.level == "process":
+            if self._pid:
                 try:
-                    os.kill(p, signal.SIGKILL)
+                    os.killpg(self._pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-        else:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def _bwrap_child(self) -> int | None:
-        """The host pid of the namespace's PID 1: killing it ends every process inside."""
-        if self._kill_pid is None and self._status is not None:
-            try:
-                line = self._status.readline()
-                self._kill_pid = int(json.loads(line)["child-pid"])
-            except (ValueError, KeyError, OSError):
-                self._kill_pid = 0
-        return self._kill_pid or None
-
-    def _reap(self):
-        if self._proc.returncode is None:
-            try:
-                _, status, self._rusage = os.wait4(self._proc.pid, 0)
-                self._proc.returncode = os.waitstatus_to_exitcode(status)
-            except ChildProcessError:
-                self._proc.wait()
-        with _spawn_lock:
-            _active.discard(self._proc.pid)
-        if self.level == "process":
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             _sweep_orphans()
-        return self._rusage
 
     def close(self) -> None:
         self.kill()
         self._reap()
-        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr, self._chan, self._status):
+        for stream in (self._stdin, self._chan, self._status):
             try:
-                if stream:
-                    stream.close()
+                stream.close()
             except OSError:
                 pass
+        try:
+            os.close(self._kill)  # the keeper kills on hang-up too
+        except OSError:
+            pass
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:

@@ -1,10 +1,22 @@
-"""The child side of a sandboxed run. Runs as `python -I -c <this file's text> CONFIG`.
+"""The child side of sandboxed runs. Runs as `python -I -c <this file's text> CONFIG`.
 
 It imports nothing of the judge (the judge's package is not visible in the
-sandbox) and is single-use: set limits, pre-import libraries, say READY, read
-one job from stdin, import the learner's file, call the function on every
-case, and stream raw outputs back on the channel fd. Nothing it sends is trusted: the
-parent parses arrays strictly and computes every verdict itself.
+sandbox). It runs in two parts:
+
+* the zygote (`main`): trusted, it pre-imports the libraries (numpy, jax, flax)
+  once, then waits for requests on its control socket and forks one keeper per
+  request. It never runs learner code and never sees a job: it only forks.
+* the keeper and the learner's process, forked from it: the keeper (trusted)
+  puts the learner's process in fresh namespaces where the level allows (PID,
+  mount, network, IPC, UTS), waits for it, kills it when the judge says so or
+  goes away, and reports its exit status and peak memory. The learner's process
+  mounts its own /proc, /tmp and /dev/shm, drops to its own uid without
+  capabilities, sets its rlimits, closes every descriptor but its own, says
+  READY, reads one job from stdin, imports the learner's file, calls the
+  function on every case and streams raw outputs back on the channel fd.
+
+Nothing the learner's process sends is trusted: the parent parses arrays
+strictly and computes every verdict itself.
 
 Frames, both directions: <u32 header length><u64 payload length><JSON header><payload>.
 """
@@ -94,10 +106,19 @@ def call(fn, arg_names, kwargs):
     return fn(**kwargs)
 
 
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+CHANNEL_FD = 3  # where the learner's process finds its channel
+
+
 def main():
+    """The zygote: pre-import once, then fork a keeper for every request, until the judge hangs up."""
+    import signal
+    import socket
+
     config = json.loads(sys.argv[1])
-    channel = os.fdopen(config["channel_fd"], "wb", buffering=0)
-    set_limits(config["limits"])
+    control = socket.socket(fileno=config["control_fd"])
     import site
 
     for d in config["site_dirs"]:
@@ -106,23 +127,132 @@ def main():
     sys.path[:] = [p for p in sys.path if not any(p.startswith(x) for x in config["hidden_paths"])]
     # An editable install of the judge finds its packages through a meta-path hook, not sys.path.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-    os.chdir(config["workdir"])
     try:
-        for name in config["preimport"]:
-            __import__(name)
-        import numpy as np
-    except BaseException as e:  # not the learner's fault: their code is not loaded yet
-        write_frame(channel, {"kind": "internal", "message": f"the sandbox could not import {e!r}"})
-        os._exit(70)
-    write_frame(channel, {"kind": "ready"})
+        import ctypes
+        import numpy  # noqa: F401
 
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name in config["preimport"]:
+            try:
+                __import__(name)
+            except ImportError:
+                pass  # not installed here: a learner importing it gets the same error as without the judge
+    except BaseException as e:  # not the learner's fault: no learner code is loaded here
+        control.send(json.dumps({"kind": "internal", "message": f"the sandbox could not import {e!r}"}).encode())
+        os._exit(70)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    control.send(json.dumps({"kind": "ready"}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 8)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the judge is gone
+        pid = os.fork()
+        if pid == 0:
+            try:
+                control.close()
+                keeper(json.loads(message), fds, libc)
+            finally:
+                os._exit(70)
+        for fd in fds:  # never left open here, where the next keeper would inherit them
+            os.close(fd)
+        control.send(b"forked")
+
+
+def keeper(spec, fds, libc):
+    """Trusted parent of one learner's process: isolate it, wait for it, kill it on demand, report."""
+    import select
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stdin, stdout, stderr, channel, status, kill = fds
+    if spec["isolate"] and libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS):
+        os.write(status, json.dumps({"error": f"unshare failed: {os.strerror(ctypes_errno())}"}).encode() + b"\n")
+        os._exit(70)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(status)
+            os.close(kill)
+            learner(spec, stdin, stdout, stderr, channel, libc)
+        except BaseException as e:
+            try:
+                write_frame(os.fdopen(CHANNEL_FD, "wb", buffering=0),
+                            {"kind": "internal", "message": f"the sandbox could not start: {e!r}"})
+            finally:
+                os._exit(70)
+    for fd in (stdin, stdout, stderr, channel):
+        os.close(fd)
+    os.write(status, json.dumps({"pid": pid}).encode() + b"\n")
+    pidfd = os.pidfd_open(pid)
+    ready, _, _ = select.select([kill, pidfd], [], [])
+    if kill in ready:  # a byte, or the judge hung up: either way the run is over
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+            except OSError:
+                pass
+    _, wstatus, rusage = os.wait4(pid, 0)
+    if not spec["isolate"]:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # what the learner left running in its group
+        except OSError:
+            pass
+    code = os.waitstatus_to_exitcode(wstatus)
+    os.write(status, json.dumps({"exit": code, "maxrss_kb": rusage.ru_maxrss}).encode() + b"\n")
+    os._exit(0)
+
+
+def ctypes_errno():
+    import ctypes
+
+    return ctypes.get_errno()
+
+
+def learner(spec, stdin, stdout, stderr, channel, libc):
+    """Become the learner's process: own mounts, descriptors, uid and limits, then run the job."""
+    for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2), (channel, CHANNEL_FD)):
+        os.dup2(fd, target)
+    os.closerange(CHANNEL_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    os.setsid()
+    workdir = spec["workdir"]
+    if spec["isolate"]:
+        mounts = [(b"none", b"/", None, MS_REC | MS_PRIVATE, None),
+                  (b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+                  (b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777".encode()),
+                  (b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['shm_mb']}m,mode=1777".encode())]
+        for source, target, fstype, flags, data in mounts:
+            if libc.mount(source, target, fstype, flags, data):
+                raise OSError(ctypes_errno(), f"mount {target.decode()}: {os.strerror(ctypes_errno())}")
+    uid = spec["uid"]
+    if uid is not None:
+        for cap in range(64):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes_errno() != 22:  # EINVAL: no such capability
+                raise OSError(ctypes_errno(), "could not drop capabilities")
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to another uid: permitted and effective capabilities go
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+        raise OSError(ctypes_errno(), "could not set no_new_privs")
+    os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+    os.chdir(workdir)
+    set_limits(spec["limits"])
+    run_job(os.fdopen(CHANNEL_FD, "wb", buffering=0), workdir)
+
+
+def run_job(channel, workdir):
+    import numpy as np
+
+    write_frame(channel, {"kind": "ready"})
     job, payload = read_frame(sys.stdin.buffer)
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}  # all read before learner code can break the readers
-    filename = os.path.join(config["workdir"], job["filename"])
+    filename = os.path.join(workdir, job["filename"])
     with open(filename, "w") as f:
         f.write(job["source"])
-    sys.path.insert(0, config["workdir"])
+    sys.path.insert(0, workdir)
 
     import importlib.util
 

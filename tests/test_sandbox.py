@@ -157,3 +157,69 @@ def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
     code, doc, _ = run_hostile("", strong_level(), path=path)
     assert "READ-ONLY" in doc["message"] and "Read-only file system" in doc["message"]
     assert int(doc["message"].split("READ-ONLY ")[1].split()[0]) > 0  # the trusted entries are there to read
+
+
+def test_learner_sees_only_its_own_processes_and_no_capabilities(tmp_path):
+    path = tmp_path / f"{MASK}.py"
+    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+                    "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+                    "    bnd = [l for l in open('/proc/self/status') if l.startswith('CapBnd')][0].split()[1]\n"
+                    "    raise RuntimeError(f'pids={pids} bnd={bnd}')\n")
+    code, doc, _ = run_hostile("", strong_level(), path=path)
+    assert "pids=[1] bnd=0000000000000000" in doc["message"], doc["message"]
+
+
+# ---- learners forked from one zygote, side by side
+
+
+SNOOP = """import os, time
+
+ROLE = 'ROLE_HERE'
+if ROLE == 'hider':  # leaves traces for as long as the seeker looks
+    open('/tmp/judge-secret', 'w').write('x')
+    open('/dev/shm/judge-secret', 'w').write('x')
+    time.sleep(4)
+else:
+    time.sleep(1.5)
+    SEEN = [p for p in os.listdir('/proc') if p.isdigit() and p != '1']
+    FILES = [f for d in ('/tmp', '/dev/shm') for f in os.listdir(d) if 'secret' in f]
+
+
+def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
+    raise RuntimeError('hid' if ROLE == 'hider' else f'SEEN pids={SEEN} files={FILES}')
+"""
+
+
+def test_learners_of_one_zygote_cannot_see_each_other(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader import grade
+    from grader.sandbox import Zygote
+
+    files = {}
+    for role in ("hider", "seeker"):
+        files[role] = tmp_path / role / f"{MASK}.py"
+        files[role].parent.mkdir()
+        files[role].write_text(SNOOP.replace("ROLE_HERE", role))
+    with Zygote(strong_level()) as zygote, ThreadPoolExecutor(2) as pool:
+        hider = pool.submit(grade, MASK, files["hider"], sandbox="bwrap", zygote=zygote)
+        seeker = pool.submit(grade, MASK, files["seeker"], sandbox="bwrap", zygote=zygote)
+        assert "hid" in hider.result().message
+        assert "SEEN pids=[] files=[]" in seeker.result().message, seeker.result().message
+
+
+def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner():
+    """Only the process level lets a learner reach the zygote; the next sandbox gets a new one."""
+    from grader import grade
+    from grader.sandbox import Zygote
+
+    killer = HOSTILE / "kill_zygote.py"
+    with Zygote("process") as zygote:
+        before = zygote.pid
+        first = grade(MASK, killer, sandbox="process", zygote=zygote)
+        assert first.status.value == "wrong_answer"  # it ran, killed the zygote, and returned zeros
+        stat = Path(f"/proc/{before}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # dead, maybe not reaped
+        again = grade(MASK, ROOT / "reference" / f"{MASK}.py", sandbox="process", zygote=zygote)
+        assert again.status.value == "passed", again.message
+        assert zygote.pid != before
