@@ -207,6 +207,17 @@ def compile_cache_dir() -> Path:
     return cache_root() / "xla"
 
 
+# XLA compiles about twice as fast with these, and learners' time goes mostly to compiling (every eagerly
+# dispatched jnp op is its own small program). The problems' arrays are small, so slower compiled code costs
+# nothing measurable; results stay within float32 rounding. An XLA_FLAGS already set is kept, here and in
+# the sandbox, so that the judge and the learners compute the same cache keys.
+XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
+
+
+def xla_flags() -> str:
+    return os.environ.get("XLA_FLAGS", XLA_FLAGS)
+
+
 def _enable_compile_cache() -> None:
     # XLA's own caches would put the cache's path into the compile options, and so into the keys: the
     # sandbox mounts the cache elsewhere, so they are off on both sides.
@@ -221,14 +232,16 @@ def _enable_compile_cache() -> None:
 
             compilation_cache.reset_cache()
     else:
+        os.environ["XLA_FLAGS"] = xla_flags()  # read when JAX starts its backend
         for name, value in settings.items():
             os.environ.setdefault(name.upper(), str(value))
 
 
 def reference_digest(problem: Problem) -> str:
-    """Changes whenever the expected outputs could: the reference, the generators, the libraries."""
+    """Changes whenever the expected outputs or compiled code could: the reference, the generators, the libraries."""
     h = hashlib.sha256(problem.reference_path.read_bytes())
     h.update(Path(__file__).read_bytes())
+    h.update(xla_flags().encode())
     h.update(json.dumps(library_versions(), sort_keys=True).encode())
     return h.hexdigest()
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.models import Limits
-from grader.problems import compile_cache_dir
+from grader.problems import compile_cache_dir, xla_flags
 
 LEVELS = ("bwrap", "process")
 OUTPUT_KEEP = 16 * 1024  # bytes of stdout and of stderr kept for the report
@@ -152,7 +152,7 @@ def _env(tmp: str, xla_cache: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8",
             "JAX_PLATFORMS": "cpu", "PYTHONDONTWRITEBYTECODE": "1", "JAX_COMPILATION_CACHE_DIR": xla_cache,
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none", "XLA_FLAGS": xla_flags()}
 
 
 def _bwrap_argv() -> list[str]:
