@@ -6,10 +6,11 @@ Usage: python bench/throughput.py [--learners N] [--naive-sample F] [--workers W
 The class mixes correct files (the variants in tests/submissions), wrong ones (each declared
 pitfall), missing files, crashing and a few looping submissions. `judge batch` grades it from cold
 caches (its own warm-up included). The naive judge runs one fresh sandboxed `judge run` per
-submission with empty caches (no expected outputs, no compiled code), W at a time, on a sample
+submission with empty caches (no expected outputs, no compiled code) and XLA's default compiler
+settings, W at a time, on a sample
 of the submissions (every kind and problem in proportion), and its time is scaled to the class.
 Peak memory: each sandbox's own peak RSS as recorded in its result, and the whole batch's (the
-judge and all its children) sampled every 0.1 s.
+judge and all its children: RSS and PSS) sampled every 0.1 s.
 """
 
 import argparse
@@ -66,31 +67,39 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
     return kinds
 
 
-class TreeRss:
-    """Peak total RSS of this process and all its descendants, sampled."""
+class TreeMemory:
+    """Peak total memory of this process and all its descendants, sampled: RSS (pages shared between
+    processes, such as a zygote's imported libraries in every learner forked from it, counted in each)
+    and PSS (shared pages split between the processes that share them: what the machine really spends)."""
 
     def __init__(self):
-        self.peak = 0
+        self.peak_rss = self.peak_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(0.1):
-            parent, rss = {}, {}
-            for status in Path("/proc").glob("[0-9]*/status"):
+            parent = {}
+            for stat in Path("/proc").glob("[0-9]*/stat"):
                 try:
-                    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-                except OSError:
+                    parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError):
                     continue
-                pid = int(status.parent.name)
-                parent[pid] = int(fields["PPid"])
-                rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
             tree, todo = set(), [os.getpid()]
             while todo:
                 pid = todo.pop()
                 tree.add(pid)
                 todo += [c for c, p in parent.items() if p == pid and c not in tree]
-            self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
+            rss = pss = 0
+            for pid in tree:
+                try:
+                    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                                  if ":" in line)
+                except (OSError, ValueError):
+                    continue
+                rss += int(fields.get("Rss", "0 kB").split()[0])
+                pss += int(fields.get("Pss", "0 kB").split()[0])
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
     def __enter__(self):
         self._thread.start()
@@ -135,7 +144,7 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         return
 
-    with TreeRss() as rss:
+    with TreeMemory() as memory:
         start = time.perf_counter()
         proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / "out"),
                                "--workers", str(args.workers)], env=env, capture_output=True, text=True)
@@ -160,8 +169,9 @@ def main() -> None:
     def naive(pair):
         student, pid = pair
         cache = tempfile.mkdtemp(dir=root)
+        # JAX's own compiler settings, not the judge's faster ones (an empty XLA_FLAGS keeps XLA's defaults).
         subprocess.run([judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
-                       env=dict(os.environ, JUDGE_CACHE_DIR=cache), capture_output=True)
+                       env=dict(os.environ, JUDGE_CACHE_DIR=cache, XLA_FLAGS=""), capture_output=True)
         shutil.rmtree(cache, ignore_errors=True)
 
     start = time.perf_counter()
@@ -176,7 +186,8 @@ def main() -> None:
           f"-> {naive_s:.1f} s for the class")
     print(f"speed-up: {naive_s / batch_s:.1f}x")
     print(f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
-          f"the whole batch (judge and all its processes): {rss.peak / 1024:.0f} MB")
+          f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
+          f"PSS {memory.peak_pss / 1024:.0f} MB")
     shutil.rmtree(root, ignore_errors=True)
 
 
