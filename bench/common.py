@@ -1,5 +1,6 @@
 """What the benchmarks share."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -11,3 +12,9 @@ def judge_path() -> str:
     if here.exists():
         return str(here)
     return shutil.which("judge") or sys.exit("install the judge first: pip install -e .")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the JAX and XLA settings that importing the judge here may have put in it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
+    return {**env, **extra}

@@ -18,14 +18,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from common import judge_path  # noqa: E402
+from common import clean_env, judge_path  # noqa: E402
 
 from grader import problems  # noqa: E402
 
 
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env())
     took = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import pitfall_submission  # noqa: E402
 
-from common import judge_path  # noqa: E402
+from common import clean_env, judge_path  # noqa: E402
 
 from grader import problems  # noqa: E402
 
@@ -124,13 +124,13 @@ def main() -> None:
     learners = 3 if args.smoke else args.learners
     root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
     kinds = make_class(root, learners, ids)
-    env = dict(os.environ, JUDGE_CACHE_DIR=str(root / "cache"))
+    env = clean_env(JUDGE_CACHE_DIR=str(root / "cache"))
     print(f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
           + ", ".join(f"{k} {sum(v == k for v in kinds.values())}" for k in ("correct", "wrong", "missing", "crash", "loop")))
 
     if args.executor_compare:
         for executor in ("local", "ray"):
-            run_env = dict(os.environ, JUDGE_CACHE_DIR=str(root / f"cache-{executor}"))
+            run_env = clean_env(JUDGE_CACHE_DIR=str(root / f"cache-{executor}"))
             start = time.perf_counter()
             proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / f"out-{executor}"),
                                    "--workers", str(args.workers), "--executor", executor], env=run_env,
@@ -171,7 +171,7 @@ def main() -> None:
         cache = tempfile.mkdtemp(dir=root)
         # JAX's own compiler settings, not the judge's faster ones (an empty XLA_FLAGS keeps XLA's defaults).
         subprocess.run([judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
-                       env=dict(os.environ, JUDGE_CACHE_DIR=cache, XLA_FLAGS=""), capture_output=True)
+                       env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS=""), capture_output=True)
         shutil.rmtree(cache, ignore_errors=True)
 
     start = time.perf_counter()

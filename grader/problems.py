@@ -233,8 +233,8 @@ def _enable_compile_cache() -> None:
             compilation_cache.reset_cache()
     else:
         os.environ["XLA_FLAGS"] = xla_flags()  # read when JAX starts its backend
-        for name, value in settings.items():
-            os.environ.setdefault(name.upper(), str(value))
+        for name, value in settings.items():  # not setdefault: an inherited directory would not be the sandbox's
+            os.environ[name.upper()] = str(value)
 
 
 def reference_digest(problem: Problem) -> str:
