@@ -48,13 +48,17 @@ def grade(
     """
     problem = problems.load_problem(problem_id)
     path = Path(submission)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
+    try:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
     limits = limits or problem.meta.limits
     level = resolve_level(sandbox)
     cases = problems.grading_cases(problem, hidden_seed)
     try:
-        source = path.read_bytes().decode("utf-8")
+        source = data.decode("utf-8")
     except UnicodeDecodeError as e:
         return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
     own = zygote is None

@@ -84,6 +84,12 @@ def test_missing_file_is_a_usage_error_even_with_json(tmp_path):
     assert code == 2 and doc["status"] == "usage_error" and MASK in doc["valid_ids"]
 
 
+def test_unreadable_file_is_a_usage_error_not_a_traceback(tmp_path):
+    proc = judge("run", MASK, "--file", str(tmp_path / ("x" * 300 + ".py")))  # a name too long to stat
+    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_bad_limit_is_a_usage_error():
     proc = judge("run", MASK, "--memory-limit", "100", "--file", str(SUBMISSIONS / MASK / "correct_jax.py"))
     assert proc.returncode == 2 and "memory" in proc.stderr.lower()
