@@ -108,7 +108,7 @@ def call(fn, arg_names, kwargs):
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
-PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 CHANNEL_FD = 3  # where the learner's process finds its channel
 
 
@@ -226,20 +226,32 @@ def learner(spec, stdin, stdout, stderr, channel, libc):
         for source, target, fstype, flags, data in mounts:
             if libc.mount(source, target, fstype, flags, data):
                 raise OSError(ctypes_errno(), f"mount {target.decode()}: {os.strerror(ctypes_errno())}")
-    uid = spec["uid"]
-    if uid is not None:
-        for cap in range(64):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes_errno() != 22:  # EINVAL: no such capability
-                raise OSError(ctypes_errno(), "could not drop capabilities")
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # from root to another uid: permitted and effective capabilities go
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
-        raise OSError(ctypes_errno(), "could not set no_new_privs")
+    drop_privileges(spec["uid"], libc)
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
     os.chdir(workdir)
     set_limits(spec["limits"])
     run_job(os.fdopen(CHANNEL_FD, "wb", buffering=0), workdir)
+
+
+def drop_privileges(uid, libc):
+    """No capabilities left in any set (the zygote has them, in bwrap's user namespace when not root), and
+    the learner's own uid when the judge is root."""
+    import ctypes
+
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes_errno() != 22:  # EINVAL: no such capability
+            raise OSError(ctypes_errno(), "could not drop capabilities")
+    if libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) and ctypes_errno() != 22:
+        raise OSError(ctypes_errno(), "could not clear ambient capabilities")
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    if libc.capset(header, (ctypes.c_uint32 * 6)()):  # effective, permitted, inheritable: all empty
+        raise OSError(ctypes_errno(), "could not clear capabilities")
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+        raise OSError(ctypes_errno(), "could not set no_new_privs")
 
 
 def run_job(channel, workdir):

@@ -1,6 +1,8 @@
 """Hostile submissions through the real CLI, at the strong (bwrap) and the fallback (process) level."""
 
+import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -163,10 +165,41 @@ def test_learner_sees_only_its_own_processes_and_no_capabilities(tmp_path):
     path = tmp_path / f"{MASK}.py"
     path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
                     "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
-                    "    bnd = [l for l in open('/proc/self/status') if l.startswith('CapBnd')][0].split()[1]\n"
-                    "    raise RuntimeError(f'pids={pids} bnd={bnd}')\n")
+                    "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
+                    "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n")
     code, doc, _ = run_hostile("", strong_level(), path=path)
-    assert "pids=[1] bnd=0000000000000000" in doc["message"], doc["message"]
+    assert "pids=[1] caps=['0000000000000000']" in doc["message"], doc["message"]
+
+
+def test_an_unprivileged_judge_isolates_learners_too():
+    """On a laptop the judge is not root: bwrap's user namespace then gives the zygote the capabilities
+    it isolates learners with, and the learner must keep none of them."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root to become an unprivileged user")
+    strong_level()
+    tmp_path = Path(tempfile.mkdtemp(prefix="judge-nobody-"))  # pytest's own are private to root
+    tmp_path.chmod(0o777)
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={tmp_path}",
+                 f"JUDGE_CACHE_DIR={tmp_path / 'cache'}", sys.executable]
+    if subprocess.run(as_nobody + ["-c", "import grader"], capture_output=True).returncode != 0:
+        pytest.skip("the interpreter or the checkout is not readable by an unprivileged user here")
+    path = tmp_path / f"{MASK}.py"
+    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+                    "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+                    "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
+                    "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n")
+    path.chmod(0o644)
+    proc = subprocess.run(as_nobody + ["-m", "grader", "run", MASK, "--file", str(path), "--sandbox", "bwrap", "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    assert proc.stdout.startswith("{"), proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert doc["replay"]["sandbox"] == "bwrap"
+    assert "pids=[1] caps=['0000000000000000']" in doc["message"], doc["message"]
 
 
 # ---- learners forked from one zygote, side by side
