@@ -8,10 +8,16 @@ Example:
     True
 """
 
-from grader.errors import ProblemError, UnknownProblem, UsageError
-from grader.grade import grade
-from grader.models import Limits, Result, Status
-from grader.problems import load_problem, problem_ids
+import importlib
 
-__all__ = ["grade", "load_problem", "problem_ids", "Limits", "Result", "Status", "UsageError", "UnknownProblem",
-           "ProblemError"]
+_HOME = {"grade": "grader.grading", "load_problem": "grader.problems", "problem_ids": "grader.problems",
+         "Limits": "grader.models", "Result": "grader.models", "Status": "grader.models", "UsageError": "grader.errors",
+         "UnknownProblem": "grader.errors", "ProblemError": "grader.errors"}
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str):
+    # Imported on first use: the command line starts the sandbox before it loads numpy and pydantic.
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")

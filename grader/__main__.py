@@ -1,3 +1,3 @@
-from grader.cli import app
+from grader.launch import main
 
-app(prog_name="judge")
+main()

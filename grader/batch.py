@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from grader import problems
 from grader.errors import UsageError
-from grader.grade import grade, uniform_result
+from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
 from grader.report import write_class_reports
 from grader.sandbox import resolve_level, shared_zygote

@@ -10,7 +10,7 @@ import numpy as np
 from grader import problems
 from grader.compare import compare
 from grader.errors import ProblemError
-from grader.grade import grade
+from grader.grading import grade
 from grader.models import Status
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from grader import problems
 from grader.errors import ProblemError, UnknownProblem, UsageError
-from grader.grade import grade
+from grader.grading import grade
 from grader.models import Limits, Status
 from grader.report import render, to_json
 from grader.sandbox import resolve_level

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from grader.caches import cache_dir, cache_root, compile_cache_dir, xla_flags
 from grader.errors import ProblemError, UnknownProblem
 from grader.models import Case, CaseFile, ProblemMeta
 
@@ -188,34 +189,6 @@ def library_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-CACHE_LAYOUT = "v3"  # expected outputs and compiled code are filled together: a new layout starts both afresh
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("JUDGE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge")) / CACHE_LAYOUT
-
-
-def cache_dir() -> Path:
-    return cache_root() / "expected"
-
-
-def compile_cache_dir() -> Path:
-    """JAX's persistent compilation cache: written only here, by trusted references; read-only to learners."""
-    return cache_root() / "xla"
-
-
-# XLA compiles about twice as fast with these, and learners' time goes mostly to compiling (every eagerly
-# dispatched jnp op is its own small program). The problems' arrays are small, so slower compiled code costs
-# nothing measurable; results stay within float32 rounding. An XLA_FLAGS already set is kept, here and in
-# the sandbox, so that the judge and the learners compute the same cache keys.
-XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
-
-
-def xla_flags() -> str:
-    return os.environ.get("XLA_FLAGS", XLA_FLAGS)
 
 
 def _enable_compile_cache() -> None:

@@ -39,7 +39,7 @@ def _remote_grade(task: Task, options: dict) -> dict:
 def _failed(task: Task, error: BaseException) -> Result:
     """A task Ray could not run: the judge's fault, never the learner's."""
     from grader import problems
-    from grader.grade import uniform_result
+    from grader.grading import uniform_result
 
     problem = problems.load_problem(task.problem)
     return uniform_result(problem, Path(task.student) / f"{task.problem}.py", list(problem.cases),

@@ -39,10 +39,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grader.caches import compile_cache_dir, xla_flags
 from grader.errors import UsageError
-from grader.models import Limits
-from grader.problems import compile_cache_dir, xla_flags
+
+if TYPE_CHECKING:
+    from grader.models import Limits
 
 LEVELS = ("bwrap", "process")
 OUTPUT_KEEP = 16 * 1024  # bytes of stdout and of stderr kept for the report
@@ -358,6 +361,31 @@ def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Z
             if len(_shared) == 1:
                 atexit.register(lambda: [z.close() for z in list(_shared.values())])
         return _shared[key]
+
+
+_early: Zygote | None = None
+
+
+def start_early(level: str) -> None:
+    """For the command line: start a grading's zygote before the judge's own imports, so the two overlap."""
+    global _early
+    try:
+        _early = Zygote(level)
+    except Exception:
+        _early = None  # the grading starts its own, and reports what fails then
+    else:
+        atexit.register(lambda: _early and _early.close())  # unused when the command fails before grading
+
+
+def private_zygote(level: str) -> Zygote:
+    """A zygote for one grading: the one started early when it suits, else a new one."""
+    global _early
+    early, _early = _early, None
+    if early is not None and early.level == resolve_level(level):
+        return early
+    if early is not None:
+        early.close()
+    return Zygote(level)
 
 
 # ---------------------------------------------------------------- the sandbox

@@ -14,7 +14,7 @@ from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
 from grader.problems import Problem
-from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, resolve_level
+from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
 MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
                 "Cannot allocate memory")
@@ -64,7 +64,7 @@ def grade(
     own = zygote is None
     try:
         if own:
-            zygote = Zygote(level)
+            zygote = private_zygote(level)
         elif zygote.level != level:
             raise ValueError(f"a {zygote.level} zygote cannot grade at the {level} level")
         problems.warm_compile_cache(problem)  # while the zygote starts
