@@ -110,7 +110,7 @@ def test_learner_faults_get_their_own_message(name, status, text, level):
 def test_nothing_of_the_judge_is_visible(tmp_path):
     path = tmp_path / f"{MASK}.py"
     path.write_text((HOSTILE / "read_reference.py").read_text().replace("/nonexistent", str(ROOT)))
-    code, doc, _ = run_hostile("", strong_level(), "--time-limit", "30", path=path)
+    code, doc, _ = run_hostile("", strong_level(), "--time-limit", "30", "--import-limit", "120", path=path)
     assert doc["status"] == "wrong_answer", doc["message"]  # it found nothing, so it returned zeros
 
 
