@@ -228,6 +228,24 @@ def _sweep_orphans() -> None:
                 pass
 
 
+class Capture:
+    """A stream read to its end in a thread: its first OUTPUT_KEEP bytes kept, all of them counted."""
+
+    def __init__(self, stream):
+        self.kept, self.total = bytearray(), 0
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream) -> None:
+        with stream:
+            while chunk := stream.read1(65536):
+                self.kept += chunk[: max(0, OUTPUT_KEEP - len(self.kept))]
+                self.total += len(chunk)
+
+    def text(self) -> str:
+        return bytes(self.kept).decode(errors="replace")
+
+
 # ---------------------------------------------------------------- the zygote
 
 
@@ -274,13 +292,7 @@ class Zygote:
         theirs.close()
         self._sock = ours
         self._ready = False
-        self._stderr = bytearray()
-        threading.Thread(target=self._drain, args=(self._proc.stderr, self._stderr), daemon=True).start()
-
-    @staticmethod
-    def _drain(stream, buf: bytearray) -> None:
-        while chunk := stream.read1(65536):
-            buf += chunk[: max(0, OUTPUT_KEEP - len(buf))]
+        self._stderr = Capture(self._proc.stderr)
 
     def _wait_ready(self) -> None:
         self._sock.settimeout(STARTUP_S)
@@ -295,7 +307,7 @@ class Zygote:
             header = {}
         if header.get("kind") != "ready":
             self._stop()
-            err = bytes(self._stderr).decode(errors="replace").strip()[-2000:]
+            err = self._stderr.text().strip()[-2000:]
             raise SandboxError(header.get("message") or f"the sandbox did not start ({self.level}): {err or 'no output'}")
         self._ready = True
 
@@ -307,7 +319,9 @@ class Zygote:
     def fork(self, spec: dict, fds: list[int]) -> None:
         """Have a keeper and a learner's process forked with these descriptors."""
         with self._lock:
-            for attempt in range(2):
+            for _ in range(2):
+                if self._proc is None:
+                    self._start()
                 if not self._ready:
                     self._wait_ready()
                 try:
@@ -317,8 +331,6 @@ class Zygote:
                 except OSError:
                     pass
                 self._stop()  # it died: a learner at the process level can kill it
-                if attempt == 0:
-                    self._start()
             raise SandboxError("the sandbox's zygote died twice in a row")
 
     def _stop(self) -> None:
@@ -407,8 +419,6 @@ class Sandbox:
         self._cond = threading.Condition()
         self._channel_eof = False
         self._overflow = False
-        self._out = {"stdout": bytearray(), "stderr": bytearray()}
-        self._out_bytes = {"stdout": 0, "stderr": 0}
         self._tmp = tempfile.mkdtemp(prefix="judge-box-")
         self._pid: int | None = None  # the learner's process, as the keeper sees it
         self._exit: dict | None = None  # the keeper's last word: exit code and peak memory
@@ -441,22 +451,14 @@ class Sandbox:
         self._chan = os.fdopen(ours[3], "rb", buffering=0)
         self._status = os.fdopen(ours[4], "rb")
         self._kill = ours[5]
+        self._stdout, self._stderr = Capture(stdout), Capture(stderr)
         self._threads = [threading.Thread(target=self._read_channel, daemon=True),
                          threading.Thread(target=self._read_status, daemon=True)]
-        for name, stream in (("stdout", stdout), ("stderr", stderr)):
-            self._threads.append(threading.Thread(target=self._drain, args=(name, stream), daemon=True))
         for t in self._threads:
             t.start()
+        self._threads += [self._stdout.thread, self._stderr.thread]
 
     # -- readers
-
-    def _drain(self, name: str, stream) -> None:
-        with stream:
-            while chunk := stream.read1(65536):
-                buf = self._out[name]
-                if len(buf) < OUTPUT_KEEP:
-                    buf += chunk[: OUTPUT_KEEP - len(buf)]
-                self._out_bytes[name] += len(chunk)
 
     def _read_status(self) -> None:
         """The keeper's lines: the learner's pid, then its exit code and peak memory."""
@@ -568,10 +570,10 @@ class Sandbox:
             signal=-code if code is not None and code < 0 else None,
             timed_out=timed_out,
             overflow=self._overflow,
-            stdout=bytes(self._out["stdout"]).decode(errors="replace"),
-            stderr=bytes(self._out["stderr"]).decode(errors="replace"),
-            stdout_bytes=self._out_bytes["stdout"],
-            stderr_bytes=self._out_bytes["stderr"],
+            stdout=self._stdout.text(),
+            stderr=self._stderr.text(),
+            stdout_bytes=self._stdout.total,
+            stderr_bytes=self._stderr.total,
             wall_s=wall,
             peak_rss_mb=maxrss / 1024 if maxrss is not None else None,
         )

@@ -21,13 +21,19 @@ strictly and computes every verdict itself.
 Frames, both directions: <u32 header length><u64 payload length><JSON header><payload>.
 """
 
+import ctypes
 import io
 import json
 import os
+import select
+import signal
+import socket
 import struct
 import sys
 import time
 import traceback
+
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def write_frame(channel, header, payload=b""):
@@ -114,9 +120,6 @@ CHANNEL_FD = 3  # where the learner's process finds its channel
 
 def main():
     """The zygote: pre-import once, then fork a keeper for every request, until the judge hangs up."""
-    import signal
-    import socket
-
     config = json.loads(sys.argv[1])
     control = socket.socket(fileno=config["control_fd"])
     import site
@@ -128,10 +131,8 @@ def main():
     # An editable install of the judge finds its packages through a meta-path hook, not sys.path.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
     try:
-        import ctypes
         import numpy  # noqa: F401
 
-        libc = ctypes.CDLL(None, use_errno=True)
         for name in config["preimport"]:
             try:
                 __import__(name)
@@ -153,7 +154,7 @@ def main():
         if pid == 0:
             try:
                 control.close()
-                keeper(json.loads(message), fds, libc)
+                keeper(json.loads(message), fds)
             finally:
                 os._exit(70)
         for fd in fds:  # never left open here, where the next keeper would inherit them
@@ -161,22 +162,19 @@ def main():
         control.send(b"forked")
 
 
-def keeper(spec, fds, libc):
+def keeper(spec, fds):
     """Trusted parent of one learner's process: isolate it, wait for it, kill it on demand, report."""
-    import select
-    import signal
-
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     stdin, stdout, stderr, channel, status, kill = fds
-    if spec["isolate"] and libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS):
-        os.write(status, json.dumps({"error": f"unshare failed: {os.strerror(ctypes_errno())}"}).encode() + b"\n")
+    if spec["isolate"] and LIBC.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS):
+        os.write(status, json.dumps({"error": f"unshare failed: {os.strerror(ctypes.get_errno())}"}).encode() + b"\n")
         os._exit(70)
     pid = os.fork()
     if pid == 0:
         try:
             os.close(status)
             os.close(kill)
-            learner(spec, stdin, stdout, stderr, channel, libc)
+            learner(spec, stdin, stdout, stderr, channel)
         except BaseException as e:
             try:
                 write_frame(os.fdopen(CHANNEL_FD, "wb", buffering=0),
@@ -205,13 +203,7 @@ def keeper(spec, fds, libc):
     os._exit(0)
 
 
-def ctypes_errno():
-    import ctypes
-
-    return ctypes.get_errno()
-
-
-def learner(spec, stdin, stdout, stderr, channel, libc):
+def learner(spec, stdin, stdout, stderr, channel):
     """Become the learner's process: own mounts, descriptors, uid and limits, then run the job."""
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2), (channel, CHANNEL_FD)):
         os.dup2(fd, target)
@@ -224,34 +216,32 @@ def learner(spec, stdin, stdout, stderr, channel, libc):
                   (b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777".encode()),
                   (b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['shm_mb']}m,mode=1777".encode())]
         for source, target, fstype, flags, data in mounts:
-            if libc.mount(source, target, fstype, flags, data):
-                raise OSError(ctypes_errno(), f"mount {target.decode()}: {os.strerror(ctypes_errno())}")
-    drop_privileges(spec["uid"], libc)
+            if LIBC.mount(source, target, fstype, flags, data):
+                raise OSError(ctypes.get_errno(), f"mount {target.decode()}: {os.strerror(ctypes.get_errno())}")
+    drop_privileges(spec["uid"])
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
     os.chdir(workdir)
     set_limits(spec["limits"])
     run_job(os.fdopen(CHANNEL_FD, "wb", buffering=0), workdir)
 
 
-def drop_privileges(uid, libc):
+def drop_privileges(uid):
     """No capabilities left in any set (the zygote has them, in bwrap's user namespace when not root), and
     the learner's own uid when the judge is root."""
-    import ctypes
-
     for cap in range(64):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes_errno() != 22:  # EINVAL: no such capability
-            raise OSError(ctypes_errno(), "could not drop capabilities")
-    if libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) and ctypes_errno() != 22:
-        raise OSError(ctypes_errno(), "could not clear ambient capabilities")
+        if LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes.get_errno() != 22:  # EINVAL: no such capability
+            raise OSError(ctypes.get_errno(), "could not drop capabilities")
+    if LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) and ctypes.get_errno() != 22:
+        raise OSError(ctypes.get_errno(), "could not clear ambient capabilities")
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
-    if libc.capset(header, (ctypes.c_uint32 * 6)()):  # effective, permitted, inheritable: all empty
-        raise OSError(ctypes_errno(), "could not clear capabilities")
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
-        raise OSError(ctypes_errno(), "could not set no_new_privs")
+    if LIBC.capset(header, (ctypes.c_uint32 * 6)()):  # effective, permitted, inheritable: all empty
+        raise OSError(ctypes.get_errno(), "could not clear capabilities")
+    if LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+        raise OSError(ctypes.get_errno(), "could not set no_new_privs")
 
 
 def run_job(channel, workdir):
