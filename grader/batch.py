@@ -49,9 +49,23 @@ def read_task(student: str, problem_id: str, path: Path) -> Task:
     return Task(student, problem_id, path.read_bytes())
 
 
+def find_file(root: Path, name: str) -> tuple[Path | None, list[Path]]:
+    """The file called `name` anywhere under root: the shallowest, then the first by path; and the others found."""
+    found = sorted((p for p in root.rglob(name) if not p.is_dir()), key=lambda p: (len(p.relative_to(root).parts), str(p)))
+    return (found[0], found[1:]) if found else (None, [])
+
+
+OUTPUT_NAMES = ("grades.csv", "grades_wide.csv", "report.html")  # beside the learners' folders in OUT_DIR
+
+
 def learners(class_dir: Path) -> list[str]:
-    """The learner folders of a class: every subfolder but hidden ones."""
+    """The learner folders of a class: every subfolder but hidden ones (see `hidden_folders`)."""
     return sorted(d.name for d in class_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def hidden_folders(class_dir: Path) -> list[str]:
+    """Subfolders a batch does not grade (.git, .ipynb_checkpoints, ...): the caller says so."""
+    return sorted(d.name for d in class_dir.iterdir() if d.is_dir() and d.name.startswith("."))
 
 
 def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None) -> tuple[list[str], list[str]]:
@@ -65,6 +79,10 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
     students = learners(class_dir)
     if not students:
         raise UsageError(f"class folder {class_dir} has no learner folders (one subfolder per learner)")
+    clash = [s for s in students if s in OUTPUT_NAMES]
+    if clash:
+        raise UsageError(f"learner folder {clash[0]!r} has the name of one of the batch's output files "
+                         f"({', '.join(OUTPUT_NAMES)}): rename it")
     if out_dir.resolve() == class_dir.resolve() or class_dir.resolve() in out_dir.resolve().parents:
         raise UsageError(f"the output folder must not be inside the class folder: {out_dir}")
     try:

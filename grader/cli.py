@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from grader import problems
 from grader.errors import ProblemError, UnknownProblem, UsageError
@@ -149,11 +150,14 @@ def batch_cmd(
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from grader.batch import batch, learners, progress_printer
+    from grader.batch import batch, hidden_folders, learners, progress_printer
 
     ids = _problem_list(problems_)
     try:
         n_students = len(learners(class_dir)) if class_dir.is_dir() else 0
+        skipped = hidden_folders(class_dir) if class_dir.is_dir() else []
+        if skipped:
+            err.print(f"not grading hidden folders: {', '.join(skipped)}", highlight=False, markup=False)
         total = n_students * len(ids or problems.problem_ids())
         kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
                       hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
@@ -184,32 +188,50 @@ def gradescope(
     show_hidden: Annotated[bool, typer.Option(help="Show hidden cases' details in the feedback.")] = False,
     sandbox: Sandbox = "auto",
 ) -> None:
-    """The entry point of a Gradescope autograder: always writes results.json, exits 0."""
-    from grader.batch import grade_submission, read_task
+    """The entry point of a Gradescope autograder: writes results.json (exit 0), or exits 2 on a bad command line."""
+    from grader.batch import find_file, grade_submission, read_task
     from grader.report import gradescope_doc
 
-    try:
-        ids = _problem_list(problems_) or problems.problem_ids()
+    ids = _problem_list(problems_) or problems.problem_ids()
+    try:  # a misconfigured autograder must fail loudly, not give every student 0
         for pid in ids:
-            problems.load_problem(pid)
+            _problem(pid)
         level = resolve_level(sandbox)
-        found = {p.name: p for p in sorted(submission_dir.rglob("*.py"), key=lambda p: len(p.parts))}
-        graded = [grade_submission(read_task("learner", pid, found.get(f"{pid}.py", submission_dir / f"{pid}.py")),
-                                   level=level, hidden_seed=hidden_seed, limits=None) for pid in ids]
+    except (UsageError, ProblemError) as e:
+        raise _usage(e) from None
+    warnings: list[str] = []
+    try:
+        graded, found = [], []
+        for pid in ids:
+            path, others = find_file(submission_dir, f"{pid}.py")
+            shown = path.relative_to(submission_dir) if path else Path(f"{pid}.py")
+            if path:
+                found.append(f"{pid}: graded {shown}")
+            if others:
+                warnings.append(f"{pid}: graded {shown}, the shallowest; ignored "
+                                f"{', '.join(str(o.relative_to(submission_dir)) for o in others)}")
+            task = read_task("learner", pid, path or submission_dir / f"{pid}.py")
+            result = grade_submission(task, level=level, hidden_seed=hidden_seed, limits=None)
+            graded.append(result.model_copy(update={"submission": str(shown)}))
         doc = gradescope_doc(graded, show_hidden=show_hidden)
+        doc["output"] = "\n".join([doc["output"], *found, *(f"warning: {w}" for w in warnings)])
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         doc = {"score": 0, "output": f"The autograder could not grade this submission: {e}", "tests": []}
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(doc, indent=2))
-    err.print(f"wrote {results}: score {doc['score']}")
+    for warning in warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    err.print(f"wrote {results}: score {doc['score']}", highlight=False, markup=False)
 
 
 @app.command()
 def check(
     problem_id: Annotated[Optional[str], typer.Argument(help="Problem id (default: every problem).")] = None,
     sandbox: Sandbox = "auto",
+    secrets: Annotated[int, typer.Option(min=0, help="Secrets whose hidden cases are checked against every "
+                                                      "known mistake (0 skips it).")] = 200,
 ) -> None:
-    """Validate problem folders: metadata, stub, reference, pitfalls caught by the cases, determinism, spec."""
+    """Validate problem folders: metadata, stub, reference, pitfalls caught by public and hidden cases, tolerance."""
     from grader.check import check_problem
 
     ids = [problem_id] if problem_id else problems.problem_ids()
@@ -218,10 +240,10 @@ def check(
     failed = 0
     for pid in ids:
         out.print(f"[bold]{pid}[/]")
-        for name, ok, detail in check_problem(pid, sandbox=sandbox):
+        for name, ok, detail in check_problem(pid, sandbox=sandbox, secrets=secrets):
             failed += not ok
             mark = "[green]ok  [/]" if ok else "[red]FAIL[/]"
-            out.print(f"  {mark} {name}" + (f"  [dim]{detail}[/]" if detail and not ok else ""), highlight=False)
+            out.print(f"  {mark} {escape(name)}" + (f"  [dim]{escape(detail)}[/]" if detail else ""), highlight=False)
     out.print(f"{len(ids)} problems checked, {failed} checks failed")
     raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
 

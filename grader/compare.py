@@ -24,18 +24,32 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
-def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shape: bool = False) -> Comparison:
-    """Compare flattened values: same count, finite where expected is, within rtol/atol.
+def shape_message(got: np.ndarray, expected: np.ndarray) -> str:
+    """What a learner needs when the shape is wrong: both shapes and, where it is obvious, the fix."""
+    want, have = tuple(expected.shape), tuple(got.shape)
+    if got.size == expected.size:
+        same = np.allclose(got.astype(np.float64).reshape(-1), expected.astype(np.float64).reshape(-1),
+                           rtol=1e-3, atol=1e-4, equal_nan=True)
+        values = " (the values themselves are right)" if same else ""
+        if len(want) == 1:
+            return f"expected a 1-D array of {expected.size} values; you returned shape {have}{values}: add .reshape(-1)"
+        return (f"expected shape {want}; you returned shape {have} with the same number of values{values}: "
+                f"return the array in the shape the spec gives")
+    return f"expected shape {want} ({expected.size} values); you returned shape {have} ({got.size} values)"
 
-    With `exact_shape`, the shapes must match too (for outputs whose shape the spec pins).
+
+def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shape: bool = True) -> Comparison:
+    """Compare values: the same shape, finite where expected is, within rtol/atol.
+
+    The returned shape is part of every problem's contract; `exact_shape=False` compares only the
+    flattened values (same count), for a problem that declares it does not pin its output's shape.
 
     Example:
         >>> compare(np.ones(3), np.ones(3), Tolerance(rtol=1e-5, atol=1e-8)).passed
         True
     """
     if got.size != expected.size or (exact_shape and got.shape != expected.shape):
-        return Comparison(False, f"wrong shape: expected {tuple(expected.shape)} ({expected.size} values), "
-                                 f"got {tuple(got.shape)} ({got.size} values)")
+        return Comparison(False, shape_message(got, expected))
     g = got.astype(np.float64).reshape(-1)
     e = expected.astype(np.float64).reshape(-1)
     where = lambda flat: [int(i) for i in np.unravel_index(flat, expected.shape)]  # noqa: E731

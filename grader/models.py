@@ -122,7 +122,7 @@ class ProblemMeta(Strict):
     args: list[ArgSpec]
     tolerance: Tolerance
     limits: Limits = Limits()
-    exact_shape: bool = False  # compare shapes too, not only the flattened values
+    exact_shape: bool = True  # the output's shape is part of the contract; False compares flattened values only
     space: Space = Space()
 
     @model_validator(mode="after")

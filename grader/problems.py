@@ -15,12 +15,14 @@ import json
 import os
 import platform
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
 
+from grader.compare import compare
 from grader.caches import cache_dir, cache_root, compile_cache_dir, xla_flags
 from grader.errors import ProblemError, UnknownProblem
 from grader.models import Case, CaseFile, ProblemMeta
@@ -110,29 +112,67 @@ def grading_cases(problem: Problem, hidden_seed: str | None) -> list[Case]:
     return list(problem.cases) + (hidden_cases(problem, hidden_seed) if hidden_seed else [])
 
 
+HIDDEN_DRAWS = 200  # draws tried for one hidden case before the space is judged unable to give one
+
+
 def hidden_cases(problem: Problem, secret: str, count: int = 3) -> list[Case]:
-    """Cases nobody has seen, drawn from the problem's `space`, deterministic given the secret."""
+    """Cases nobody has seen, drawn from the problem's `space`, deterministic given the secret.
+
+    A draw on which some known mistake gives the reference's output within tolerance is drawn again
+    (from the same secret's stream), so every hidden case tells the reference from every known mistake.
+    """
+    key = (problem.id, problem.meta.version, problem.folder, secret, count)
+    if key not in _hidden:
+        _hidden[key] = draw_hidden(problem, secret, count)
+    return list(_hidden[key])
+
+
+_hidden: dict[tuple, tuple[Case, ...]] = {}
+
+
+def draw_hidden(problem: Problem, secret: str, count: int, redrawn: Counter | None = None) -> tuple[Case, ...]:
+    """`hidden_cases` without the memo; `redrawn` counts, per known mistake, the draws it made fail."""
     space = problem.meta.space
     digest = hashlib.sha256(f"{secret}\0{problem.id}\0{problem.meta.version}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     pick = lambda choices: {k: v[int(rng.integers(len(v)))] for k, v in choices.items()}  # noqa: E731
-    cases = []
+    where = f"{problem.folder / 'problem.json'}: space"
+    cases: list[Case] = []
     for i in range(count):
-        for _ in range(1000):
+        blind: list[str] = []
+        for _ in range(HIDDEN_DRAWS):
             dims, values, scales = pick(space.dims), pick(space.values), pick(space.scales)
             both = {**dims, **values}
-            if all(both[a] % both[b] == 0 for a, b in space.divisible):
+            if not all(both[a] % both[b] == 0 for a, b in space.divisible):
+                continue
+            case = Case(name=f"hidden {i + 1}", seed=int(rng.integers(1, 2**31)), dims=dims, values=values,
+                        scales=scales, hidden=True)
+            try:
+                check_case(problem.meta, case)
+            except ValueError as e:
+                raise ProblemError(f"{where}: {e}") from None
+            blind = undetected_mistakes(problem, case)
+            if redrawn is not None:
+                redrawn.update(blind)
+            if not blind:
+                cases.append(case)
                 break
         else:
-            raise ProblemError(f"{problem.folder / 'problem.json'}: space: no case meets its divisible constraints")
-        case = Case(name=f"hidden {i + 1}", seed=int(rng.integers(1, 2**31)), dims=dims, values=values,
-                    scales=scales, hidden=True)
-        try:
-            check_case(problem.meta, case)
-        except ValueError as e:
-            raise ProblemError(f"{problem.folder / 'problem.json'}: space: {e}") from None
-        cases.append(case)
-    return cases
+            why = f"known mistake {blind[0]!r} matches the reference" if blind else "no draw meets its divisible constraints"
+            raise ProblemError(f"{where}: {HIDDEN_DRAWS} draws gave no hidden case: {why}; widen the space")
+    return tuple(cases)
+
+
+def undetected_mistakes(problem: Problem, case: Case) -> list[str]:
+    """The known mistakes whose output on this case passes as the reference's (a mistake that raises is caught)."""
+    inputs = make_inputs(problem.meta, case)
+    expected = expected_output(problem, case, inputs)
+    blind = []
+    for name in pitfall_messages(problem):
+        got = pitfall_output(problem, name, case, inputs)
+        if got is not None and compare(got, expected, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed:
+            blind.append(name)
+    return blind
 
 
 # ---------------------------------------------------------------- inputs

@@ -11,10 +11,12 @@ from grader.errors import UsageError
 
 
 def test_every_problem_passes_judge_check():
-    proc = judge("check", timeout=900)
+    proc = judge("check", "--secrets", "3", timeout=900)
     assert proc.returncode == 0, proc.stdout
     assert f"{len(problems.problem_ids())} problems checked, 0 checks failed" in proc.stdout
     assert proc.stdout.count("pitfall") >= 25
+    assert proc.stdout.count("hidden cases catch") >= 25 and "FAIL" not in proc.stdout
+    assert proc.stdout.count("correct float forms") == len(problems.problem_ids())
 
 
 def test_check_fails_when_no_case_catches_a_pitfall(scratch_problem):

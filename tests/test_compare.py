@@ -8,7 +8,7 @@ TOL = Tolerance(rtol=1e-4, atol=1e-5)
 
 def test_equal_within_tolerance_passes():
     e = np.linspace(-1, 1, 12).reshape(3, 4)
-    assert compare((e + 5e-6).reshape(-1), e, TOL).passed
+    assert compare(e + 5e-6, e, TOL).passed
 
 
 def test_first_mismatch_is_located_in_the_expected_shape():
@@ -25,10 +25,20 @@ def test_wrong_size_names_both_shapes():
     assert not c.passed and "(2, 3)" in c.message and "(5,)" in c.message
 
 
-def test_exact_shape_is_checked_only_when_asked():
+def test_the_shape_is_checked_unless_a_problem_opts_out():
     e = np.zeros((2, 1, 3))
-    assert compare(np.zeros((2, 3)), e, TOL).passed
-    assert not compare(np.zeros((2, 3)), e, TOL, exact_shape=True).passed
+    assert not compare(np.zeros((2, 3)), e, TOL).passed
+    assert compare(np.zeros((2, 3)), e, TOL, exact_shape=False).passed
+
+
+def test_an_unflattened_output_is_told_to_reshape():
+    e = np.arange(24.0)
+    c = compare(e.reshape(3, 8), e, TOL)
+    assert not c.passed
+    assert c.message == ("expected a 1-D array of 24 values; you returned shape (3, 8) "
+                         "(the values themselves are right): add .reshape(-1)")
+    wrong = compare(np.zeros((3, 8)), e, TOL)
+    assert "(the values themselves are right)" not in wrong.message and ".reshape(-1)" in wrong.message
 
 
 def test_nan_where_expected_is_finite_fails_with_its_position():
