@@ -186,7 +186,9 @@ def batch(
     todo = []
     for student in students:  # read once: the private copy every grading works from
         for pid in chosen:
-            task = read_task(student, pid, class_dir / student / f"{pid}.py")
+            folder = class_dir / student
+            task = (Task(student, pid, None, f"{student} is a link to another folder; links are not followed")
+                    if folder.is_symlink() else read_task(student, pid, folder / f"{pid}.py"))
             key = _key(task, hidden_seed, limits)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:
