@@ -53,7 +53,18 @@ def check_problem(problem_id: str, *, sandbox: str = "auto") -> list[tuple[str, 
     spec = problem.spec_path.read_text()
     missing = [w for w in [meta.function, *wanted] if not re.search(rf"\b{re.escape(w)}\b", spec)]
     out.append(("spec names the function and every argument", not missing, f"missing: {missing}" if missing else ""))
+    out.append(hints_check(problem_id))
     return out
+
+
+def hints_check(problem_id: str) -> tuple[str, bool, str]:
+    """hints.json holds two to four well-formed hints (what `judge hint` shows a learner who is stuck)."""
+    from grader.practice import load_hints
+
+    try:
+        return ("has 2-4 hints", True, f"{len(load_hints(problem_id))} hints")
+    except ProblemError as e:
+        return ("has 2-4 hints", False, str(e))
 
 
 def _equal(a: dict, b: dict) -> bool:
