@@ -6,7 +6,7 @@ def _heads(x, num_heads):
     return x.reshape(n, t, num_heads, d // num_heads).transpose(0, 2, 1, 3)
 
 
-def gated_cross_attention(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=0.0):
+def gated_cross_attention(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=None):
     decoder_x, encoder_out, w_q, w_k, w_v, w_o = (
         np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
     h = int(num_heads)
@@ -16,5 +16,6 @@ def gated_cross_attention(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads,
     weights = np.exp(scores - scores.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
     attn_out = (weights @ v).transpose(0, 2, 1, 3).reshape(n, t_dec, d) @ w_o
-    # The gate starts at 0: tanh(0) = 0, so a new layer passes decoder_x through unchanged.
-    return decoder_x + np.tanh(float(gate)) * attn_out
+    # A new layer's gate is 0: tanh(0) = 0, so it passes decoder_x through unchanged.
+    gate = 0.0 if gate is None else float(gate)
+    return decoder_x + np.tanh(gate) * attn_out

@@ -1,8 +1,8 @@
 import numpy as np
 
 
-def _gated(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=0.0, *, squash="tanh", what="attention",
-           residual=True):
+def _gated(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=None, *, initial=0.0, squash="tanh",
+           what="attention", residual=True):
     """The reference with one detail changed."""
     x, enc, w_q, w_k, w_v, w_o = (np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
     h = int(num_heads)
@@ -16,7 +16,7 @@ def _gated(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=0.0, *, s
     w = np.exp(s - s.max(-1, keepdims=True))
     w /= w.sum(-1, keepdims=True)
     attn = (w @ v).transpose(0, 2, 1, 3).reshape(n, t, d) @ w_o
-    g = float(gate)
+    g = initial if gate is None else float(gate)
     g = {"tanh": np.tanh(g), "none": g, "sigmoid": 1 / (1 + np.exp(-g))}[squash]
     if what == "sum":
         return g * (x + attn)
@@ -27,7 +27,7 @@ PITFALLS = {
     "gate_opens_by_default": (
         "Your output matches a gate that defaults to 1.0: the gate starts at 0.0, so a new layer leaves "
         "decoder_x unchanged.",
-        lambda x, e, wq, wk, wv, wo, h, gate=1.0: _gated(x, e, wq, wk, wv, wo, h, gate)),
+        lambda *a: _gated(*a, initial=1.0)),
     "no_tanh": (
         "Your output matches the raw gate multiplying the attention: squash it with tanh(gate) first.",
         lambda *a: _gated(*a, squash="none")),
