@@ -168,6 +168,8 @@ def _watch(problem_id: str, path: Path, as_json: bool, sandbox: str, time_limit:
         else:
             graded.append(result.status)
             render(result, out)
+            if result.status is Status.INTERNAL_ERROR:
+                err.print(result.traceback, highlight=False)
             _record(result)
         out.print(f"[dim]watching {path}: save it to grade again, Ctrl-C to stop[/]", highlight=False)
         out.file.flush()
@@ -316,13 +318,13 @@ def hint(
     from grader.practice import next_hint
 
     try:
-        first, shown, total = next_hint(problem_id, show_all=show_all)
+        first, shown, total, remembered = next_hint(problem_id, show_all=show_all)
     except UsageError as e:
         raise _usage(e) from None
     except ProblemError as e:
         raise _usage(UsageError(f"problem {problem_id!r} has no usable hints: {e}")) from None
-    except OSError as e:
-        raise _usage(UsageError(f"cannot keep the hints you have seen: {e}")) from None
+    if not remembered:
+        err.print("[yellow]warning:[/] the data folder cannot be written: the next `judge hint` shows this one again")
     for i, text in enumerate(shown, start=first):
         out.print(f"[bold]Hint {i} of {total}[/] ({problem_id})", highlight=False)
         out.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -134,22 +134,32 @@ def load_hints(problem_id: str) -> list[str]:
     return list(problems._parse(Hints, hints_path(problem_id)).hints)
 
 
-def next_hint(problem_id: str, *, show_all: bool = False) -> tuple[int, list[str], int]:
-    """The number of the first hint to show now, the hints to show, and how many there are.
+class HintsShown(NamedTuple):
+    first: int  # the number of the first hint shown, from 1
+    hints: list[str]
+    total: int
+    remembered: bool  # False when the data folder could not be written
 
-    Without `show_all`, one hint: the next unseen one (the last, once all are seen).
+
+def next_hint(problem_id: str, *, show_all: bool = False) -> HintsShown:
+    """The hints to show now: the next unseen one (the last, once all are seen), or all with `show_all`.
 
     Remembers what was shown, so the next call goes one further.
     """
     hints = load_hints(problem_id)
-    with _updating() as progress:
+
+    def choose(progress: Progress) -> HintsShown:
         p = progress.of(problem_id)
-        if show_all:
-            p.hints_seen = len(hints)
-            return 1, hints, len(hints)
-        index = min(p.hints_seen, len(hints) - 1)
-        p.hints_seen = max(p.hints_seen, index + 1)
-    return index + 1, [hints[index]], len(hints)
+        index = 0 if show_all else min(p.hints_seen, len(hints) - 1)
+        shown = hints if show_all else [hints[index]]
+        p.hints_seen = max(p.hints_seen, index + len(shown))
+        return HintsShown(index + 1, shown, len(hints), True)
+
+    try:
+        with _updating() as progress:
+            return choose(progress)
+    except OSError:  # a hint is worth showing even when it cannot be remembered
+        return choose(load_progress())._replace(remembered=False)
 
 
 # ---------------------------------------------------------------- the solution

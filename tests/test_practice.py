@@ -137,6 +137,15 @@ def test_a_corrupt_progress_file_does_not_stop_grading(data):
     assert marks()[MASK] == ["solved", "4/4"]
 
 
+def test_a_data_folder_that_cannot_be_written_costs_only_the_memory(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "a_file" / "data"))  # even root cannot create this
+    proc = judge("run", MASK, "--file", str(CORRECT))
+    assert proc.returncode == 0 and "progress not saved" in proc.stderr and "Traceback" not in proc.stderr
+    proc = judge("hint", MASK)
+    assert proc.returncode == 0 and practice.load_hints(MASK)[0] in proc.stdout and "cannot be written" in proc.stderr
+
+
 # ---------------------------------------------------------------- the solution
 
 
