@@ -65,6 +65,7 @@ def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECR
     states = bool(returns) and bool(re.search(r"shape|1-D", returns[0]))
     out.append(("spec states the output's shape", states and meta.exact_shape,
                 "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on"))
+    out.append(hints_check(problem_id))
     return out
 
 
@@ -122,11 +123,28 @@ def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str
         return [("hidden cases tell every known mistake apart", False, str(e))]
     blind = Counter(name for c in cases for name in problems.undetected_mistakes(problem, c))
     out = []
+    public_only = problem.meta.space.public_only
+    unknown = [n for n in public_only if n not in problems.pitfall_messages(problem)]
+    if unknown:
+        out.append(("space.public_only names known mistakes", False, f"no known mistake {unknown[0]!r}"))
     for name in problems.pitfall_messages(problem):
+        if name in public_only:
+            out.append((f"hidden cases catch {name}", True, "public cases only (space.public_only)"))
+            continue
         caught = len(cases) - blind[name]
         out.append((f"hidden cases catch {name}", caught == len(cases),
                     f"{caught}/{len(cases)} hidden cases of {secrets} secrets ({redrawn[name]} draws redone)"))
     return out
+
+
+def hints_check(problem_id: str) -> tuple[str, bool, str]:
+    """hints.json holds two to four well-formed hints (what `judge hint` shows a learner who is stuck)."""
+    from grader.practice import load_hints
+
+    try:
+        return ("has 2-4 hints", True, f"{len(load_hints(problem_id))} hints")
+    except ProblemError as e:
+        return ("has 2-4 hints", False, str(e))
 
 
 def _equal(a: dict, b: dict) -> bool:

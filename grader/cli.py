@@ -16,7 +16,7 @@ from rich.markup import escape
 from grader import problems
 from grader.errors import ProblemError, UnknownProblem, UsageError
 from grader.grading import grade
-from grader.models import Limits, Status
+from grader.models import Limits, Result, Status
 from grader.report import render, to_json
 from grader.sandbox import resolve_level
 
@@ -46,14 +46,18 @@ def _problem(problem_id: str) -> problems.Problem:
 
 @app.command("list")
 def list_cmd() -> None:
-    """List the problems, one per line."""
+    """List the problems, one per line: solved, attempted or new, with your last score."""
+    from grader.practice import load_progress, mark
+
     width = max(map(len, problems.problem_ids()), default=0)
+    progress = load_progress().problems
     for pid in problems.problem_ids():
         try:
             title = problems.load_problem(pid).meta.title
         except ProblemError as e:
             title = f"(malformed: {e})"
-        out.print(f"{pid:{width}s}  {title}", highlight=False, soft_wrap=True)
+        state, score = mark(progress.get(pid))
+        out.print(f"{pid:{width}s}  {state:9s} {score:>5s}  {title}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -106,13 +110,17 @@ def run(
     time_limit: Annotated[Optional[float], typer.Option(help="Seconds for all cases together.")] = None,
     import_limit: Annotated[Optional[float], typer.Option(help="Seconds to import the file.")] = None,
     memory_limit: Annotated[Optional[int], typer.Option(help="Address-space limit in MB (at least 1600).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Grade again after every save; Ctrl-C stops.")] = False,
 ) -> None:
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
+    if watch:
+        _watch(problem_id, file or Path(f"{problem_id}.py"), as_json, sandbox, time_limit, import_limit, memory_limit)
     try:
         limits = _limits(problem_id, time_limit, import_limit, memory_limit)
         result = grade(problem_id, file or Path(f"{problem_id}.py"), limits=limits, sandbox=sandbox)
     except (UsageError, ValueError) as e:
         raise _usage(e, as_json) from None
+    _record(result)
     if as_json:
         sys.stdout.write(to_json(result) + "\n")
     else:
@@ -122,6 +130,61 @@ def run(
     if result.status is Status.INTERNAL_ERROR:
         raise typer.Exit(EXIT_INTERNAL)
     raise typer.Exit(EXIT_PASSED if result.passed else EXIT_FAILED)
+
+
+def _record(result: Result) -> None:
+    """Keep the outcome in the learner's progress; a data folder that cannot be written costs only that."""
+    from grader.practice import record_run
+
+    try:
+        record_run(result)
+    except OSError as e:
+        err.print(f"[yellow]warning:[/] progress not saved: {e}", highlight=False)
+
+
+def _watch(problem_id: str, path: Path, as_json: bool, sandbox: str, time_limit: float | None,
+           import_limit: float | None, memory_limit: int | None) -> None:
+    """`judge run --watch`: grade, then grade again after every save, with one sandbox zygote throughout."""
+    import signal
+
+    from grader.practice import watch
+    from grader.sandbox import private_zygote
+
+    try:
+        if as_json:
+            raise UsageError("--watch prints a table per save; it does not go with --json")
+        limits = _limits(problem_id, time_limit, import_limit, memory_limit)
+        zygote = private_zygote(resolve_level(sandbox))
+    except (UsageError, ValueError) as e:
+        raise _usage(e, as_json) from None
+    graded = []
+
+    def regrade() -> None:
+        try:
+            result = grade(problem_id, path, limits=limits, sandbox=sandbox, zygote=zygote)
+        except UsageError as e:
+            if not graded:
+                raise
+            err.print(f"[red]error:[/] {e}", highlight=False)  # e.g. the file vanished mid-save: keep watching
+        else:
+            graded.append(result.status)
+            render(result, out)
+            if result.status is Status.INTERNAL_ERROR:
+                err.print(result.traceback, highlight=False)
+            _record(result)
+        out.print(f"[dim]watching {path}: save it to grade again, Ctrl-C to stop[/]", highlight=False)
+        out.file.flush()
+
+    try:
+        watch(path, regrade)
+    except UsageError as e:
+        raise _usage(e) from None
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+        out.print("stopped watching")
+        raise typer.Exit(EXIT_PASSED) from None
+    finally:
+        zygote.close()
 
 
 HiddenSeed = Annotated[Optional[str], typer.Option(
@@ -263,3 +326,86 @@ def new(
     for path in written:
         out.print(f"wrote {path}", highlight=False)
     out.print(f"edit them, then run `judge check {problem_id}`")
+
+
+ProblemArg = Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]
+
+
+@app.command()
+def hint(
+    problem_id: ProblemArg,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
+) -> None:
+    """Show the next hint you have not seen (from a nudge to nearly the answer); --all shows them all."""
+    from grader.practice import next_hint
+
+    try:
+        first, shown, total, remembered = next_hint(problem_id, show_all=show_all)
+    except UsageError as e:
+        raise _usage(e) from None
+    except ProblemError as e:
+        raise _usage(UsageError(f"problem {problem_id!r} has no usable hints: {e}")) from None
+    if not remembered:
+        err.print("[yellow]warning:[/] the data folder cannot be written: the next `judge hint` shows this one again")
+    for i, text in enumerate(shown, start=first):
+        out.print(f"[bold]Hint {i} of {total}[/] ({problem_id})", highlight=False)
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+    if not show_all:
+        more = (f"`judge hint {problem_id}` again for the next one" if first < total
+                else f"that was the last one; `judge solution {problem_id}` opens once your file passes")
+        out.print(f"[dim]({more})[/]", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def solution(problem_id: ProblemArg) -> None:
+    """Show the reference solution and why it works, once your own file has passed `judge run`."""
+    from rich.markdown import Markdown
+    from rich.syntax import Syntax
+
+    from grader.practice import SolutionUnavailable
+    from grader.practice import solution as reference_solution
+
+    try:
+        explanation, source = reference_solution(problem_id)
+    except UsageError as e:
+        raise _usage(e) from None
+    except SolutionUnavailable as e:
+        err.print(f"{e}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    if explanation:
+        out.print(Markdown(explanation))
+    out.print(f"[bold]reference/{problem_id}.py[/]", highlight=False)
+    out.print(Syntax(source, "python", theme="ansi_dark", word_wrap=True))
+
+
+@app.command()
+def progress(
+    reset: Annotated[bool, typer.Option("--reset", help="Forget all progress and hints seen.")] = False,
+) -> None:
+    """Your progress: each problem solved, attempted or new, your last score, runs and hints seen."""
+    from grader import practice
+
+    if reset:
+        try:
+            path = practice.reset()
+        except OSError as e:
+            raise _usage(UsageError(f"cannot clear {practice.progress_path()}: {e.strerror}")) from None
+        out.print(f"progress cleared ({path})", highlight=False)
+        return
+    stored = practice.load_progress().problems
+    ids = problems.problem_ids()
+    width = max(map(len, ids), default=0)
+    marks = {pid: practice.mark(stored.get(pid)) for pid in ids}
+    for pid in ids:
+        state, score = marks[pid]
+        p = stored.get(pid) or practice.ProblemProgress()
+        try:
+            hints = f"{p.hints_seen}/{len(practice.load_hints(pid))} hints"
+        except ProblemError:
+            hints = "no hints"
+        runs = f"{p.runs} run" + ("" if p.runs == 1 else "s")
+        out.print(f"{pid:{width}s}  {state:9s} {score:>5s}  {runs:>8s}  {hints}", highlight=False, soft_wrap=True)
+    solved = sum(m == "solved" for m, _ in marks.values())
+    attempted = sum(m == "attempted" for m, _ in marks.values())
+    out.print(f"{solved} of {len(ids)} solved, {attempted} attempted; kept in {practice.progress_path()}",
+              highlight=False, soft_wrap=True)

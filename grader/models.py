@@ -7,7 +7,7 @@ Every output format (terminal, JSON, CSV, Gradescope) is rendered from the
 from __future__ import annotations
 
 import enum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -112,6 +112,9 @@ class Space(Strict):
     values: dict[str, list[int]] = {}
     scales: dict[str, list[float]] = {}
     divisible: list[tuple[str, str]] = []  # (a, b): a % b == 0
+    # Known mistakes no hidden case can show, because they concern what hidden cases always give
+    # (an optional argument's default): only the public cases are held to catch them.
+    public_only: list[str] = []
 
 
 class ProblemMeta(Strict):
@@ -144,6 +147,12 @@ class Case(Strict):
 
 class CaseFile(Strict):
     cases: list[Case] = Field(min_length=1)
+
+
+class Hints(Strict):
+    """`problems/<id>/hints.json`: two to four hints, in order, from a nudge to nearly the answer."""
+
+    hints: list[Annotated[str, Field(min_length=20, pattern=r"\S")]] = Field(min_length=2, max_length=4)
 
 
 # ---------------------------------------------------------------- results

@@ -169,6 +169,8 @@ def undetected_mistakes(problem: Problem, case: Case) -> list[str]:
     expected = expected_output(problem, case, inputs)
     blind = []
     for name in pitfall_messages(problem):
+        if case.hidden and name in problem.meta.space.public_only:
+            continue
         got = pitfall_output(problem, name, case, inputs)
         if got is not None and compare(got, expected, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed:
             blind.append(name)

@@ -65,6 +65,10 @@ PITFALLS = {{
     "no_scale": ("Your output matches x itself: multiply by scale.", lambda x, scale: np.asarray(x, np.float64)),
 }}
 '''
+HINTS = {"hints": [
+    "Replace these with two to four hints, from a nudge to nearly the answer (`judge hint` shows them in order).",
+    "The output has the shape of x: multiply every value of x by scale.",
+]}
 
 
 def new_problem(problem_id: str, title: str | None = None) -> list[str]:
@@ -78,6 +82,7 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
         folder / "cases.json": json.dumps(CASES, indent=1) + "\n",
         folder / "spec.md": SPEC.format(id=problem_id, title=title or problem_id),
         folder / f"{problem_id}.py": STUB.format(id=problem_id),
+        folder / "hints.json": json.dumps(HINTS, indent=2) + "\n",
         problems.REFERENCE_DIR / f"{problem_id}.py": REFERENCE.format(id=problem_id),
         problems.REFERENCE_DIR / "pitfalls" / f"{problem_id}.py": PITFALLS.format(),
     }

@@ -29,6 +29,12 @@ def private_cache(tmp_path_factory):
     os.environ["JUDGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_progress(tmp_path_factory):
+    """`judge run` records progress: the tests' runs go to a folder of their own, not the user's."""
+    os.environ["JUDGE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+
+
 @pytest.fixture
 def scratch_problem(tmp_path, monkeypatch):
     """A copy of cross_attention_mask in a scratch problems folder, to break on purpose."""

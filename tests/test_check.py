@@ -45,7 +45,7 @@ def test_new_scaffolds_a_problem_that_passes_check(tmp_path, monkeypatch):
     problems.load_problem.cache_clear()
     try:
         written = new_problem("double_it")
-        assert len(written) == 6
+        assert len(written) == 7
         checks = check_problem("double_it")
         assert all(ok for _, ok, _ in checks), [c for c in checks if not c[1]]
         with pytest.raises(UsageError, match="already exists"):

@@ -1,0 +1,307 @@
+"""Practising alone: hints, progress, the solution gate, --watch; the three problems from the tutorial's exercises."""
+
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SUBMISSIONS, judge, judge_json
+from typer.testing import CliRunner
+
+from grader import grade, practice, problems
+from grader.check import hints_check
+from grader.cli import app
+from grader.models import Status
+
+MASK = "cross_attention_mask"
+CORRECT = SUBMISSIONS / MASK / "correct_jax.py"
+INVERTED = ("import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+            "    keep = (encoder_ids == pad_id).astype(float)\n"
+            "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n")
+NEW = ["cross_attention_relative_bias", "gated_cross_attention", "cross_attention_all_masked"]
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """A learner with no history: a data folder of their own."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(folder))
+    return folder
+
+
+def marks() -> dict[str, list[str]]:
+    proc = judge("list")
+    assert proc.returncode == 0, proc.stderr
+    return {line.split()[0]: line.split()[1:3] for line in proc.stdout.splitlines()}
+
+
+# ---------------------------------------------------------------- hints
+
+
+@pytest.mark.parametrize("pid", problems.problem_ids())
+def test_every_problem_has_two_to_four_distinct_hints(pid):
+    hints = practice.load_hints(pid)
+    assert 2 <= len(hints) <= 4 and len(set(hints)) == len(hints)
+    assert hints_check(pid)[1] is True
+
+
+def test_hints_check_fails_on_a_missing_or_malformed_file(scratch_problem):
+    path = scratch_problem / "hints.json"
+    path.write_text(json.dumps({"hints": ["The only hint there is, which is not enough."]}))
+    name, ok, detail = hints_check(MASK)
+    assert not ok and "hints.json: hints" in detail and "at least 2" in detail
+    path.write_text(json.dumps({"hints": ["short", "also short"]}))
+    assert hints_check(MASK)[1] is False
+    path.unlink()
+    name, ok, detail = hints_check(MASK)
+    assert not ok and "file is missing" in detail
+
+
+def test_hints_come_in_order_and_are_remembered_per_user(data, tmp_path, monkeypatch):
+    hints = practice.load_hints(MASK)
+    for i, text in enumerate(hints, start=1):
+        proc = judge("hint", MASK)
+        assert proc.returncode == 0, proc.stderr
+        assert f"Hint {i} of {len(hints)}" in proc.stdout and text in proc.stdout
+        assert all(other not in proc.stdout for other in hints if other != text)
+    last = judge("hint", MASK)  # all seen: the last one again, and where to go next
+    assert f"Hint {len(hints)} of {len(hints)}" in last.stdout and "that was the last one" in last.stdout
+    assert f"{len(hints)}/{len(hints)} hints" in judge("progress").stdout
+
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "someone_else"))
+    assert f"Hint 1 of {len(hints)}" in judge("hint", MASK).stdout  # another user starts from the first
+    everything = judge("hint", MASK, "--all")
+    assert all(text in everything.stdout for text in hints)
+    assert f"Hint {len(hints)} of" in judge("hint", MASK).stdout  # --all counts as seen
+
+
+def test_hint_for_an_unknown_problem_is_a_usage_error(data):
+    proc = judge("hint", "nope")
+    assert proc.returncode == 2 and "unknown problem 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_list_marks_new_attempted_solved_with_the_last_score_and_reset_clears(data, tmp_path):
+    assert len(marks()) >= 11 and all(m == ["new", "-"] for m in marks().values())
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(INVERTED)
+    assert judge("run", MASK, "--file", str(wrong)).returncode == 1
+    assert marks()[MASK] == ["attempted", "0/4"]
+    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    assert marks()[MASK] == ["solved", "4/4"]
+    code, _ = judge_json("run", MASK, "--file", str(wrong))
+    assert code == 1 and marks()[MASK] == ["solved", "0/4"]  # solved once stays solved; the score is the last
+    assert all(m == ["new", "-"] for pid, m in marks().items() if pid != MASK)
+
+    stored = json.loads((data / "progress.json").read_text())
+    assert stored["problems"][MASK]["runs"] == 3
+    progress = judge("progress").stdout
+    assert f"1 of {len(problems.problem_ids())} solved" in progress and str(data) in progress
+
+    proc = judge("progress", "--reset")
+    assert proc.returncode == 0 and "progress cleared" in proc.stdout
+    assert marks()[MASK] == ["new", "-"] and not (data / "progress.json").exists()
+
+
+def test_progress_lives_in_the_user_data_folder_not_the_project(monkeypatch, tmp_path):
+    import platformdirs
+
+    monkeypatch.delenv("JUDGE_DATA_DIR")
+    assert practice.data_dir() == Path(platformdirs.user_data_dir("judge", appauthor=False))
+    assert problems.ROOT not in practice.data_dir().parents
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path))
+    assert practice.progress_path() == tmp_path / "progress.json"
+
+
+def test_only_runs_on_the_public_cases_are_recorded(data):
+    hidden = grade(MASK, CORRECT, hidden_seed="s3cret")
+    assert hidden.passed and any(c.hidden for c in hidden.cases)
+    assert practice.record_run(hidden) is False
+    assert practice.load_progress().problems == {}
+    assert practice.record_run(grade(MASK, CORRECT)) is True
+    assert practice.load_progress().problems[MASK].solved
+
+
+def test_a_corrupt_progress_file_does_not_stop_grading(data):
+    data.mkdir()
+    (data / "progress.json").write_text("{not json")
+    assert marks()[MASK] == ["new", "-"]
+    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    assert marks()[MASK] == ["solved", "4/4"]
+
+
+def test_a_data_folder_that_cannot_be_written_costs_only_the_memory(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "a_file" / "data"))  # even root cannot create this
+    proc = judge("run", MASK, "--file", str(CORRECT))
+    assert proc.returncode == 0 and "progress not saved" in proc.stderr and "Traceback" not in proc.stderr
+    proc = judge("hint", MASK)
+    assert proc.returncode == 0 and practice.load_hints(MASK)[0] in proc.stdout and "cannot be written" in proc.stderr
+
+
+# ---------------------------------------------------------------- the solution
+
+
+def test_solution_opens_only_after_the_learners_own_file_passes(data, tmp_path):
+    proc = judge("solution", MASK)
+    assert proc.returncode == 1 and "opens once your own file passes" in proc.stderr
+    assert "def cross_attention_mask" not in proc.stdout + proc.stderr
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(INVERTED)
+    judge("run", MASK, "--file", str(wrong))
+    proc = judge("solution", MASK)
+    assert proc.returncode == 1 and "your last run: 0/4" in proc.stderr
+
+    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    proc = judge("solution", MASK)
+    assert proc.returncode == 0, proc.stderr
+    assert "def cross_attention_mask" in proc.stdout and "How the reference solves" in proc.stdout
+    assert judge("solution", "nope").returncode == 2
+
+
+def test_a_kit_without_references_says_it_has_no_solutions(data, tmp_path, monkeypatch):
+    assert practice.record_run(grade(MASK, CORRECT))  # passed: only the missing reference stands in the way
+    monkeypatch.setattr(problems, "REFERENCE_DIR", tmp_path / "no_reference_here")
+    with pytest.raises(practice.SolutionUnavailable, match="no solutions"):
+        practice.solution(MASK)
+    result = CliRunner().invoke(app, ["solution", MASK])
+    assert result.exit_code == 1 and "has no solutions" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_every_problem_has_an_explanation_outside_its_problem_folder():
+    for pid in problems.problem_ids():
+        path = practice.explanation_path(pid)
+        assert path.is_file() and pid in path.read_text(), pid
+        assert problems.PROBLEMS_DIR not in path.parents
+
+
+# ---------------------------------------------------------------- watch
+
+
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    return lines
+
+
+def _read_until(lines: queue.Queue, marker: str, timeout: float = 240) -> str:
+    seen, end = "", time.monotonic() + timeout
+    while marker not in seen:
+        try:
+            seen += lines.get(timeout=max(0.1, end - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(f"no {marker!r} within {timeout} s; output so far:\n{seen}")
+    return seen
+
+
+def test_watch_regrades_a_rewritten_file_and_stops_cleanly_on_ctrl_c(data, tmp_path):
+    path = tmp_path / f"{MASK}.py"
+    path.write_text(INVERTED)
+    proc = subprocess.Popen(["judge", "run", MASK, "--watch"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = _lines(proc)
+        first = _read_until(lines, "watching")
+        assert "WRONG ANSWER 0/4" in first and "PASSED" not in first
+        path.write_text(CORRECT.read_text())
+        second = _read_until(lines, "watching")
+        assert "PASSED 4/4" in second
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (0, 130)
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr and "Aborted" not in stderr, stderr
+    assert marks()[MASK] == ["solved", "4/4"]  # each regrade is recorded
+
+
+def test_watch_does_not_go_with_json(data, tmp_path):
+    code, doc = judge_json("run", MASK, "--watch", "--file", str(CORRECT))
+    assert code == 2 and doc["status"] == "usage_error" and "--watch" in doc["message"]
+
+
+def test_watch_calls_again_only_after_a_change_has_settled(tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text("a")
+    calls, ticks = [], iter(range(1000))
+
+    def sleep(_):
+        tick = next(ticks)
+        if tick == 2:
+            path.write_text("bb")  # a save, seen at the next poll
+        if tick == 3:
+            path.write_text("ccc")  # still being written when the change is checked: wait for it to settle
+        if tick == 12:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        practice.watch(path, lambda: calls.append(path.read_text()), sleep=sleep)
+    assert calls == ["a", "ccc"]
+
+
+# ---------------------------------------------------------------- the three new problems
+
+
+WRONG = [(pid, path) for pid in NEW for path in sorted((SUBMISSIONS / pid).glob("wrong_*.py"))]
+
+
+def test_each_new_problem_has_wrong_hand_ins_and_is_listed():
+    for pid in NEW:
+        assert len([p for p, _ in WRONG if p == pid]) >= 2, pid
+    assert set(NEW) <= set(marks())
+
+
+@pytest.mark.parametrize("pid", NEW)
+def test_new_problem_correct_hand_in_passes_end_to_end(pid):
+    path = sorted((SUBMISSIONS / pid).glob("correct_*.py"))[0]
+    code, doc = judge_json("run", pid, "--file", str(path))
+    assert code == 0 and doc["status"] == "passed" and doc["score"] == doc["max_score"] == 4, doc["message"]
+
+
+@pytest.mark.parametrize("pid,path", WRONG, ids=lambda x: getattr(x, "stem", x))
+def test_new_problem_wrong_hand_in_fails_with_its_mistake_named(pid, path):
+    name = path.stem.removeprefix("wrong_")
+    sentence = problems.pitfall_messages(problems.load_problem(pid))[name]
+    code, doc = judge_json("run", pid, "--file", str(path))
+    assert code == 1 and doc["status"] == "wrong_answer" and doc["score"] < doc["max_score"]
+    assert doc["diagnosis"] == sentence
+
+
+def test_a_query_that_sees_no_key_must_be_zero_not_nan():
+    p = problems.load_problem("cross_attention_all_masked")
+    for case in p.cases:
+        x = problems.make_inputs(p.meta, case)
+        out = problems.expected_output(p, case, x)
+        padded = x["decoder_ids"] == case.values.get("pad_id", 0)  # (N, T_dec): queries that see no key
+        per_query = out.transpose(0, 2, 1, 3)  # (N, T_dec, H, d_head)
+        assert padded.any() and np.isfinite(out).all()
+        assert (per_query[padded] == 0).all() and (per_query[~padded] != 0).any(axis=(-2, -1)).all()
+
+
+def test_gate_left_out_returns_the_decoder_input():
+    p = problems.load_problem("gated_cross_attention")
+    case = next(c for c in p.cases if "gate" not in c.values)
+    x = problems.make_inputs(p.meta, case)
+    assert "gate" not in x
+    out = problems.expected_output(p, case, x)
+    assert out.shape == x["decoder_x"].shape and (out == x["decoder_x"]).all()
+
+
+def test_relative_bias_cases_clip_on_both_sides():
+    p = problems.load_problem("cross_attention_relative_bias")
+    clipped = []
+    for case in p.cases:
+        max_distance = (case.dims["R"] - 1) // 2
+        clipped.append((case.dims["T_enc"] - 1 > max_distance, case.dims["T_dec"] - 1 > max_distance))
+    assert any(a for a, _ in clipped) and any(b for _, b in clipped) and not all(a or b for a, b in clipped)
+    assert len({c.values["num_heads"] for c in p.cases}) >= 3
