@@ -269,7 +269,9 @@ def new(
         raise _usage(e) from None
     for path in written:
         out.print(f"wrote {path}", highlight=False)
-    out.print(f"edit them, then run `judge check {problem_id}`")
+    chosen = os.environ.get(problem_set.ENV)
+    out.print(f"edit them, then run `judge {f'--problems-dir {chosen} ' if chosen else ''}check {problem_id}`",
+              highlight=False)
 
 
 @app.command()

@@ -140,24 +140,21 @@ class KitSet:
     def _info(self, problem: Problem) -> dict:
         return _read_info(problem.folder / KIT_INFO)
 
-    def _array(self, problem: Problem, key: str, case: Case) -> np.ndarray | None:
-        data = _read_data(problem.folder / KIT_DATA)
-        if key not in data:
-            return None
-        return data[key]
+    def _array(self, problem: Problem, key: str) -> np.ndarray | None:
+        return _read_data(problem.folder / KIT_DATA).get(key)
 
     def expected_output(self, problem, case, inputs):
-        out = self._array(problem, f"expected/{case_key(case)}", case)
+        out = self._array(problem, f"expected/{case_key(case)}")
         if out is None:
-            raise ProblemError(f"{problem.folder / KIT_DATA}: no expected output for case {case.name!r}: "
-                               "this kit was released from other cases; install the kit again")
+            raise ProblemError(f"{problem.folder / KIT_DATA}: no expected output for case {case.name!r}: a learner "
+                               "kit has those of its public cases only (hidden cases need the instructor's install)")
         return out
 
     def pitfall_messages(self, problem):
         return {p["name"]: p["sentence"] for p in self._info(problem)["pitfalls"]}
 
     def pitfall_output(self, problem, name, case, inputs):
-        return self._array(problem, f"pitfall/{name}/{case_key(case)}", case)
+        return self._array(problem, f"pitfall/{name}/{case_key(case)}")
 
     def reference_digest(self, problem):
         h = hashlib.sha256((problem.folder / KIT_DATA).read_bytes())

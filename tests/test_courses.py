@@ -268,6 +268,13 @@ def test_a_set_that_fails_check_is_not_released(course, tmp_path):
     assert not (tmp_path / "kit").exists() and not (tmp_path / "ag.zip").exists()
 
 
+def test_an_answer_left_in_a_problem_folder_is_not_released(course, tmp_path):
+    shutil.copy(course / "reference" / "double_it.py", course / "problems" / "double_it" / "solution.py")
+    one_line_refusal(judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
+                     "solution.py contains a line of the reference")
+    assert not (tmp_path / "kit").exists()
+
+
 def test_the_sandbox_does_not_see_an_instructor_set(course, tmp_path):
     strong_level()
     spy = tmp_path / "double_it.py"
