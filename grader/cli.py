@@ -277,7 +277,7 @@ def new(
 @app.command()
 def release(
     out_dir: Annotated[Path, typer.Argument(help="A new (or empty) folder for the learner kit.")],
-    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated ids (default all).")] = None,
     sandbox: Sandbox = "auto",
 ) -> None:
     """Write a learner kit: one wheel (no reference, no mistakes, only precomputed outputs) and a README."""
@@ -294,7 +294,7 @@ def release(
 @app.command()
 def autograder(
     out_zip: Annotated[Path, typer.Argument(help="The zip to write (upload it to Gradescope).")],
-    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated ids (default all).")] = None,
     hidden_seed: HiddenSeed = None,
     sandbox: Sandbox = "auto",
 ) -> None:

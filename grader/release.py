@@ -61,7 +61,8 @@ def require_checked(ids: list[str], sandbox: str, hidden_seed: str | None = None
     for pid in ids:
         for name, ok, detail in check_problem(pid, sandbox=sandbox):
             if not ok:
-                raise UsageError(f"problem {pid!r} fails `judge check {pid}`: {name}" + (f" ({detail})" if detail else ""))
+                raise UsageError(f"problem {pid!r} fails `judge check {pid}`: {name}"
+                                 + (f" ({detail})" if detail else ""))
         if hidden_seed:
             try:
                 problems.hidden_cases(problems.load_problem(pid), hidden_seed)
@@ -171,7 +172,8 @@ def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
     files[f"{dist_info}/METADATA"] = "\n".join(
         ["Metadata-Version: 2.1", f"Name: {DIST}", f"Version: {version}", f"Summary: {summary}",
          f"Requires-Python: {REQUIRES_PYTHON}", *[f"Requires-Dist: {r}" for r in requires], ""]).encode()
-    files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\n"
+                                   b"Tag: py3-none-any\n")
     files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\njudge = grader.launch:main\n"
     files[f"{dist_info}/top_level.txt"] = ("\n".join(tops) + "\n").encode()
     record = []
@@ -305,7 +307,7 @@ fi
 {venv}/bin/judge gradescope --problems {ids} --submission-dir /autograder/submission --results "$RESULTS"
 if [ ! -s "$RESULTS" ]; then
     mkdir -p "$(dirname "$RESULTS")"
-    echo '{{"score": 0, "output": "The autograder could not start; please tell your instructor.", "tests": []}}' > "$RESULTS"
+    echo '{{"score": 0, "output": "The autograder could not start; tell your instructor.", "tests": []}}' >"$RESULTS"
 fi
 """
 

@@ -115,7 +115,8 @@ def test_the_kit_grades_like_the_full_install(kit_venv, tmp_path, problem_id, ma
         for word in words:
             assert word in doc["diagnosis"], doc["diagnosis"]
     else:
-        assert doc["status"] == "passed" and doc["score"] == doc["max_score"] == len(problems.load_problem(problem_id).cases)
+        cases = len(problems.load_problem(problem_id).cases)
+        assert doc["status"] == "passed" and doc["score"] == doc["max_score"] == cases
 
 
 def test_the_kit_cannot_import_the_references(kit_venv):
@@ -220,7 +221,8 @@ def course(tmp_path) -> Path:
 
 def test_new_writes_into_the_chosen_set_and_check_validates_it(course):
     assert (course / "problems" / "double_it" / "problem.json").is_file()
-    assert (course / "reference" / "double_it.py").is_file() and (course / "reference" / "pitfalls" / "double_it.py").is_file()
+    assert (course / "reference" / "double_it.py").is_file()
+    assert (course / "reference" / "pitfalls" / "double_it.py").is_file()
     assert not (ROOT / "problems" / "double_it").exists() and not (ROOT / "reference" / "double_it.py").exists()
     proc = judge("--problems-dir", str(course), "check")
     assert proc.returncode == 0 and "1 problems checked, 0 checks failed" in proc.stdout, proc.stdout
@@ -232,7 +234,8 @@ def test_new_writes_into_the_chosen_set_and_check_validates_it(course):
 def test_an_instructor_set_works_with_run_and_batch(course, tmp_path):
     wrong = tmp_path / "wrong.py"
     wrong.write_text("def double_it(x, scale):\n    return x\n")
-    proc = judge("--problems-dir", str(course), "run", "double_it", "--file", str(course / "reference" / "double_it.py"))
+    reference = course / "reference" / "double_it.py"
+    proc = judge("--problems-dir", str(course), "run", "double_it", "--file", str(reference))
     assert proc.returncode == 0, proc.stdout
     proc = judge("--problems-dir", str(course), "run", "double_it", "--file", str(wrong))
     assert proc.returncode == 1 and "multiply by scale" in proc.stdout, proc.stdout
@@ -261,7 +264,8 @@ def test_an_instructor_set_releases_and_builds_an_autograder(course, tmp_path):
 
 def test_a_set_that_fails_check_is_not_released(course, tmp_path):
     pitfalls = course / "reference" / "pitfalls" / "double_it.py"
-    pitfalls.write_text(pitfalls.read_text().replace("np.asarray(x, np.float64)),", "np.asarray(x, np.float64) * scale),"))
+    source = pitfalls.read_text()  # the mistake becomes the reference: no case can catch it
+    pitfalls.write_text(source.replace("np.asarray(x, np.float64)),", "np.asarray(x, np.float64) * scale),"))
     one_line_refusal(judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
                      "fails `judge check double_it`", "pitfall no_scale")
     one_line_refusal(judge("--problems-dir", str(course), "autograder", str(tmp_path / "ag.zip")), "fails `judge check")
@@ -368,10 +372,11 @@ def test_hidden_cases_count_on_gradescope(autograder, tmp_path):
     unknown = [c for c in problems.hidden_cases(problem, SECRET) if key(c) not in public]
     assert unknown, "every hidden case has public dimensions: choose another secret"
     memorised = tmp_path / "cross_attention_mask.py"
-    memorised.write_text((SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text().replace(
-        "def cross_attention_mask", "def _right") + f"\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-        f"    if (*encoder_ids.shape, decoder_len) not in {public!r}:\n        return jnp.zeros((1,))\n"
-        f"    return _right(encoder_ids, decoder_len, pad_id)\n")
+    right = (SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text().replace("def cross_attention_mask",
+                                                                                        "def _right")
+    memorised.write_text(right + f"\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+                         f"    if (*encoder_ids.shape, decoder_len) not in {public!r}:\n"
+                         f"        return jnp.zeros((1,))\n    return _right(encoder_ids, decoder_len, pad_id)\n")
     doc = grade_on_gradescope(ag, {"cross_attention_mask.py": memorised})
     mask = next(t for t in doc["tests"] if t["name"] == "cross_attention_mask")
     assert mask["score"] == 7 - len(unknown) and mask["status"] == "failed", mask
