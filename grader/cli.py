@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from grader import problems
+from grader import problem_set, problems
 from grader.errors import ProblemError, UnknownProblem, UsageError
 from grader.grading import grade
 from grader.models import Limits, Result, Status
@@ -35,6 +36,34 @@ def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
         print(json.dumps({"status": "usage_error", "message": str(e), "valid_ids": problems.problem_ids()}))
     err.print(f"[red]error:[/] {e}", highlight=False)
     return typer.Exit(EXIT_USAGE)
+
+
+# A learner kit has no references and no secret: these need the instructor's install.
+KIT_REFUSED = ("batch", "gradescope", "release", "autograder", "new", "check")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    problems_dir: Annotated[Optional[Path], typer.Option(
+        "--problems-dir", envvar=problem_set.ENV, show_default=False,
+        help="A problem set of your own (SET/problems/<id>/, SET/reference/<id>.py); or $JUDGE_PROBLEMS.")] = None,
+) -> None:
+    """Grade JAX, Flax and NumPy exercises."""
+    try:
+        if problem_set.is_kit():
+            refused = next((a for a in sys.argv[1:] if a.split("=")[0] in ("--hidden-seed", "--problems-dir")), None)
+            if ctx.invoked_subcommand in KIT_REFUSED or refused or problems_dir:
+                what = f"`judge {ctx.invoked_subcommand}`" if ctx.invoked_subcommand in KIT_REFUSED else \
+                    f"`{refused or '--problems-dir'}`"
+                raise UsageError(f"{what} needs the instructor's install of the judge; this is a learner kit "
+                                 "(it has `judge list`, `show`, `init` and `run`)")
+        if problems_dir is not None:
+            root = problems_dir.expanduser().resolve()
+            problem_set.validate_set_dir(root, create=ctx.invoked_subcommand == "new")
+            os.environ[problem_set.ENV] = str(root)  # the processes the judge starts see the same set
+    except UsageError as e:
+        raise _usage(e) from None
 
 
 def _problem(problem_id: str) -> problems.Problem:
@@ -325,7 +354,44 @@ def new(
         raise _usage(e) from None
     for path in written:
         out.print(f"wrote {path}", highlight=False)
-    out.print(f"edit them, then run `judge check {problem_id}`")
+    chosen = os.environ.get(problem_set.ENV)
+    out.print(f"edit them, then run `judge {f'--problems-dir {chosen} ' if chosen else ''}check {problem_id}`",
+              highlight=False)
+
+
+@app.command()
+def release(
+    out_dir: Annotated[Path, typer.Argument(help="A new (or empty) folder for the learner kit.")],
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated ids (default all).")] = None,
+    sandbox: Sandbox = "auto",
+) -> None:
+    """Write a learner kit: one wheel (no reference, no mistakes, only precomputed outputs) and a README."""
+    from grader.release import release as write_kit
+
+    try:
+        wheel = write_kit(out_dir, _problem_list(problems_), sandbox=sandbox)
+    except UsageError as e:
+        raise _usage(e) from None
+    out.print(f"wrote {wheel} and {out_dir / 'README.md'}; learners install it with `pip install {wheel.name}`",
+              highlight=False)
+
+
+@app.command()
+def autograder(
+    out_zip: Annotated[Path, typer.Argument(help="The zip to write (upload it to Gradescope).")],
+    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated ids (default all).")] = None,
+    hidden_seed: HiddenSeed = None,
+    sandbox: Sandbox = "auto",
+) -> None:
+    """Write a Gradescope autograder zip: setup.sh, run_autograder and the judge with the chosen problems."""
+    from grader.release import autograder as write_zip
+
+    try:
+        path = write_zip(out_zip, _problem_list(problems_), hidden_seed=hidden_seed, sandbox=sandbox)
+    except UsageError as e:
+        raise _usage(e) from None
+    out.print(f"wrote {path}" + (" (with hidden cases)" if hidden_seed else "") +
+              "; upload it as the assignment's autograder on Gradescope", highlight=False)
 
 
 ProblemArg = Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]
@@ -409,3 +475,4 @@ def progress(
     attempted = sum(m == "attempted" for m, _ in marks.values())
     out.print(f"{solved} of {len(ids)} solved, {attempted} attempted; kept in {practice.progress_path()}",
               highlight=False, soft_wrap=True)
+

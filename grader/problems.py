@@ -2,7 +2,8 @@
 
 A problem folder `problems/<id>/` holds `problem.json` (metadata, see
 `models.ProblemMeta`), `cases.json`, `spec.md` and the stub `<id>.py`. Its
-trusted solution is `reference/<id>.py`.
+trusted solution is `reference/<id>.py`. Which set of problems, and where expected
+outputs come from (the reference, or a learner kit's data), is `grader.problem_set`'s.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from grader import problem_set
 from grader.compare import compare
 from grader.caches import cache_dir, cache_root, compile_cache_dir, xla_flags
 from grader.errors import ProblemError, UnknownProblem
@@ -37,6 +39,7 @@ class Problem:
     meta: ProblemMeta
     cases: tuple[Case, ...]
     folder: Path
+    source: problem_set.ProblemSet | None = None  # the set it was loaded from
 
     @property
     def id(self) -> str:
@@ -52,11 +55,15 @@ class Problem:
 
     @property
     def reference_path(self) -> Path:
-        return REFERENCE_DIR / f"{self.id}.py"
+        return self.set.reference_path(self.id)
+
+    @property
+    def set(self) -> problem_set.ProblemSet:
+        return self.source or problem_set.active()
 
 
 def problem_ids() -> list[str]:
-    return sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.json").is_file())
+    return problem_set.active().problem_ids()
 
 
 def _parse(model, path: Path):
@@ -69,13 +76,17 @@ def _parse(model, path: Path):
         raise ProblemError(f"{path}: {fields}") from None
 
 
-@functools.cache
 def load_problem(problem_id: str) -> Problem:
-    """Load and validate one problem; a malformed one raises ProblemError naming file and field."""
-    valid = problem_ids()
+    """Load and validate one problem of the active set; a malformed one raises ProblemError naming file and field."""
+    return _load_problem(problem_set.active(), problem_id)
+
+
+@functools.cache
+def _load_problem(source: problem_set.ProblemSet, problem_id: str) -> Problem:
+    valid = source.problem_ids()
     if problem_id not in valid:
         raise UnknownProblem(problem_id, valid)
-    folder = PROBLEMS_DIR / problem_id
+    folder = source.problems_dir / problem_id
     meta = _parse(ProblemMeta, folder / "problem.json")
     if meta.id != problem_id:
         raise ProblemError(f"{folder / 'problem.json'}: id: {meta.id!r} differs from the folder name")
@@ -85,10 +96,13 @@ def load_problem(problem_id: str) -> Problem:
             check_case(meta, case)
         except ValueError as e:
             raise ProblemError(f"{folder / 'cases.json'}: cases.{i} ({case.name}): {e}") from None
-    for path in (folder / "spec.md", folder / f"{problem_id}.py", REFERENCE_DIR / f"{problem_id}.py"):
+    for path in source.required_files(problem_id):
         if not path.is_file():
             raise ProblemError(f"{path}: file is missing")
-    return Problem(meta, tuple(cases), folder)
+    return Problem(meta, tuple(cases), folder, source)
+
+
+load_problem.cache_clear = _load_problem.cache_clear  # type: ignore[attr-defined]
 
 
 def check_case(meta: ProblemMeta, case: Case) -> None:
@@ -253,6 +267,11 @@ def _enable_compile_cache() -> None:
 
 
 def reference_digest(problem: Problem) -> str:
+    """Changes whenever the expected outputs could (in a kit: whenever its released data does)."""
+    return problem.set.reference_digest(problem)
+
+
+def reference_code_digest(problem: Problem) -> str:
     """Changes whenever the expected outputs or compiled code could: the reference, the generators, the libraries."""
     h = hashlib.sha256(problem.reference_path.read_bytes())
     h.update(Path(__file__).read_bytes())
@@ -287,11 +306,15 @@ def _load_module(path: Path):
 
 
 def pitfalls_path(problem: Problem) -> Path:
-    return REFERENCE_DIR / "pitfalls" / f"{problem.id}.py"
+    return problem.set.pitfalls_path(problem.id)
 
 
 def pitfall_messages(problem: Problem) -> dict[str, str]:
     """Known mistakes of a problem: name -> the sentence a learner gets."""
+    return problem.set.pitfall_messages(problem)
+
+
+def reference_pitfall_messages(problem: Problem) -> dict[str, str]:
     path = pitfalls_path(problem)
     return {name: msg for name, (msg, _) in _load_module(path).PITFALLS.items()} if path.is_file() else {}
 
@@ -315,6 +338,10 @@ def _cached(problem: Problem, case: Case, source: Path, variant: str, compute) -
 
 
 def warm_compile_cache(problem: Problem) -> None:
+    problem.set.warm_compile_cache(problem)
+
+
+def reference_warm_compile_cache(problem: Problem) -> None:
     """Make sure the reference has run once in this process's cache, so its compiled code is there to read.
 
     The compilation cache and the expected outputs are filled by the same reference runs, but either
@@ -334,6 +361,11 @@ def warm_compile_cache(problem: Problem) -> None:
 
 
 def expected_output(problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
+    """The expected output of a case: the reference's, or in a learner kit the one computed at release."""
+    return problem.set.expected_output(problem, case, inputs)
+
+
+def reference_output(problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
     """The reference's output on a case, from the cache when an identical run made it before."""
     fn = lambda: getattr(_load_module(problem.reference_path), problem.meta.function)(**inputs)  # noqa: E731
     return _cached(problem, case, problem.reference_path, "", fn)
@@ -341,6 +373,10 @@ def expected_output(problem: Problem, case: Case, inputs: dict[str, object]) -> 
 
 def pitfall_output(problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
     """A known mistake's output on a case (None where the mistake cannot run on it)."""
+    return problem.set.pitfall_output(problem, name, case, inputs)
+
+
+def reference_pitfall_output(problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
     path = pitfalls_path(problem)
     fn = _load_module(path).PITFALLS[name][1]
     args = [inputs[a.name] for a in problem.meta.args if a.name in inputs]  # optional ones come last

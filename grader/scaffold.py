@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
-from grader import problems
+from grader import problem_set, problems
 from grader.errors import UsageError
 
 META = {
@@ -75,7 +76,13 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
     """Write the files of a new problem; return their paths. Never overwrites."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", problem_id):
         raise UsageError(f"bad problem id {problem_id!r}: use lower case letters, digits and _, starting with a letter")
-    folder = problems.PROBLEMS_DIR / problem_id
+    target = problem_set.active()
+    if target.kit:
+        raise UsageError("`judge new` needs the instructor's install of the judge; this is a learner kit")
+    if os.environ.get(problem_set.ENV) is None and problem_set.in_site_packages(problem_set.builtin_root()):
+        raise UsageError("the built-in problems are installed in site-packages; write into a set of your own: "
+                         f"`judge --problems-dir DIR new {problem_id}`")
+    folder = target.problems_dir / problem_id
     files = {
         folder / "problem.json": json.dumps({"id": problem_id, "title": title or problem_id.replace("_", " "),
                                              "function": problem_id, **META}, indent=2) + "\n",
@@ -83,14 +90,14 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
         folder / "spec.md": SPEC.format(id=problem_id, title=title or problem_id),
         folder / f"{problem_id}.py": STUB.format(id=problem_id),
         folder / "hints.json": json.dumps(HINTS, indent=2) + "\n",
-        problems.REFERENCE_DIR / f"{problem_id}.py": REFERENCE.format(id=problem_id),
-        problems.REFERENCE_DIR / "pitfalls" / f"{problem_id}.py": PITFALLS.format(),
+        target.reference_path(problem_id): REFERENCE.format(id=problem_id),
+        target.pitfalls_path(problem_id): PITFALLS.format(),
     }
     existing = [str(p) for p in files if p.exists()]
     if existing:
         raise UsageError(f"problem {problem_id!r} already exists: {', '.join(existing)}")
-    folder.mkdir(parents=True)
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     problems.load_problem.cache_clear()
     return [str(p) for p in files]
