@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grader import problems
+from grader import problem_set, problems
 from grader.errors import UnknownProblem
 from grader.models import Hints, Result, Status
 
@@ -125,7 +125,7 @@ def _known(problem_id: str) -> None:
 
 
 def hints_path(problem_id: str) -> Path:
-    return problems.PROBLEMS_DIR / problem_id / "hints.json"
+    return problem_set.active().problems_dir / problem_id / "hints.json"
 
 
 def load_hints(problem_id: str) -> list[str]:
@@ -167,7 +167,7 @@ def next_hint(problem_id: str, *, show_all: bool = False) -> HintsShown:
 
 def explanation_path(problem_id: str) -> Path:
     # Next to the reference, not in the problem folder: whatever ships the problems to learners must not ship this.
-    return problems.REFERENCE_DIR / "explanations" / f"{problem_id}.md"
+    return problem_set.active().reference_path(problem_id).parent / "explanations" / f"{problem_id}.md"
 
 
 def solution(problem_id: str) -> tuple[str, str]:
@@ -176,7 +176,9 @@ def solution(problem_id: str) -> tuple[str, str]:
     Raises SolutionUnavailable with the one line to show otherwise.
     """
     _known(problem_id)
-    reference = problems.REFERENCE_DIR / f"{problem_id}.py"
+    if problem_set.is_kit():
+        raise SolutionUnavailable("this copy of the judge has no solutions: a learner kit ships none")
+    reference = problem_set.active().reference_path(problem_id)
     if not reference.is_file():
         raise SolutionUnavailable(f"this copy of the judge has no solutions (no {reference.name} here): "
                                   "a learner kit ships none")

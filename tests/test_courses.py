@@ -228,7 +228,7 @@ def test_new_writes_into_the_chosen_set_and_check_validates_it(course):
     assert proc.returncode == 0 and "1 problems checked, 0 checks failed" in proc.stdout, proc.stdout
     env = {**os.environ, "JUDGE_PROBLEMS": str(course)}  # the variable works as the option does
     proc = subprocess.run([shutil.which("judge"), "list"], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.stdout.split() == ["double_it", "double", "it"], proc.stdout
+    assert proc.stdout.split() == ["double_it", "new", "-", "double", "it"], proc.stdout  # id, progress mark, title
 
 
 def test_an_instructor_set_works_with_run_and_batch(course, tmp_path):
