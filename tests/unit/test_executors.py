@@ -24,7 +24,7 @@ def fake_ray(monkeypatch):
     ray.init = lambda **kw: None
     ray.shutdown = lambda: None
     ray.cancel = lambda ref, force=False: None
-    ray.remote = lambda **kw: (lambda fn: types.SimpleNamespace(remote=lambda *a: Ref()))
+    ray.remote = lambda **kw: lambda fn: types.SimpleNamespace(remote=lambda *a: Ref())
     ray.wait = lambda pending, num_returns=1: (pending[:1], pending[1:])
 
     def get(ref):
@@ -55,10 +55,13 @@ def test_a_locally_failed_task_is_built_the_same_way(monkeypatch):
     assert result.max_score == 7 and result.status is Status.INTERNAL_ERROR and "local task failed" in result.message
 
 
-@pytest.mark.parametrize("task,status,text", [
-    (Task("zoe", MASK, None), Status.MISSING, "no file handed in"),
-    (Task("zoe", MASK, None, "x.py is not a regular file"), Status.ERROR, "not a regular file"),
-])
+@pytest.mark.parametrize(
+    "task,status,text",
+    [
+        (Task("zoe", MASK, None), Status.MISSING, "no file handed in"),
+        (Task("zoe", MASK, None, "x.py is not a regular file"), Status.ERROR, "not a regular file"),
+    ],
+)
 def test_tasks_without_a_file_count_every_case_hidden_ones_too(task, status, text):
     result = tasks.grade_submission(task, level="process", hidden_seed="s3cret")
     assert result.status is status and text in result.message and result.max_score == 7 and result.score == 0

@@ -23,9 +23,17 @@ def test_a_runtime_under_tmp_is_shown_elsewhere_so_the_sandboxs_tmp_cannot_hide_
     assert not [t for t in targets if t.startswith("/tmp/")]  # /tmp is the learner's tmpfs
 
 
-@pytest.mark.parametrize("path,shown", [("/tmp/v", "/run/rt/tmp/v"), ("/tmp", "/run/rt/tmp"), ("/usr/lib", "/usr/lib"),
-                                        ("/var/tmp/v", "/var/tmp/v"), ("/root/.venv", "/root/.venv"),
-                                        ("/tmpfoo/v", "/tmpfoo/v")])
+@pytest.mark.parametrize(
+    "path,shown",
+    [
+        ("/tmp/v", "/run/rt/tmp/v"),
+        ("/tmp", "/run/rt/tmp"),
+        ("/usr/lib", "/usr/lib"),
+        ("/var/tmp/v", "/var/tmp/v"),
+        ("/root/.venv", "/root/.venv"),
+        ("/tmpfoo/v", "/tmpfoo/v"),
+    ],
+)
 def test_only_paths_the_sandbox_mounts_over_are_relocated(path, shown):
     assert policy.inside(path) == shown
 

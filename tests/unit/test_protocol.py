@@ -21,8 +21,12 @@ def test_a_case_frame_round_trips_with_its_payload():
 
 
 def test_frames_split_across_reads_come_out_whole_and_in_order():
-    frames = [Frame(Kind.READY), Frame(Kind.IMPORTED), Frame(Kind.CASE, index=0, status=CaseStatus.ERROR,
-                                                                    message="ValueError: x"), Frame(Kind.DONE)]
+    frames = [
+        Frame(Kind.READY),
+        Frame(Kind.IMPORTED),
+        Frame(Kind.CASE, index=0, status=CaseStatus.ERROR, message="ValueError: x"),
+        Frame(Kind.DONE),
+    ]
     data = b"".join(protocol.encode(f) for f in frames)
     reader, got = FrameReader(), []
     for i in range(len(data)):
@@ -65,18 +69,21 @@ def test_a_payload_past_the_channel_limit_is_refused_unread():
         FrameReader(max_payload=10).feed(protocol.PREFIX.pack(2, 11) + b"{}")
 
 
-@pytest.mark.parametrize("header,reason", [
-    (b'{"kind": "verdict", "passed": true}', "unknown field"),
-    (b'{"kind": "verdict"}', "unknown kind"),
-    (b'{"kind": "case", "status": "ok"}', "index"),
-    (b'{"kind": "case", "index": true, "status": "ok"}', "index"),
-    (b'{"kind": "case", "index": 0, "status": "passed"}', "unknown status"),
-    (b'{"kind": "load_error"}', "status"),
-    (b'{"kind": "done", "index": 3}', "index"),
-    (b'{"kind": "case", "index": 0, "status": "error", "message": ["x"]}', "not text"),
-    (b"[1, 2]", "not an object"),
-    (b"\xff\xfe", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "header,reason",
+    [
+        (b'{"kind": "verdict", "passed": true}', "unknown field"),
+        (b'{"kind": "verdict"}', "unknown kind"),
+        (b'{"kind": "case", "status": "ok"}', "index"),
+        (b'{"kind": "case", "index": true, "status": "ok"}', "index"),
+        (b'{"kind": "case", "index": 0, "status": "passed"}', "unknown status"),
+        (b'{"kind": "load_error"}', "status"),
+        (b'{"kind": "done", "index": 3}', "index"),
+        (b'{"kind": "case", "index": 0, "status": "error", "message": ["x"]}', "not text"),
+        (b"[1, 2]", "not an object"),
+        (b"\xff\xfe", "not JSON"),
+    ],
+)
 def test_malformed_headers_are_refused_with_a_reason(header, reason):
     with pytest.raises(BadFrame, match=reason):
         FrameReader().feed(raw(header))
@@ -89,8 +96,14 @@ def test_long_messages_are_cut_on_both_sides():
 
 
 def test_a_job_round_trips_through_the_childs_reader():
-    job = protocol.Job(module="m", filename="m.py", source="x = 1\n", function="f", arg_names=["a", "b"],
-                       cases=[protocol.CaseArgs(scalars={"a": 2}, arrays=["b"])])
+    job = protocol.Job(
+        module="m",
+        filename="m.py",
+        source="x = 1\n",
+        function="f",
+        arg_names=["a", "b"],
+        cases=[protocol.CaseArgs(scalars={"a": 2}, arrays=["b"])],
+    )
     got, payload = protocol.read_job(io.BytesIO(protocol.encode(job, b"npz")))
     assert got == job and payload == b"npz"
 

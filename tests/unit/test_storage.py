@@ -14,8 +14,17 @@ MASK = "cross_attention_mask"
 
 def test_fingerprints_depend_on_every_part_and_its_boundaries():
     assert storage.fingerprint("a", b"b") == storage.fingerprint(b"a", "b")
-    assert len({storage.fingerprint("ab", "c"), storage.fingerprint("a", "bc"), storage.fingerprint("abc"),
-                storage.fingerprint("c", "ab")}) == 4
+    assert (
+        len(
+            {
+                storage.fingerprint("ab", "c"),
+                storage.fingerprint("a", "bc"),
+                storage.fingerprint("abc"),
+                storage.fingerprint("c", "ab"),
+            }
+        )
+        == 4
+    )
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path):

@@ -15,8 +15,12 @@ def imports_of(path: Path) -> set[str]:
     """grader modules imported anywhere in the file (lazily too), except for type checking only."""
     found = set()
     tree = ast.parse(path.read_text())
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-            for n in ast.walk(node)}
+    skip = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
@@ -33,7 +37,7 @@ def test_no_import_cycle():
 
     def visit(m: str, trail: list[str]) -> None:
         if state.get(m) == 1:
-            pytest.fail("import cycle: " + " -> ".join(trail[trail.index(m):] + [m]))
+            pytest.fail("import cycle: " + " -> ".join(trail[trail.index(m) :] + [m]))
         if state.get(m) == 2:
             return
         state[m] = 1
@@ -82,10 +86,11 @@ def test_the_child_runs_as_a_script_without_the_judge(tmp_path):
     for name in CHILD:
         shutil.copy(GRADER / f"{name}.py", tmp_path / f"{name}.py")
     probe = tmp_path / "probe.py"
-    probe.write_text("import runpy, sys\nsys.argv = ['worker.py']\n"
-                     f"ns = runpy.run_path({str(tmp_path / 'worker.py')!r}, run_name='not_main')\n"
-                     "print(sorted(m for m in sys.modules if m.startswith('grader')), ns['runner'].__name__)\n")
-    proc = subprocess.run([sys.executable, "-I", str(probe)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=60)
+    probe.write_text(
+        "import runpy, sys\nsys.argv = ['worker.py']\n"
+        f"ns = runpy.run_path({str(tmp_path / 'worker.py')!r}, run_name='not_main')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('grader')), ns['runner'].__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-I", str(probe)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[]", "runner"]

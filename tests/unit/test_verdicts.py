@@ -25,8 +25,7 @@ def interpret(monkeypatch):
     expected = [np.zeros((2, 1, 3, 4)) for _ in cases]
 
     def run(outcome: Outcome):
-        return grading._interpret(problem, problem.stub_path, cases, [{} for _ in cases], expected, outcome,
-                                  Limits())
+        return grading._interpret(problem, problem.stub_path, cases, [{} for _ in cases], expected, outcome, Limits())
 
     return run
 
@@ -38,13 +37,21 @@ def npy(arr) -> bytes:
 
 
 def answered(value: float, n: int = 4) -> list:
-    cases = [(Frame(Kind.CASE, index=i, status=CaseStatus.OK, time=0.1), npy(np.full((2, 1, 3, 4), value)))
-             for i in range(n)]
+    cases = [
+        (Frame(Kind.CASE, index=i, status=CaseStatus.OK, time=0.1), npy(np.full((2, 1, 3, 4), value))) for i in range(n)
+    ]
     return [(Frame(Kind.READY), b""), (Frame(Kind.IMPORTED), b""), *cases, (Frame(Kind.DONE), b"")]
 
 
-@pytest.mark.parametrize("stderr", ["MemoryError", "Killed", "Traceback...\nMemoryError: out of memory\n",
-                                    "terminate called after throwing an instance of 'std::bad_alloc'"])
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "MemoryError",
+        "Killed",
+        "Traceback...\nMemoryError: out of memory\n",
+        "terminate called after throwing an instance of 'std::bad_alloc'",
+    ],
+)
 def test_printing_memory_words_does_not_change_a_wrong_answer(interpret, stderr):
     result = interpret(Outcome("bwrap", frames=answered(1.0), exit_code=0, stderr=stderr))
     assert result.status is Status.WRONG_ANSWER and stderr in result.stderr
@@ -62,8 +69,9 @@ def test_printing_memoryerror_and_exiting_is_a_crash(interpret):
 
 
 def test_a_memory_error_raised_in_the_call_is_a_memory_verdict(interpret):
-    frames = answered(0.0, n=1) [:3] + [(Frame(Kind.CASE, index=1, status=CaseStatus.MEMORY,
-                                                  message="MemoryError: ran out of memory"), b"")]
+    frames = answered(0.0, n=1)[:3] + [
+        (Frame(Kind.CASE, index=1, status=CaseStatus.MEMORY, message="MemoryError: ran out of memory"), b"")
+    ]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
     assert result.status is Status.MEMORY and "limit 2048 MB" in result.cases[1].message
     assert result.cases[0].status is Status.PASSED
@@ -94,8 +102,10 @@ def test_an_overflowing_channel_is_a_crash(interpret):
 
 
 def test_a_load_error_fails_every_case_with_its_message(interpret):
-    frames = [(Frame(Kind.READY), b""),
-              (Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message="SyntaxError in x.py line 1: bad"), b"")]
+    frames = [
+        (Frame(Kind.READY), b""),
+        (Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message="SyntaxError in x.py line 1: bad"), b""),
+    ]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
     assert result.status is Status.ERROR and all(c.message.startswith("SyntaxError") for c in result.cases)
 
