@@ -78,6 +78,15 @@ def test_forged_verdicts_fail(name, level):
     assert "before returning" in doc["message"]
 
 
+@pytest.mark.parametrize("name,reason", [("forged_time_10_to_400", "not a number of seconds"),
+                                         ("forged_deep_nesting", "nested too deep"),
+                                         ("forged_verdict_frame", "unknown field")])
+def test_forged_frames_are_the_learners_crash_never_the_judges(name, reason, level):
+    code, doc, _ = run_hostile("", level, path=ROOT / "tests" / "golden" / name / "submission.py")
+    assert code == 1 and doc["status"] == "crashed" and doc["score"] == 0, doc["message"]
+    assert "result channel" in doc["message"] and reason in doc["message"]
+
+
 def test_monkeypatching_and_a_lying_subclass_get_a_wrong_answer(level):
     code, doc, _ = run_hostile("patch_numpy_and_builtins", level)
     assert code == 1 and doc["status"] == "wrong_answer" and doc["cases"][0]["got"] == 0.5
