@@ -7,46 +7,23 @@ Gradescope files and the HTML summary are rendered from those files at the end.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable
 
 from grader import problems
 from grader.errors import UsageError
-from grader.grading import grade, uniform_result
-from grader.models import Limits, Result, Status
+from grader.executors import get_executor
+from grader.models import Limits, Result
 from grader.report import write_class_reports
-from grader.sandbox import resolve_level, shared_zygote
+from grader.sandbox_policy import resolve_level
+from grader.storage import atomic_write, fingerprint, judge_version
+from grader.tasks import Options, Task, grade_submission, read_task
 
-MAX_SOURCE_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Task:
-    """One (learner, problem) to grade; it carries the submission itself, so it can travel."""
-
-    student: str
-    problem: str
-    source: bytes | None  # None: nothing handed in
-    refused: str = ""  # why a file there cannot be graded (a link, too large)
-
-
-def read_task(student: str, problem_id: str, path: Path) -> Task:
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        return Task(student, problem_id, None, f"{path.name} is not a regular file")
-    if not path.exists():
-        return Task(student, problem_id, None)
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        return Task(student, problem_id, None, f"{path.name} is larger than 1 MiB")
-    return Task(student, problem_id, path.read_bytes())
+__all__ = ["Task", "batch", "grade_submission", "learners", "progress_printer", "read_task"]
 
 
 def find_file(root: Path, name: str) -> tuple[Path | None, list[Path]]:
@@ -95,16 +72,13 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
     return students, chosen
 
 
-def _key(task: Task, hidden_seed: str | None, limits: Limits | None) -> str:
-    """What a stored result depends on: regrade when any of it changes."""
+def _key(task: Task, options: Options) -> str:
+    """What a stored result depends on: regrade when any of it changes, the judge and its sandbox included."""
     problem = problems.load_problem(task.problem)
-    h = hashlib.sha256()
-    for part in (task.source or f"<{task.refused or 'missing'}>".encode(), problem.meta.model_dump_json().encode(),
-                 json.dumps([c.model_dump() for c in problem.cases]).encode(),
-                 problems.reference_digest(problem).encode(), (hidden_seed or "").encode(),
-                 (limits.model_dump_json() if limits else "").encode()):
-        h.update(hashlib.sha256(part).digest())
-    return h.hexdigest()
+    return fingerprint(task.source or f"<{task.refused or 'missing'}>".encode(), problem.meta.model_dump_json(),
+                       json.dumps([c.model_dump() for c in problem.cases]), problems.reference_digest(problem),
+                       options.hidden_seed or "", options.limits.model_dump_json() if options.limits else "",
+                       judge_version(), options.level)
 
 
 def _stored(out_dir: Path, task: Task) -> Path:
@@ -120,26 +94,7 @@ def _load(path: Path, key: str) -> Result | None:
 
 
 def _save(path: Path, key: str, result: Result) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"key": key, "result": result.model_dump(mode="json")}))
-    os.replace(tmp, path)
-
-
-def grade_submission(task: Task, *, level: str, hidden_seed: str | None, limits: Limits | None) -> Result:
-    """Grade one task wherever it runs: a local thread or a Ray worker on another machine."""
-    problem = problems.load_problem(task.problem)
-    cases = problems.grading_cases(problem, hidden_seed)
-    shown = Path(task.student) / f"{task.problem}.py"
-    if task.source is None:
-        status, message = (Status.ERROR, task.refused) if task.refused else (Status.MISSING, "no file handed in")
-        return uniform_result(problem, shown, cases, status, message, limits or problem.meta.limits)
-    with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
-        path = Path(tmp) / f"{task.problem}.py"
-        path.write_bytes(task.source)
-        result = grade(task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed,
-                       zygote=shared_zygote(level))
-    return result.model_copy(update={"submission": str(shown)})
+    atomic_write(path, json.dumps({"key": key, "result": result.model_dump(mode="json")}).encode())
 
 
 def batch(
@@ -181,59 +136,31 @@ def batch(
     if level == "process" and not allow_weak_sandbox:
         raise UsageError("batch grading refuses the weak process-level sandbox (is bubblewrap installed?); "
                          "pass --allow-weak-sandbox to grade without isolation of files and network")
-    run = _executor(executor, address)
+    run = get_executor(executor, address)
+    options = Options(level=level, hidden_seed=hidden_seed, limits=limits)
     results: dict[tuple[str, str], Result] = {}
-    todo = []
+    todo: dict[Task, str] = {}
     for student in students:  # read once: the private copy every grading works from
         for pid in chosen:
             folder = class_dir / student
             task = (Task(student, pid, None, f"{student} is a link to another folder; links are not followed")
                     if folder.is_symlink() else read_task(student, pid, folder / f"{pid}.py"))
-            key = _key(task, hidden_seed, limits)
+            key = _key(task, options)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:
                 results[(task.student, task.problem)] = stored
                 if on_result:
                     on_result(task, stored, True)
             else:
-                todo.append((task, key))
+                todo[task] = key
     _warm_expected(chosen, hidden_seed)
-    options = {"level": level, "hidden_seed": hidden_seed, "limits": limits}
-    for task, key, result in run([t for t, _ in todo], dict(todo), options, workers or os.cpu_count() or 1):
-        _save(_stored(out_dir, task), key, result)
+    for task, result in run(list(todo), options, workers or os.cpu_count() or 1):
+        _save(_stored(out_dir, task), todo[task], result)
         results[(task.student, task.problem)] = result
         if on_result:
             on_result(task, result, False)
     write_class_reports(out_dir, students, chosen, results, show_hidden=show_hidden)
     return results
-
-
-Executor = Callable[[list[Task], dict, dict, int], Iterator[tuple[Task, str, Result]]]
-
-
-def _executor(name: str, address: str | None = None) -> Executor:
-    if name == "local":
-        return _run_local
-    if name == "ray":
-        from grader.ray_executor import run_ray, ray_available
-
-        if not ray_available():
-            raise UsageError("--executor ray needs Ray: pip install 'judge[ray]'")
-        return functools.partial(run_ray, address=address)
-    raise UsageError(f"unknown executor {name!r}; choose local or ray")
-
-
-def _run_local(tasks: list[Task], keys: dict, options: dict, workers: int):
-    """Threads on this machine, each driving one sandbox at a time."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, t, **options): t for t in tasks}
-        try:
-            for future in as_completed(futures):
-                task = futures[future]
-                yield task, keys[task], future.result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
 
 
 def _warm_expected(problem_ids: list[str], hidden_seed: str | None) -> None:

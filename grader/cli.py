@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from pydantic import ValidationError
@@ -251,7 +251,7 @@ def batch_cmd(
         if skipped:
             err.print(f"not grading hidden folders: {', '.join(skipped)}", highlight=False, markup=False)
         total = n_students * len(ids or problems.problem_ids())
-        kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
+        kwargs: dict[str, Any] = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
                       hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
                       address=address)
         if err.is_terminal:

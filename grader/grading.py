@@ -6,6 +6,7 @@ import io
 import signal
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,10 +15,8 @@ from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
 from grader.problems import Problem
+from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
 from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
-
-MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
-                "Cannot allocate memory")
 
 
 def grade(
@@ -63,7 +62,7 @@ def grade(
         return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
     own = zygote is None
     try:
-        if own:
+        if zygote is None:
             zygote = private_zygote(level)
         elif zygote.level != level:
             raise ValueError(f"a {zygote.level} zygote cannot grade at the {level} level")
@@ -83,18 +82,18 @@ def grade(
             zygote.close()
 
 
-def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[dict, bytes]:
+def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[Job, bytes]:
     arrays, cases = {}, []
     for i, case_inputs in enumerate(inputs):
-        scalars = {k: v for k, v in case_inputs.items() if not isinstance(v, np.ndarray)}
+        scalars = {k: v for k, v in case_inputs.items() if isinstance(v, (int, float))}
         names = [k for k, v in case_inputs.items() if isinstance(v, np.ndarray)]
         arrays.update({f"{i}.{k}": case_inputs[k] for k in names})
-        cases.append({"scalars": scalars, "arrays": names})
+        cases.append(CaseArgs(scalars=scalars, arrays=names))
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    header = {"module": problem.id, "filename": f"{problem.id}.py", "source": source,
-              "function": problem.meta.function, "arg_names": [a.name for a in problem.meta.args], "cases": cases}
-    return header, buf.getvalue()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    job = Job(module=problem.id, filename=f"{problem.id}.py", source=source, function=problem.meta.function,
+              arg_names=[a.name for a in problem.meta.args], cases=cases)
+    return job, buf.getvalue()
 
 
 def uniform_result(problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits,
@@ -122,15 +121,21 @@ def _parse_array(payload: bytes) -> np.ndarray | None:
 
 
 def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
-    """Why the cases without a result have none: the fate of the whole run."""
+    """Why the cases without a result have none: the fate of the whole run.
+
+    Only facts the learner cannot forge decide it: the judge's own clock and channel reader, and the exit
+    status the trusted keeper saw. The learner's stdout and stderr are evidence shown to people, never read here
+    (printing "MemoryError" or "Killed" and exiting is a crash, not a memory verdict).
+    """
     if outcome.overflow:
         return Status.CRASHED, "sent back more data than any answer needs; the run was stopped"
+    if outcome.bad_frame:
+        return Status.CRASHED, (f"wrote something that is not a result on the judge's result channel "
+                                f"({outcome.bad_frame}); the run was stopped before returning all results")
     if outcome.timed_out == "import":
         return Status.TIMEOUT, f"importing your file took longer than the limit of {limits.import_s:g} s"
     if outcome.timed_out == "cases":
         return Status.TIMEOUT, f"the cases took longer than the time limit of {limits.time_s:g} s (all cases together)"
-    if any(s in outcome.stderr for s in MEMORY_SIGNS):
-        return Status.MEMORY, f"ran out of memory (limit {limits.memory_mb} MB)"
     if outcome.signal:
         name = signal.Signals(outcome.signal).name if outcome.signal in signal.valid_signals() else outcome.signal
         return Status.CRASHED, f"the process was killed by {name} before returning all results"
@@ -141,33 +146,31 @@ def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
 def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dict[str, object]],
                expected: list[np.ndarray], outcome: Outcome, limits: Limits) -> Result:
     frames = outcome.frames
-    load_error = next((h for h, _ in frames if h.get("kind") == "load_error"), None)
-    by_index = {}
-    for h, p in frames:
-        if h.get("kind") == "case" and isinstance(h.get("index"), int) and h["index"] not in by_index:
-            by_index[h["index"]] = (h, p)
+    load_error = next((f for f, _ in frames if f.kind is Kind.LOAD_ERROR), None)
+    by_index: dict[int, tuple[Frame, bytes]] = {}
+    for f, p in frames:
+        if f.kind is Kind.CASE and f.index is not None and f.index not in by_index:
+            by_index[f.index] = (f, p)
     run_status, run_message = _run_failure(outcome, limits)
 
     results, outputs = [], {}
     for i, (case, exp) in enumerate(zip(cases, expected)):
-        base = {"index": i, "name": case.name, "seed": case.seed, "hidden": case.hidden,
+        base: dict[str, Any] = {"index": i, "name": case.name, "seed": case.seed, "hidden": case.hidden,
                 "expected_shape": list(exp.shape)}
         if load_error is not None:
-            status = Status.MEMORY if load_error.get("status") == "memory" else Status.ERROR
-            results.append(CaseResult(**base, status=status, message=str(load_error.get("message", ""))))
+            status = Status.MEMORY if load_error.status is CaseStatus.MEMORY else Status.ERROR
+            results.append(CaseResult(**base, status=status, message=load_error.message))
             continue
         if i not in by_index:
             results.append(CaseResult(**base, status=run_status, message=run_message))
             continue
         header, payload = by_index[i]
-        time_s = header.get("time") if isinstance(header.get("time"), (int, float)) else None
-        if header.get("status") != "ok":
-            status = Status.MEMORY if header.get("status") == "memory" else Status.ERROR
-            message = str(header.get("message", ""))[:2000]
+        if header.status is not CaseStatus.OK:
+            status = Status.MEMORY if header.status is CaseStatus.MEMORY else Status.ERROR
+            message = header.message
             if status is Status.MEMORY:
                 message = f"ran out of memory (limit {limits.memory_mb} MB): {message}"
-            results.append(CaseResult(**base, status=status, message=message,
-                                      traceback=str(header.get("traceback", ""))[:8000]))
+            results.append(CaseResult(**base, status=status, message=message, traceback=header.traceback))
             continue
         got = _parse_array(payload)
         if got is None:
@@ -178,7 +181,7 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
         results.append(CaseResult(
             **base, status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER, message=cmp.message,
             shape=list(got.shape), max_abs_err=cmp.max_abs_err, max_rel_err=cmp.max_rel_err,
-            mismatch_index=cmp.mismatch_index, got=cmp.got, expected=cmp.expected, time_s=time_s,
+            mismatch_index=cmp.mismatch_index, got=cmp.got, expected=cmp.expected, time_s=header.time,
         ))
 
     status = worst([r.status for r in results])
@@ -187,7 +190,7 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
     return Result(
         problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,
-        traceback=str(load_error.get("traceback", ""))[:8000] if load_error else "",
+        traceback=load_error.traceback if load_error else "",
         cases=results, stdout=_clip(outcome.stdout, outcome.stdout_bytes), stderr=_clip(outcome.stderr, outcome.stderr_bytes),
         time_s=round(outcome.wall_s, 3), peak_memory_mb=outcome.peak_rss_mb, limits=limits,
         replay=_replay(problem, cases, outcome.level),
@@ -223,10 +226,10 @@ def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]
     return ""
 
 
-def _summary(status: Status, results: list[CaseResult], load_error: dict | None) -> str:
+def _summary(status: Status, results: list[CaseResult], load_error: Frame | None) -> str:
     """One line, honest about public and hidden cases: "all public cases passed" is not "all passed"."""
     if load_error is not None:
-        return str(load_error.get("message", "your file could not be imported"))[:2000]
+        return load_error.message or "your file could not be imported"
     counts = []
     for kind, group in (("public", [r for r in results if not r.hidden]), ("hidden", [r for r in results if r.hidden])):
         if group:

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ from grader.compare import compare
 from grader.caches import cache_dir, cache_root, compile_cache_dir, xla_flags
 from grader.errors import ProblemError, UnknownProblem
 from grader.models import Case, CaseFile, ProblemMeta
+from grader.storage import atomic_write, fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS_DIR = ROOT / "problems"
@@ -205,12 +207,13 @@ def make_inputs(meta: ProblemMeta, case: Case) -> dict[str, object]:
                 inputs[arg.name] = float(value) if arg.as_float else int(value)
             continue
         # A dimension may also be an int argument (mha_self's d_model).
-        shape = tuple(case.dims.get(d, case.values.get(d)) if isinstance(d, str) else d for d in arg.shape)
+        shape: tuple[int, ...] = tuple((case.dims[d] if d in case.dims else case.values[d]) if isinstance(d, str)
+                                       else d for d in arg.shape or [])
         if arg.kind == "normal":
             scale = case.scales.get(arg.name, arg.scale)
             inputs[arg.name] = (rng.standard_normal(shape) * scale).astype(np.float32)
         else:
-            inputs[arg.name] = _token_ids(rng, shape, arg.vocab, case.values.get("pad_id", 0))
+            inputs[arg.name] = _token_ids(rng, (shape[0], shape[1]), arg.vocab, case.values.get("pad_id", 0))
     return inputs
 
 
@@ -273,26 +276,14 @@ def reference_digest(problem: Problem) -> str:
 
 def reference_code_digest(problem: Problem) -> str:
     """Changes whenever the expected outputs or compiled code could: the reference, the generators, the libraries."""
-    h = hashlib.sha256(problem.reference_path.read_bytes())
-    h.update(Path(__file__).read_bytes())
-    h.update(xla_flags().encode())
-    h.update(json.dumps(library_versions(), sort_keys=True).encode())
-    return h.hexdigest()
+    return fingerprint(problem.reference_path.read_bytes(), Path(__file__).read_bytes(), xla_flags(),
+                       json.dumps(library_versions(), sort_keys=True))
 
 
 def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:
-    # Anything that could change the output changes the key.
-    h = hashlib.sha256()
-    for part in (
-        source.read_bytes(),
-        variant.encode(),
-        problem.meta.model_dump_json().encode(),
-        case.model_dump_json().encode(),
-        json.dumps(library_versions(), sort_keys=True).encode(),
-        Path(__file__).read_bytes(),  # the input generators
-    ):
-        h.update(hashlib.sha256(part).digest())
-    return h.hexdigest()[:32]
+    # Anything that could change the output changes the key; Path(__file__) holds the input generators.
+    return fingerprint(source.read_bytes(), variant, problem.meta.model_dump_json(), case.model_dump_json(),
+                       json.dumps(library_versions(), sort_keys=True), Path(__file__).read_bytes())[:32]
 
 
 @functools.cache
@@ -300,6 +291,7 @@ def _load_module(path: Path):
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # expected values are defined on the CPU, like the sandbox's
     _enable_compile_cache()
     spec = importlib.util.spec_from_file_location(f"_judge_{path.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -326,12 +318,10 @@ def _cached(problem: Problem, case: Case, source: Path, variant: str, compute) -
     except (OSError, ValueError):
         pass
     out = np.asarray(compute(), dtype=np.float64)
+    buf = io.BytesIO()
+    np.save(buf, out, allow_pickle=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, out, allow_pickle=False)
-        os.replace(tmp, path)
+        atomic_write(path, buf.getvalue())
     except OSError:
         pass  # an unwritable cache only costs time; the value is right either way
     return out

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.models import Result, Status
+from grader.storage import atomic_write
 
 STYLE = {Status.PASSED: "green", Status.WRONG_ANSWER: "red", Status.INTERNAL_ERROR: "magenta"}
 
@@ -107,10 +108,7 @@ def gradescope_doc(results: list[Result], *, show_hidden: bool) -> dict:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write(path, text.encode())
 
 
 def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[str],

@@ -1,8 +1,10 @@
-"""Running learner code in single-use sandboxes: the only module that touches processes.
+"""Running learner code in single-use sandboxes: the only code that touches processes is here and beside it.
 
-A `Zygote` (trusted, never runs learner code) imports the libraries once, inside
-the sandbox's confinement, and forks one keeper and one learner's process per
-`Sandbox`. Two levels:
+A `Zygote` (trusted, never runs learner code; `zygote.py`) imports the libraries once,
+inside the sandbox's confinement, and forks one keeper and one learner's process per
+`Sandbox`. What each level mounts and limits is data in `sandbox_policy.py`; the
+messages between judge and child are typed in `protocol.py`; the child side is
+`worker.py` and `runner.py`. Two levels:
 
 * ``bwrap`` (strong): the zygote runs under bubblewrap, which mounts only the
   Python runtime and its site-packages, read-only, with the judge's own package
@@ -15,62 +17,59 @@ the sandbox's confinement, and forks one keeper and one learner's process per
   group, rlimits, a private temp dir, and the judge as subreaper so orphans are
   found and killed. It hides nothing from the learner, not even other learners.
 
-See `worker.py` for the child side. A sandbox never raises for a learner's
-fault: `run` returns an `Outcome` that the grader interprets.
+A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts
+(what the keeper saw, which frames came on the channel, whether a limit struck)
+that the grader interprets.
 """
 
 from __future__ import annotations
 
-import atexit
-import ctypes
-import functools
-import glob
-import json
 import os
 import shutil
 import signal
-import site
-import socket
-import struct
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from grader.caches import compile_cache_dir, xla_flags
-from grader.errors import UsageError
+from grader import protocol, reaper
+from grader.capture import Capture
+from grader.protocol import BadFrame, Frame, Kind
+from grader.sandbox_policy import CHILD_DIR, SHM_MB, STARTUP_S, TMPFS_MB, bwrap_available, resolve_level, rlimits
+from grader.zygote import SandboxError, Zygote, private_zygote, shared_zygote, start_early
 
 if TYPE_CHECKING:
     from grader.models import Limits
 
-LEVELS = ("bwrap", "process")
-OUTPUT_KEEP = 16 * 1024  # bytes of stdout and of stderr kept for the report
-CHANNEL_MAX = 512 * 1024 * 1024  # results larger than this are refused
-STARTUP_S = 60.0  # the runtime's own start (importing numpy/jax), never charged to the learner
-TMPFS_MB = 64
-SHM_MB = 16
-WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
-JUDGE_ROOT = Path(__file__).resolve().parent.parent
-JUDGE_NAMES = ("grader", "reference", "problems")
-JUDGE_GLOBS = ("judge-*.dist-info", "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
+__all__ = [
+    "Outcome",
+    "Sandbox",
+    "SandboxError",
+    "Zygote",
+    "bwrap_available",
+    "private_zygote",
+    "resolve_level",
+    "shared_zygote",
+    "start_early",
+]
 
-class SandboxError(Exception):
-    """The sandbox itself failed (not the learner's code): an internal error."""
+CHANNEL_MAX = 512 * 1024 * 1024  # results larger than this are refused
+MAX_FRAMES = 10_000  # far more than any problem's cases
 
 
 @dataclass
 class Outcome:
+    """What happened to one learner's process, as the judge saw it."""
+
     level: str
-    frames: list[tuple[dict, bytes]] = field(default_factory=list)
-    exit_code: int | None = None
-    signal: int | None = None
-    timed_out: str | None = None  # "import" or "cases"
+    frames: list[tuple[Frame, bytes]] = field(default_factory=list)
+    exit_code: int | None = None  # from the keeper
+    signal: int | None = None  # from the keeper
+    timed_out: str | None = None  # "import" or "cases": the judge's clock ran out
     overflow: bool = False  # the result channel went past CHANNEL_MAX
-    stdout: str = ""
+    bad_frame: str | None = None  # the channel broke the protocol: why (the learner's fault)
+    stdout: str = ""  # the learner's output: evidence for people, never an input to a status
     stderr: str = ""
     stdout_bytes: int = 0
     stderr_bytes: int = 0
@@ -78,363 +77,46 @@ class Outcome:
     peak_rss_mb: float | None = None
 
 
-# ---------------------------------------------------------------- level detection
-
-
-@functools.cache
-def bwrap_available() -> bool:
-    if not shutil.which("bwrap") or (os.geteuid() == 0 and not shutil.which("setpriv")):
-        return False
-    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--as-pid-1", "true"]
-    try:
-        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-def resolve_level(level: str) -> str:
-    """'auto' picks bwrap where it works; asking for bwrap where it does not is an error."""
-    if level == "auto":
-        return "bwrap" if bwrap_available() else "process"
-    if level not in LEVELS:
-        raise UsageError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
-    if level == "bwrap" and not bwrap_available():
-        raise UsageError("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
-    return level
-
-
-# ---------------------------------------------------------------- what the sandbox sees
-
-
-def site_dirs() -> list[str]:
-    dirs = list(site.getsitepackages())
-    if site.ENABLE_USER_SITE:
-        dirs.append(site.getusersitepackages())
-    return [d for d in dict.fromkeys(os.path.realpath(d) for d in dirs) if os.path.isdir(d)]
-
-
-def runtime_dirs() -> list[str]:
-    dirs = [sys.base_prefix, sys.prefix, *site_dirs()]
-    dirs = sorted(dict.fromkeys(os.path.realpath(d) for d in dirs))
-    return [d for d in dirs if not any(d != o and d.startswith(o + os.sep) for o in dirs)]
-
-
-def judge_masks() -> list[str]:
-    """Files and folders of the judge inside the runtime dirs, to be hidden in the sandbox."""
-    masks = []
-    for d in site_dirs():
-        masks += [os.path.join(d, n) for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
-                  if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))]
-        for pattern in JUDGE_GLOBS:
-            masks += glob.glob(os.path.join(d, pattern))
-    return sorted(set(masks))
-
-
-def hidden_paths() -> list[str]:
-    root = str(JUDGE_ROOT)
-    return [] if root in site_dirs() else [root]
-
-
-def _limits(limits: Limits, own_uid: bool) -> dict[str, int]:
-    rl = {
-        "RLIMIT_AS": limits.memory_mb * 1024 * 1024,
-        "RLIMIT_FSIZE": TMPFS_MB * 1024 * 1024,
-        "RLIMIT_CORE": 0,
-        "RLIMIT_NOFILE": 1024,
-        "RLIMIT_CPU": int(STARTUP_S + limits.import_s + limits.time_s) * 2 + 10,
-    }
-    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own
-        rl["RLIMIT_NPROC"] = 512
-    return rl
-
-
-XLA_MOUNT = "/xla-cache"
-
-
-def _env(tmp: str, xla_cache: str) -> dict[str, str]:
-    # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
-    return {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8",
-            "JAX_PLATFORMS": "cpu", "PYTHONDONTWRITEBYTECODE": "1", "JAX_COMPILATION_CACHE_DIR": xla_cache,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none", "XLA_FLAGS": xla_flags()}
-
-
-def _bwrap_argv() -> list[str]:
-    """The zygote's confinement; each learner's process then gets fresh namespaces of its own inside it."""
-    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--as-pid-1", "--new-session", "--die-with-parent", "--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
-        if os.path.islink(top):
-            argv += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            argv += ["--ro-bind", top, top]
-    made = {"/", "/usr", "/tmp", "/dev", "/proc"}
-    for d in runtime_dirs():
-        for parent in reversed(Path(d).parents):
-            if str(parent) not in made:
-                made.add(str(parent))
-                argv += ["--perms", "0755", "--dir", str(parent)]
-        argv += ["--ro-bind", d, d]
-    for m in judge_masks():
-        argv += ["--tmpfs", m] if os.path.isdir(m) else ["--ro-bind", "/dev/null", m]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--dir", "/dev/shm",
-             "--size", str(TMPFS_MB << 20), "--perms", "1777", "--tmpfs", "/tmp",
-             "--ro-bind-try", str(compile_cache_dir()), XLA_MOUNT, "--clearenv", "--chdir", "/tmp"]
-    if os.geteuid() != 0:  # unprivileged, bwrap's user namespace gives the zygote what it needs to isolate learners
-        argv += ["--unshare-user", "--cap-add", "ALL"]
-    for k, v in _env("/tmp", XLA_MOUNT).items():
-        argv += ["--setenv", k, v]
-    return argv
-
-
-# ---------------------------------------------------------------- orphans (process level)
-
-_active: set[int] = set()
-_spawn_lock = threading.Lock()
-
-
-@functools.cache
-def _become_subreaper() -> bool:
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
-def _sweep_orphans() -> None:
-    """Kill processes that were reparented to the judge: they escaped a process-level sandbox."""
-    me = os.getpid()
-    for _ in range(50):
-        with _spawn_lock:
-            found = []
-            for stat in glob.glob("/proc/[0-9]*/stat"):
-                try:
-                    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                pid = int(stat.split("/")[2])
-                if int(fields[1]) == me and pid not in _active:
-                    found.append(pid)
-            for pid in found:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        if not found:
-            return
-        for pid in found:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-
-
-class Capture:
-    """A stream read to its end in a thread: its first OUTPUT_KEEP bytes kept, all of them counted."""
-
-    def __init__(self, stream):
-        self.kept, self.total = bytearray(), 0
-        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream) -> None:
-        with stream:
-            while chunk := stream.read1(65536):
-                self.kept += chunk[: max(0, OUTPUT_KEEP - len(self.kept))]
-                self.total += len(chunk)
-
-    def text(self) -> str:
-        return bytes(self.kept).decode(errors="replace")
-
-
-# ---------------------------------------------------------------- the zygote
-
-
-class Zygote:
-    """A trusted process, confined like the learners, that has imported the libraries and forks sandboxes.
-
-    Importing numpy, jax and flax costs about a second of CPU; the zygote pays it
-    once and every learner's process starts as a copy of it. It never runs learner
-    code and never sees a job (sources and inputs go straight to the learner's
-    process), so no learner's data is in the memory the next learner starts from.
-    Learners cannot reach it: at the bwrap level each runs in PID, mount,
-    network, IPC and UTS namespaces of its own under a uid of its own. Thread-safe;
-    if it dies (only possible at the process level) the next fork starts a new one.
-
-    Example:
-        with Zygote("auto", ("numpy", "jax")) as zygote:
-            with Sandbox(zygote, Limits()) as box:
-                outcome = box.run(header, payload)
-    """
-
-    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",)):
-        self.level = resolve_level(level)
-        self.preimport = tuple(preimport)
-        self._lock = threading.Lock()
-        self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
-        self._proc: subprocess.Popen | None = None
-        self._start()
-
-    def _start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"site_dirs": site_dirs(), "preimport": list(self.preimport), "hidden_paths": hidden_paths(),
-                  "control_fd": theirs.fileno()}
-        worker = [sys.executable, "-I", "-c", WORKER_SOURCE, json.dumps(config)]
-        if self.level == "bwrap":
-            argv, env = _bwrap_argv() + worker, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        else:
-            _become_subreaper()
-            argv, env = worker, _env(self._tmp, str(compile_cache_dir()))
-        with _spawn_lock:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], env=env, cwd=self._tmp,
-                                          start_new_session=True)
-            _active.add(self._proc.pid)
-        theirs.close()
-        self._sock = ours
-        self._ready = False
-        self._stderr = Capture(self._proc.stderr)
-
-    def _wait_ready(self) -> None:
-        self._sock.settimeout(STARTUP_S)
-        try:
-            message = self._sock.recv(65536)
-        except OSError:
-            message = b""
-        self._sock.settimeout(None)
-        try:
-            header = json.loads(message)
-        except ValueError:
-            header = {}
-        if header.get("kind") != "ready":
-            self._stop()
-            err = self._stderr.text().strip()[-2000:]
-            raise SandboxError(header.get("message") or f"the sandbox did not start ({self.level}): {err or 'no output'}")
-        self._ready = True
-
-    @property
-    def pid(self) -> int | None:
-        """The zygote's process, as the judge sees it (None once stopped)."""
-        return self._proc.pid if self._proc else None
-
-    def fork(self, spec: dict, fds: list[int]) -> None:
-        """Have a keeper and a learner's process forked with these descriptors."""
-        with self._lock:
-            for _ in range(2):
-                if self._proc is None:
-                    self._start()
-                if not self._ready:
-                    self._wait_ready()
-                try:
-                    socket.send_fds(self._sock, [json.dumps(spec).encode()], fds)
-                    if self._sock.recv(16) == b"forked":
-                        return
-                except OSError:
-                    pass
-                self._stop()  # it died: a learner at the process level can kill it
-            raise SandboxError("the sandbox's zygote died twice in a row")
-
-    def _stop(self) -> None:
-        if self._proc is None:
-            return
-        self._sock.close()
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self._proc.wait()
-        with _spawn_lock:
-            _active.discard(self._proc.pid)
-        self._proc = None
-
-    def close(self) -> None:
-        with self._lock:
-            self._stop()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> Zygote:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-# Libraries a batch's zygote imports once for all its learners.
-BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen")
-_shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Zygote:
-    """One zygote per level for this process, kept until it exits (batch threads and Ray tasks share it)."""
-    key = (resolve_level(level), preimport)
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Zygote(key[0], preimport)
-            if len(_shared) == 1:
-                atexit.register(lambda: [z.close() for z in list(_shared.values())])
-        return _shared[key]
-
-
-_early: Zygote | None = None
-
-
-def start_early(level: str) -> None:
-    """For the command line: start a grading's zygote before the judge's own imports, so the two overlap."""
-    global _early
-    try:
-        _early = Zygote(level)
-    except Exception:
-        _early = None  # the grading starts its own, and reports what fails then
-    else:
-        atexit.register(lambda: _early and _early.close())  # unused when the command fails before grading
-
-
-def private_zygote(level: str) -> Zygote:
-    """A zygote for one grading: the one started early when it suits, else a new one."""
-    global _early
-    early, _early = _early, None
-    if early is not None and early.level == resolve_level(level):
-        return early
-    if early is not None:
-        early.close()
-    return Zygote(level)
-
-
-# ---------------------------------------------------------------- the sandbox
-
-
 class Sandbox:
     """One single-use sandboxed learner's process, forked at construction and waiting for its job.
 
     Example:
         with Sandbox(Zygote("auto"), Limits()) as box:
-            outcome = box.run(header, payload)
+            outcome = box.run(job, payload)
     """
 
     def __init__(self, zygote: Zygote, limits: Limits):
         self.zygote = zygote
         self.level = zygote.level
         self.limits = limits
-        self._frames: list[tuple[float, dict, bytes]] = []
+        self._frames: list[tuple[float, Frame, bytes]] = []
         self._cond = threading.Condition()
         self._channel_eof = False
         self._overflow = False
+        self._bad_frame: str | None = None
         self._tmp = tempfile.mkdtemp(prefix="judge-box-")
         self._pid: int | None = None  # the learner's process, as the keeper sees it
-        self._exit: dict | None = None  # the keeper's last word: exit code and peak memory
+        self._exit: protocol.KeeperReport | None = None  # the keeper's last word: exit code and peak memory
         self._status_eof = False
         self._started = time.monotonic()
         self._spawn()
 
     def _spawn(self) -> None:
         # As root, at the bwrap level, the learner runs as a random unprivileged uid of their own.
-        own_uid = self.level == "bwrap" and os.geteuid() == 0
+        isolate = self.level == "bwrap"
+        own_uid = isolate and os.geteuid() == 0
         uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if own_uid else None
-        if self.level == "process":
+        if not isolate:
             os.chmod(self._tmp, 0o700)
-        spec = {"isolate": self.level == "bwrap", "uid": uid, "limits": _limits(self.limits, own_uid),
-                "workdir": "/tmp" if self.level == "bwrap" else self._tmp, "tmp_mb": TMPFS_MB, "shm_mb": SHM_MB}
+        spec = protocol.Spawn(
+            isolate=isolate,
+            uid=uid,
+            limits=rlimits(self.limits, own_uid),
+            workdir="/tmp" if isolate else self._tmp,
+            tmp_mb=TMPFS_MB,
+            shm_mb=SHM_MB,
+            hide=[CHILD_DIR] if isolate else [],
+        )
         pipes = [os.pipe() for _ in range(6)]  # stdin, stdout, stderr, channel, status, kill
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1], pipes[4][1], pipes[5][0]]
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0], pipes[4][0], pipes[5][1]]
@@ -453,8 +135,10 @@ class Sandbox:
         self._status = os.fdopen(ours[4], "rb")
         self._kill = ours[5]
         self._stdout, self._stderr = Capture(stdout), Capture(stderr)
-        self._threads = [threading.Thread(target=self._read_channel, daemon=True),
-                         threading.Thread(target=self._read_status, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._read_channel, daemon=True),
+            threading.Thread(target=self._read_status, daemon=True),
+        ]
         for t in self._threads:
             t.start()
         self._threads += [self._stdout.thread, self._stderr.thread]
@@ -462,56 +146,52 @@ class Sandbox:
     # -- readers
 
     def _read_status(self) -> None:
-        """The keeper's lines: the learner's pid, then its exit code and peak memory."""
+        """The keeper's lines (trusted): the learner's pid, then its exit code and peak memory."""
         for line in self._status:
             try:
-                doc = json.loads(line)
-            except ValueError:
+                doc = protocol.KeeperReport.from_line(line)
+            except (ValueError, TypeError):
                 continue
             with self._cond:
-                if "pid" in doc:
-                    self._pid = int(doc["pid"])
-                elif "exit" in doc:
+                if doc.pid is not None:
+                    self._pid = doc.pid
+                elif doc.exit is not None:
                     self._exit = doc
-                elif "error" in doc:
-                    self._frames.append((time.monotonic(), {"kind": "internal", "message": doc["error"]}, b""))
+                elif doc.error is not None:
+                    self._frames.append((time.monotonic(), Frame(Kind.INTERNAL, message=doc.error), b""))
                 self._cond.notify_all()
         with self._cond:
             self._status_eof = True
             self._cond.notify_all()
 
     def _read_channel(self) -> None:
-        data, total = bytearray(), 0
+        """The learner's channel (untrusted): every frame bounded and validated; the first bad one ends the run."""
+        reader, total = protocol.FrameReader(max_payload=CHANNEL_MAX), 0
         while chunk := self._chan.read(1 << 20):
             total += len(chunk)
-            if total > CHANNEL_MAX:
-                with self._cond:
-                    self._overflow = True
-                    self._cond.notify_all()
-                self.kill()
-                break
-            data += chunk
-            while len(data) >= 12:
-                n_header, n_payload = struct.unpack("<IQ", data[:12])
-                end = 12 + n_header + n_payload
-                if len(data) < end:
+            try:
+                if total > CHANNEL_MAX:
+                    with self._cond:
+                        self._overflow = True
                     break
-                try:
-                    header = json.loads(bytes(data[12 : 12 + n_header]))
-                    if not isinstance(header, dict):
-                        raise ValueError
-                except ValueError:
-                    header = {"kind": "garbage"}
+                frames = reader.feed(chunk)
+                if len(self._frames) + len(frames) > MAX_FRAMES:
+                    raise BadFrame(f"more than {MAX_FRAMES:,} frames")
+            except BadFrame as e:
                 with self._cond:
-                    self._frames.append((time.monotonic(), header, bytes(data[12 + n_header : end])))
-                    self._cond.notify_all()
-                del data[:end]
+                    self._bad_frame = str(e)
+                break
+            with self._cond:
+                self._frames += [(time.monotonic(), f, p) for f, p in frames]
+                self._cond.notify_all()
+        if self._overflow or self._bad_frame:
+            self.kill()
         with self._cond:
             self._channel_eof = True
             self._cond.notify_all()
 
-    def _seen(self, kind: str) -> float | None:
-        return next((t for t, h, _ in self._frames if h.get("kind") == kind), None)
+    def _seen(self, kind: Kind) -> float | None:
+        return next((t for t, f, _ in self._frames if f.kind is kind), None)
 
     # -- control
 
@@ -519,32 +199,29 @@ class Sandbox:
         """Block until the learner's process is set up; its failing to start is a SandboxError."""
         deadline = self._started + STARTUP_S
         with self._cond:
-            while self._seen("ready") is None and self._seen("internal") is None and not self._channel_eof:
+            while self._seen(Kind.READY) is None and self._seen(Kind.INTERNAL) is None and not self._channel_eof:
                 if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
                     break
-            ready = self._seen("ready") is not None
-            internal = next((h.get("message") for _, h, _ in self._frames if h.get("kind") == "internal"), None)
+            ready = self._seen(Kind.READY) is not None
+            internal = next((f.message for _, f, _ in self._frames if f.kind is Kind.INTERNAL), None)
         if not ready:
             self.kill()
             self._reap()
             raise SandboxError(internal or f"the sandbox did not start ({self.level})")
 
-    def run(self, header: dict, payload: bytes) -> Outcome:
+    def run(self, job: protocol.Job, payload: bytes) -> Outcome:
         """Send the job, wait for it within the limits, and return what happened."""
         self.wait_ready()
-        job = json.dumps(header).encode()
         start = time.monotonic()
         try:
-            self._stdin.write(struct.pack("<IQ", len(job), len(payload)) + job + payload)
+            self._stdin.write(protocol.encode(job, payload))
             self._stdin.close()
         except OSError:
             pass  # the learner's process died: what happened shows in its exit status
         timed_out = None
         with self._cond:
-            while True:
-                if self._seen("done") or self._channel_eof or self._overflow:
-                    break
-                imported = self._seen("imported")
+            while not (self._seen(Kind.DONE) or self._channel_eof or self._overflow or self._bad_frame):
+                imported = self._seen(Kind.IMPORTED)
                 if imported is None:
                     deadline, phase = start + self.limits.import_s, "import"
                 else:
@@ -562,15 +239,16 @@ class Sandbox:
         self._reap()
         for t in self._threads:
             t.join(timeout=2.0)
-        code = self._exit.get("exit") if self._exit else None
-        maxrss = self._exit.get("maxrss_kb") if self._exit else None
+        code = self._exit.exit if self._exit else None
+        maxrss = self._exit.maxrss_kb if self._exit else None
         return Outcome(
             level=self.level,
-            frames=[(h, p) for _, h, p in self._frames],
+            frames=[(f, p) for _, f, p in self._frames],
             exit_code=code if code is not None and code >= 0 else None,
             signal=-code if code is not None and code < 0 else None,
             timed_out=timed_out,
             overflow=self._overflow,
+            bad_frame=self._bad_frame,
             stdout=self._stdout.text(),
             stderr=self._stderr.text(),
             stdout_bytes=self._stdout.total,
@@ -607,7 +285,7 @@ class Sandbox:
                     os.killpg(self._pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            _sweep_orphans()
+            reaper.sweep_orphans()
 
     def close(self) -> None:
         self.kill()
@@ -626,5 +304,5 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()

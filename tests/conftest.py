@@ -47,11 +47,15 @@ def scratch_problem(tmp_path, monkeypatch):
     problems.load_problem.cache_clear()
 
 
+def judge_command() -> list[str]:
+    """The console script installed with the interpreter running the tests (never another on PATH)."""
+    script = Path(sys.executable).with_name("judge")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "grader"]
+
+
 def judge(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real console script."""
-    exe = shutil.which("judge")
-    cmd = [exe] if exe else [sys.executable, "-m", "grader"]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(judge_command() + list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def judge_json(*args: str, **kw) -> tuple[int, dict]:

@@ -39,17 +39,10 @@ def test_ray_executor_gives_the_same_grades_as_local(tmp_path):
     assert again.returncode == 0 and again.stderr.count("(resumed)") == 14
 
 
-def test_ray_missing_says_how_to_install(tmp_path, monkeypatch):
-    import grader.ray_executor as rx
-
-    monkeypatch.setattr(rx, "ray_available", lambda: False)
-    from grader.batch import _executor
-    from grader.errors import UsageError
-
-    with pytest.raises(UsageError, match=r"pip install 'judge\[ray\]'"):
-        _executor("ray")
-    with pytest.raises(UsageError, match="unknown executor"):
-        _executor("dask")
+def test_ray_missing_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch):
+    cls = build_class(tmp_path)
+    proc = judge("batch", str(cls), "--out", str(tmp_path / "out"), "--executor", "dask")
+    assert proc.returncode == 2 and "unknown executor 'dask'" in proc.stderr
 
 
 def test_a_task_carries_its_submission(tmp_path):

@@ -38,15 +38,13 @@ def processes_with(token: str) -> list[int]:
 
 
 def test_infinite_loop_times_out_naming_the_limit(level):
-    code, doc, took = run_hostile("loop_forever", level)
+    code, doc, _ = run_hostile("loop_forever", level)
     assert code == 1 and doc["status"] == "timeout" and "time limit of 2 s" in doc["message"]
-    assert took < 20
 
 
 def test_sleep_at_import_times_out(level):
-    code, doc, took = run_hostile("sleep_at_import", level)
+    code, doc, _ = run_hostile("sleep_at_import", level)
     assert code == 1 and doc["status"] == "timeout" and "importing your file" in doc["message"]
-    assert took < 20
 
 
 def test_six_gib_allocation_hits_the_memory_limit(level):
@@ -78,6 +76,15 @@ def test_forged_verdicts_fail(name, level):
     code, doc, _ = run_hostile(name, level)
     assert code == 1 and doc["status"] == "crashed" and doc["passed"] is False and doc["score"] == 0
     assert "before returning" in doc["message"]
+
+
+@pytest.mark.parametrize("name,reason", [("forged_time_10_to_400", "not a number of seconds"),
+                                         ("forged_deep_nesting", "nested too deep"),
+                                         ("forged_verdict_frame", "unknown field")])
+def test_forged_frames_are_the_learners_crash_never_the_judges(name, reason, level):
+    code, doc, _ = run_hostile("", level, path=ROOT / "tests" / "golden" / name / "submission.py")
+    assert code == 1 and doc["status"] == "crashed" and doc["score"] == 0, doc["message"]
+    assert "result channel" in doc["message"] and reason in doc["message"]
 
 
 def test_monkeypatching_and_a_lying_subclass_get_a_wrong_answer(level):
@@ -207,15 +214,22 @@ def test_an_unprivileged_judge_isolates_learners_too():
 
 SNOOP = """import os, time
 
-ROLE = 'ROLE_HERE'
-if ROLE == 'hider':  # leaves traces for as long as the seeker looks
-    open('/tmp/judge-secret', 'w').write('x')
-    open('/dev/shm/judge-secret', 'w').write('x')
-    time.sleep(4)
+ROLE, TOKEN = 'ROLE_HERE', 'TOKEN_HERE'
+TRACES = ['/tmp/judge-secret-' + TOKEN, '/dev/shm/judge-secret-' + TOKEN]
+if ROLE == 'hider':  # leaves traces for longer than the seeker looks
+    for path in TRACES:
+        open(path, 'w').write('x')
+    time.sleep(8)
+    for path in TRACES:
+        os.remove(path)
 else:
-    time.sleep(1.5)
-    SEEN = [p for p in os.listdir('/proc') if p.isdigit() and p != '1']
-    FILES = [f for d in ('/tmp', '/dev/shm') for f in os.listdir(d) if 'secret' in f]
+    deadline = time.monotonic() + 6
+    while True:
+        SEEN = [p for p in os.listdir('/proc') if p.isdigit() and p != '1']
+        FILES = [f for d in ('/tmp', '/dev/shm') for f in os.listdir(d) if TOKEN in f]
+        if FILES or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
 
 
 def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
@@ -223,22 +237,31 @@ def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
 """
 
 
-def test_learners_of_one_zygote_cannot_see_each_other(tmp_path):
+@pytest.mark.parametrize("isolated", [True, False], ids=["bwrap", "process-control"])
+def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated):
+    """At the process level the seeker finds the hider's traces (so the two did overlap); at bwrap it cannot."""
+    import uuid
     from concurrent.futures import ThreadPoolExecutor
 
     from grader import grade
     from grader.sandbox import Zygote
 
+    level = strong_level() if isolated else "process"
+    token = uuid.uuid4().hex
     files = {}
     for role in ("hider", "seeker"):
         files[role] = tmp_path / role / f"{MASK}.py"
         files[role].parent.mkdir()
-        files[role].write_text(SNOOP.replace("ROLE_HERE", role))
-    with Zygote(strong_level()) as zygote, ThreadPoolExecutor(2) as pool:
-        hider = pool.submit(grade, MASK, files["hider"], sandbox="bwrap", zygote=zygote)
-        seeker = pool.submit(grade, MASK, files["seeker"], sandbox="bwrap", zygote=zygote)
+        files[role].write_text(SNOOP.replace("ROLE_HERE", role).replace("TOKEN_HERE", token))
+    with Zygote(level) as zygote, ThreadPoolExecutor(2) as pool:
+        hider = pool.submit(grade, MASK, files["hider"], sandbox=level, zygote=zygote)
+        seeker = pool.submit(grade, MASK, files["seeker"], sandbox=level, zygote=zygote)
         assert "hid" in hider.result().message
-        assert "SEEN pids=[] files=[]" in seeker.result().message, seeker.result().message
+        message = seeker.result().message
+    if isolated:
+        assert "SEEN pids=[] files=[]" in message, message
+    else:
+        assert f"judge-secret-{token}" in message, message
 
 
 def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner():

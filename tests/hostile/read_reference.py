@@ -13,9 +13,17 @@ for name in ("reference", "reference.cross_attention_mask", "grader", "problems"
         pass
 import sys
 
+# The Python runtime (a venv, its base interpreter, their site-packages) may live anywhere, under a home
+# directory or inside the judge's checkout: the folders leading to it show, and nothing else of them.
+RUNTIME = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *sys.path) if p]
+
+
+def leads_to_runtime(path):
+    return any(r == path or r.startswith(path + os.sep) for r in RUNTIME)
+
+
 for path in (CHECKOUT, "/root", "/home", os.path.expanduser("~/.cache/judge")):
-    # The Python runtime may live under a home directory; nothing else of it may show.
-    entries = [e for e in os.listdir(path) if not sys.prefix.startswith(os.path.join(path, e))] if os.path.isdir(path) else []
+    entries = [e for e in os.listdir(path) if not leads_to_runtime(os.path.join(path, e))] if os.path.isdir(path) else []
     if entries:
         FOUND.append(f"{path}: {entries[:3]}")
 for dirpath, dirnames, filenames in os.walk("/"):
@@ -23,8 +31,9 @@ for dirpath, dirnames, filenames in os.walk("/"):
         dirnames[:] = []
         continue
     for d in dirnames:
-        if d.startswith("judge") and os.listdir(os.path.join(dirpath, d)):
-            FOUND.append(os.path.join(dirpath, d))
+        path = os.path.join(dirpath, d)
+        if d.startswith("judge") and not leads_to_runtime(path) and os.listdir(path):
+            FOUND.append(path)
     for f in filenames:
         path = os.path.join(dirpath, f)
         if path.endswith(("grader/grading.py", "grader/worker.py", "reference/mha_cross.py", "/cases.json",

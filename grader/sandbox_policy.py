@@ -1,0 +1,234 @@
+"""What a sandbox sees and may use, as data: the levels, the mounts, the limits and the environment.
+
+Nothing here starts a process (but the one probe of whether bubblewrap works): `zygote.py`
+turns this policy into a running sandbox. Paths are kept as the judge sees them and mapped with
+`inside()` to where the sandbox shows them: folders the sandbox mounts over (/tmp, /dev, /proc)
+cannot hold the Python runtime, so a runtime found there (a venv under /tmp) is shown under
+RELOCATED instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import site
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.caches import compile_cache_dir, xla_flags
+from grader.errors import UsageError
+
+if TYPE_CHECKING:
+    from grader.models import Limits
+
+LEVELS = ("bwrap", "process")
+STARTUP_S = 60.0  # the runtime's own start (importing numpy/jax), never charged to the learner
+TMPFS_MB = 64
+SHM_MB = 16
+XLA_MOUNT = "/xla-cache"
+CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
+CHILD_FILES = ("worker.py", "runner.py", "protocol.py")
+RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
+MOUNTED_OVER = ("/tmp", "/dev", "/proc")
+JUDGE_ROOT = Path(__file__).resolve().parent.parent
+JUDGE_NAMES = ("grader", "reference", "problems")
+JUDGE_GLOBS = ("judge-*.dist-info", "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
+
+
+# ---------------------------------------------------------------- levels
+
+
+@functools.cache
+def bwrap_available() -> bool:
+    if not shutil.which("bwrap") or (os.geteuid() == 0 and not shutil.which("setpriv")):
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--as-pid-1", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def resolve_level(level: str) -> str:
+    """'auto' picks bwrap where it works; asking for bwrap where it does not is an error."""
+    if level == "auto":
+        return "bwrap" if bwrap_available() else "process"
+    if level not in LEVELS:
+        raise UsageError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
+    if level == "bwrap" and not bwrap_available():
+        raise UsageError("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
+    return level
+
+
+# ---------------------------------------------------------------- the runtime and the judge in it
+
+
+def site_dirs() -> list[str]:
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(os.path.realpath(d) for d in dirs) if os.path.isdir(d)]
+
+
+def runtime_dirs() -> list[str]:
+    dirs = sorted(dict.fromkeys(os.path.realpath(d) for d in [sys.base_prefix, sys.prefix, *site_dirs()]))
+    return [d for d in dirs if not any(d != o and d.startswith(o + os.sep) for o in dirs)]
+
+
+def judge_masks() -> list[str]:
+    """Files and folders of the judge inside the runtime dirs, to be hidden in the sandbox."""
+    masks = []
+    for d in site_dirs():
+        masks += [os.path.join(d, n) for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
+                  if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))]
+        for pattern in JUDGE_GLOBS:
+            masks += glob.glob(os.path.join(d, pattern))
+    return sorted(set(masks))
+
+
+def hidden_paths() -> list[str]:
+    root = str(JUDGE_ROOT)
+    return [] if root in site_dirs() else [root]
+
+
+def inside(path: str) -> str:
+    """Where the bwrap sandbox shows a path of the runtime."""
+    if any(path == top or path.startswith(top + os.sep) for top in MOUNTED_OVER):
+        return RELOCATED + path
+    return path
+
+
+def interpreter() -> str:
+    """This interpreter, as the bwrap sandbox shows it (the folder resolved like the runtime dirs are)."""
+    return inside(os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable)))
+
+
+def child_files() -> list[Path]:
+    """The child side: run from a read-only folder holding only these, never from the judge's package."""
+    return [Path(__file__).with_name(name) for name in CHILD_FILES]
+
+
+def prepare_compile_cache() -> Path | None:
+    """The compilation cache must exist before the sandbox mounts it (else learners' JAX tries to make it)."""
+    path = compile_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path
+
+
+# ---------------------------------------------------------------- limits and environment
+
+
+def rlimits(limits: Limits, own_uid: bool) -> dict[str, int]:
+    rl = {
+        "RLIMIT_AS": limits.memory_mb * 1024 * 1024,
+        "RLIMIT_FSIZE": TMPFS_MB * 1024 * 1024,
+        "RLIMIT_CORE": 0,
+        "RLIMIT_NOFILE": 1024,
+        "RLIMIT_CPU": int(STARTUP_S + limits.import_s + limits.time_s) * 2 + 10,
+    }
+    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own
+        rl["RLIMIT_NPROC"] = 512
+    return rl
+
+
+def env(tmp: str, xla_cache: str) -> dict[str, str]:
+    # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JAX_COMPILATION_CACHE_DIR": xla_cache,
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+        "XLA_FLAGS": xla_flags(),
+    }
+
+
+# ---------------------------------------------------------------- the bwrap level's file system
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One entry of the sandbox's file system, in the order bubblewrap applies them."""
+
+    op: str  # ro-bind, symlink, dir, tmpfs, proc, dev, null (a file hidden behind /dev/null)
+    target: str  # the path in the sandbox
+    source: str = ""  # ro-bind: the judge's path; symlink: where the link points
+    size_mb: int = 0  # tmpfs
+
+    def argv(self) -> list[str]:
+        if self.op == "ro-bind":
+            return ["--ro-bind", self.source, self.target]
+        if self.op == "symlink":
+            return ["--symlink", self.source, self.target]
+        if self.op == "dir":
+            return ["--perms", "0755", "--dir", self.target]
+        if self.op == "tmpfs":
+            sized = ["--size", str(self.size_mb << 20), "--perms", "1777"] if self.size_mb else []
+            return [*sized, "--tmpfs", self.target]
+        if self.op == "null":
+            return ["--ro-bind", "/dev/null", self.target]
+        return [f"--{self.op}", self.target]  # proc, dev
+
+
+def mounts() -> list[Mount]:
+    """The zygote's file system: the runtime read-only, the judge masked, private /tmp, the caches."""
+    out = [Mount("ro-bind", "/usr", "/usr")]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            out.append(Mount("symlink", top, os.readlink(top)))
+        elif os.path.isdir(top):
+            out.append(Mount("ro-bind", top, top))
+    out += [
+        Mount("proc", "/proc"),
+        Mount("dev", "/dev"),
+        Mount("dir", "/dev/shm"),
+        Mount("tmpfs", "/tmp", size_mb=TMPFS_MB),
+    ]
+    made = {"/", "/usr", "/tmp", "/dev", "/proc"}
+    for d in runtime_dirs():
+        for parent in reversed(Path(inside(d)).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                out.append(Mount("dir", str(parent)))
+        out.append(Mount("ro-bind", inside(d), d))
+    out += [Mount("tmpfs" if os.path.isdir(m) else "null", inside(m)) for m in judge_masks()]
+    cache = prepare_compile_cache()
+    out.append(Mount("ro-bind", XLA_MOUNT, str(cache)) if cache else Mount("dir", XLA_MOUNT))
+    out += [Mount("ro-bind", f"{CHILD_DIR}/{f.name}", str(f)) for f in child_files()]
+    return out
+
+
+def bwrap_argv() -> list[str]:
+    """The zygote's confinement; each learner's process then gets fresh namespaces of its own inside it."""
+    argv = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--as-pid-1",
+        "--new-session",
+        "--die-with-parent",
+    ]
+    for m in mounts():
+        argv += m.argv()
+    argv += ["--clearenv", "--chdir", "/tmp"]
+    if os.geteuid() != 0:  # unprivileged, bwrap's user namespace gives the zygote what it needs to isolate learners
+        argv += ["--unshare-user", "--cap-add", "ALL"]
+    for k, v in env("/tmp", XLA_MOUNT).items():
+        argv += ["--setenv", k, v]
+    return argv

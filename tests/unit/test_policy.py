@@ -1,0 +1,101 @@
+"""The sandbox's policy as data: what is mounted where, what is masked, which limits (no process started)."""
+
+import os
+import sys
+
+import pytest
+
+from grader import sandbox_policy as policy
+from grader.errors import UsageError
+from grader.models import Limits
+
+
+def bound(mounts) -> dict[str, str]:
+    return {m.target: m.source for m in mounts if m.op == "ro-bind"}
+
+
+def test_a_runtime_under_tmp_is_shown_elsewhere_so_the_sandboxs_tmp_cannot_hide_it(monkeypatch, tmp_path):
+    venv = "/tmp/class/.venv"
+    monkeypatch.setattr(policy, "runtime_dirs", lambda: ["/usr", venv])
+    monkeypatch.setattr(policy, "judge_masks", list)
+    targets = bound(policy.mounts())
+    assert targets[policy.RELOCATED + venv] == venv
+    assert not [t for t in targets if t.startswith("/tmp/")]  # /tmp is the learner's tmpfs
+
+
+@pytest.mark.parametrize(
+    "path,shown",
+    [
+        ("/tmp/v", "/run/rt/tmp/v"),
+        ("/tmp", "/run/rt/tmp"),
+        ("/usr/lib", "/usr/lib"),
+        ("/var/tmp/v", "/var/tmp/v"),
+        ("/root/.venv", "/root/.venv"),
+        ("/tmpfoo/v", "/tmpfoo/v"),
+    ],
+)
+def test_only_paths_the_sandbox_mounts_over_are_relocated(path, shown):
+    assert policy.inside(path) == shown
+
+
+def test_the_interpreter_is_named_as_the_sandbox_shows_it(monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/tmp/x/venv/bin/python3")
+    assert policy.interpreter() == "/run/rt/tmp/x/venv/bin/python3"
+
+
+def test_the_compile_cache_exists_before_it_is_mounted(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "fresh"))
+    targets = bound(policy.mounts())
+    source = targets[policy.XLA_MOUNT]
+    assert os.path.isdir(source) and source.startswith(str(tmp_path))
+
+
+def test_an_uncreatable_compile_cache_still_gives_the_learner_a_folder(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "file"))
+    ops = {m.target: m.op for m in policy.mounts()}
+    assert ops[policy.XLA_MOUNT] == "dir"
+
+
+def test_the_judges_files_in_site_packages_are_masked(monkeypatch, tmp_path):
+    site = tmp_path / "site-packages"
+    (site / "judge-0.1.0.dist-info").mkdir(parents=True)
+    (site / "__editable__.judge-0.1.0.pth").write_text("")
+    (site / "numpy").mkdir()
+    monkeypatch.setattr(policy, "site_dirs", lambda: [str(site)])
+    masks = policy.judge_masks()
+    assert str(site / "judge-0.1.0.dist-info") in masks and str(site / "__editable__.judge-0.1.0.pth") in masks
+    assert str(site / "numpy") not in masks
+    kinds = {m.target: m.op for m in policy.mounts()}
+    assert kinds[policy.inside(str(site / "judge-0.1.0.dist-info"))] == "tmpfs"
+    assert kinds[policy.inside(str(site / "__editable__.judge-0.1.0.pth"))] == "null"
+
+
+def test_the_child_code_is_bound_read_only_and_nothing_else_of_the_judge(monkeypatch):
+    monkeypatch.setattr(policy, "runtime_dirs", lambda: ["/usr"])
+    targets = bound(policy.mounts())
+    child = {t: s for t, s in targets.items() if t.startswith(policy.CHILD_DIR)}
+    assert sorted(child) == sorted(f"{policy.CHILD_DIR}/{n}" for n in policy.CHILD_FILES)
+    judge = str(policy.JUDGE_ROOT)
+    assert [s for s in targets.values() if s.startswith(judge + os.sep) and s not in child.values()] == []
+
+
+def test_mounts_render_as_bubblewrap_arguments():
+    assert policy.Mount("ro-bind", "/b", "/a").argv() == ["--ro-bind", "/a", "/b"]
+    sized = ["--size", str(1 << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+    assert policy.Mount("tmpfs", "/tmp", size_mb=1).argv() == sized
+    assert policy.Mount("null", "/x.pth").argv() == ["--ro-bind", "/dev/null", "/x.pth"]
+    assert policy.Mount("proc", "/proc").argv() == ["--proc", "/proc"]
+
+
+def test_limits_follow_the_problem_and_count_processes_only_under_an_own_uid():
+    limits = Limits(time_s=5, import_s=10, memory_mb=2000)
+    assert policy.rlimits(limits, own_uid=False)["RLIMIT_AS"] == 2000 << 20
+    assert "RLIMIT_NPROC" not in policy.rlimits(limits, own_uid=False)
+    assert policy.rlimits(limits, own_uid=True)["RLIMIT_NPROC"] == 512
+
+
+def test_unknown_levels_are_usage_errors():
+    with pytest.raises(UsageError, match="unknown sandbox level 'docker'"):
+        policy.resolve_level("docker")
+    assert policy.resolve_level("process") == "process"

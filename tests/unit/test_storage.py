@@ -1,0 +1,91 @@
+"""One fingerprint for every key, one atomic write, and a batch resume key that knows the judge and its sandbox."""
+
+import json
+import os
+
+import pytest
+
+from grader import batch, storage
+from grader.models import Result, Status
+from grader.tasks import Options, Task
+
+MASK = "cross_attention_mask"
+
+
+def test_fingerprints_depend_on_every_part_and_its_boundaries():
+    assert storage.fingerprint("a", b"b") == storage.fingerprint(b"a", "b")
+    assert (
+        len(
+            {
+                storage.fingerprint("ab", "c"),
+                storage.fingerprint("a", "bc"),
+                storage.fingerprint("abc"),
+                storage.fingerprint("c", "ab"),
+            }
+        )
+        == 4
+    )
+
+
+def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path):
+    path = tmp_path / "deep" / "x.json"
+    storage.atomic_write(path, b"one")
+    storage.atomic_write(path, b"two")
+    assert path.read_bytes() == b"two" and os.listdir(path.parent) == ["x.json"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_content(tmp_path, monkeypatch):
+    path = tmp_path / "x.json"
+    storage.atomic_write(path, b"old")
+
+    def broken(*a):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage.os, "replace", broken)
+    with pytest.raises(OSError):
+        storage.atomic_write(path, b"new")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["x.json"]
+
+
+def key(task: Task, **options) -> str:
+    return batch._key(task, Options(**{"level": "bwrap", **options}))
+
+
+def test_the_resume_key_changes_with_the_judges_version(monkeypatch):
+    task = Task("ann", MASK, b"x = 1\n")
+    before = key(task)
+    assert key(task) == before  # stable
+    monkeypatch.setattr(batch, "judge_version", lambda: "99.0")
+    assert key(task) != before
+
+
+@pytest.mark.parametrize("change", [{"level": "process"}, {"hidden_seed": "s"}])
+def test_the_resume_key_changes_with_the_sandbox_level_and_the_secret(change):
+    task = Task("ann", MASK, b"x = 1\n")
+    assert key(task, **change) != key(task)
+    assert key(Task("ann", MASK, b"x = 2\n")) != key(task)
+
+
+def test_resume_regrades_a_result_stored_under_another_judge_or_level(tmp_path, monkeypatch):
+    task = Task("ann", MASK, b"x = 1\n")
+    result = Result(problem=MASK, submission="ann/x.py", status=Status.PASSED, message="ok")
+    path = tmp_path / "stored.json"
+    batch._save(path, key(task), result)
+    assert batch._load(path, key(task)) == result
+    assert batch._load(path, key(task, level="process")) is None
+    monkeypatch.setattr(batch, "judge_version", lambda: "99.0")
+    assert batch._load(path, key(task)) is None
+    assert json.loads(path.read_text())["result"]["status"] == "passed"
+
+
+def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path, monkeypatch):
+    import numpy as np
+
+    from grader import problems
+
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
+    p = problems.load_problem(MASK)
+    out = problems._cached(p, p.cases[0], p.reference_path, "v", lambda: np.ones(3))
+    files = list(tmp_path.rglob("*"))
+    npy = [f for f in files if f.is_file()]
+    assert len(npy) == 1 and npy[0].suffix == ".npy" and (np.load(npy[0]) == out).all()

@@ -1,0 +1,116 @@
+"""Statuses come from facts the learner cannot forge: the keeper's exit status, the judge's clock and reader.
+
+These interpret synthetic outcomes (no sandbox): what the learner prints is shown, never read.
+"""
+
+import io
+
+import numpy as np
+import pytest
+
+from grader import grading, problems
+from grader.models import Limits, Status
+from grader.protocol import CaseStatus, Frame, Kind
+from grader.sandbox import Outcome
+
+MASK = "cross_attention_mask"
+
+
+@pytest.fixture
+def interpret(monkeypatch):
+    """Interpret an outcome of cross_attention_mask whose expected outputs are all zeros."""
+    monkeypatch.setattr(grading, "diagnose", lambda *a: "")  # the pitfalls would import JAX: not needed here
+    problem = problems.load_problem(MASK)
+    cases = list(problem.cases)
+    expected = [np.zeros((2, 1, 3, 4)) for _ in cases]
+
+    def run(outcome: Outcome):
+        return grading._interpret(problem, problem.stub_path, cases, [{} for _ in cases], expected, outcome, Limits())
+
+    return run
+
+
+def npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr))
+    return buf.getvalue()
+
+
+def answered(value: float, n: int = 4) -> list:
+    cases = [
+        (Frame(Kind.CASE, index=i, status=CaseStatus.OK, time=0.1), npy(np.full((2, 1, 3, 4), value))) for i in range(n)
+    ]
+    return [(Frame(Kind.READY), b""), (Frame(Kind.IMPORTED), b""), *cases, (Frame(Kind.DONE), b"")]
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "MemoryError",
+        "Killed",
+        "Traceback...\nMemoryError: out of memory\n",
+        "terminate called after throwing an instance of 'std::bad_alloc'",
+    ],
+)
+def test_printing_memory_words_does_not_change_a_wrong_answer(interpret, stderr):
+    result = interpret(Outcome("bwrap", frames=answered(1.0), exit_code=0, stderr=stderr))
+    assert result.status is Status.WRONG_ANSWER and stderr in result.stderr
+
+
+def test_a_right_answer_with_memory_words_on_stderr_still_passes(interpret):
+    result = interpret(Outcome("bwrap", frames=answered(0.0), exit_code=0, stderr="MemoryError\nKilled\n"))
+    assert result.status is Status.PASSED and result.score == 4
+
+
+def test_printing_memoryerror_and_exiting_is_a_crash(interpret):
+    frames = [(Frame(Kind.READY), b""), (Frame(Kind.IMPORTED), b"")]
+    result = interpret(Outcome("bwrap", frames=frames, exit_code=1, stderr="MemoryError\n"))
+    assert result.status is Status.CRASHED and "exited (code 1)" in result.message
+
+
+def test_a_memory_error_raised_in_the_call_is_a_memory_verdict(interpret):
+    frames = answered(0.0, n=1)[:3] + [
+        (Frame(Kind.CASE, index=1, status=CaseStatus.MEMORY, message="MemoryError: ran out of memory"), b"")
+    ]
+    result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
+    assert result.status is Status.MEMORY and "limit 2048 MB" in result.cases[1].message
+    assert result.cases[0].status is Status.PASSED
+
+
+def test_a_kill_by_signal_is_a_crash_naming_the_signal(interpret):
+    result = interpret(Outcome("bwrap", frames=answered(0.0, n=0)[:2], signal=9, stderr="Killed"))
+    assert result.status is Status.CRASHED and "SIGKILL" in result.message
+
+
+def test_a_bad_frame_is_the_learners_crash_with_a_clear_message(interpret):
+    outcome = Outcome("bwrap", frames=answered(0.0, n=2)[:4], signal=9, bad_frame="a frame header nested too deep")
+    result = interpret(outcome)
+    assert result.status is Status.CRASHED and result.score == 2
+    assert "result channel (a frame header nested too deep)" in result.message and not result.traceback
+
+
+def test_the_judges_clock_decides_timeouts(interpret):
+    result = interpret(Outcome("bwrap", frames=answered(0.0, n=0)[:1], timed_out="import", signal=9))
+    assert result.status is Status.TIMEOUT and "importing your file" in result.message
+    result = interpret(Outcome("bwrap", frames=answered(0.0, n=1)[:3], timed_out="cases", signal=9))
+    assert result.status is Status.TIMEOUT and result.cases[0].status is Status.PASSED
+
+
+def test_an_overflowing_channel_is_a_crash(interpret):
+    result = interpret(Outcome("bwrap", frames=[], overflow=True, signal=9))
+    assert result.status is Status.CRASHED and "more data" in result.message
+
+
+def test_a_load_error_fails_every_case_with_its_message(interpret):
+    frames = [
+        (Frame(Kind.READY), b""),
+        (Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message="SyntaxError in x.py line 1: bad"), b""),
+    ]
+    result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
+    assert result.status is Status.ERROR and all(c.message.startswith("SyntaxError") for c in result.cases)
+
+
+def test_a_payload_that_is_not_an_array_of_numbers_is_an_error(interpret):
+    frames = answered(0.0, n=1)[:2] + [(Frame(Kind.CASE, index=0, status=CaseStatus.OK), b"not npy")]
+    result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
+    assert result.cases[0].status is Status.ERROR and "not an array" in result.cases[0].message
