@@ -23,6 +23,7 @@ from grader import problems
 from grader.errors import UsageError
 from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
+from grader.notebook import find_submission, read_handin, with_note
 from grader.report import write_class_reports
 from grader.sandbox import resolve_level, shared_zygote
 
@@ -37,16 +38,17 @@ class Task:
     problem: str
     source: bytes | None  # None: nothing handed in
     refused: str = ""  # why a file there cannot be graded (a link, too large)
+    suffix: str = ".py"  # or ".ipynb": a notebook (without its outputs)
+    note: str = ""  # why this file was chosen, when the learner handed in both kinds
 
 
-def read_task(student: str, problem_id: str, path: Path) -> Task:
+def read_task(student: str, problem_id: str, path: Path, note: str = "") -> Task:
     if path.is_symlink() or (path.exists() and not path.is_file()):
         return Task(student, problem_id, None, f"{path.name} is not a regular file")
     if not path.exists():
         return Task(student, problem_id, None)
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        return Task(student, problem_id, None, f"{path.name} is larger than 1 MiB")
-    return Task(student, problem_id, path.read_bytes())
+    data, refused = read_handin(path, MAX_SOURCE_BYTES)
+    return Task(student, problem_id, data, refused, path.suffix, note)
 
 
 def learners(class_dir: Path) -> list[str]:
@@ -81,7 +83,9 @@ def _key(task: Task, hidden_seed: str | None, limits: Limits | None) -> str:
     """What a stored result depends on: regrade when any of it changes."""
     problem = problems.load_problem(task.problem)
     h = hashlib.sha256()
-    for part in (task.source or f"<{task.refused or 'missing'}>".encode(), problem.meta.model_dump_json().encode(),
+    kind = (task.suffix + task.note).encode() if task.suffix != ".py" or task.note else b""  # a .py key as before
+    handed_in = (task.source or f"<{task.refused or 'missing'}>".encode()) + kind
+    for part in (handed_in, problem.meta.model_dump_json().encode(),
                  json.dumps([c.model_dump() for c in problem.cases]).encode(),
                  problems.reference_digest(problem).encode(), (hidden_seed or "").encode(),
                  (limits.model_dump_json() if limits else "").encode()):
@@ -112,16 +116,16 @@ def grade_submission(task: Task, *, level: str, hidden_seed: str | None, limits:
     """Grade one task wherever it runs: a local thread or a Ray worker on another machine."""
     problem = problems.load_problem(task.problem)
     cases = problems.grading_cases(problem, hidden_seed)
-    shown = Path(task.student) / f"{task.problem}.py"
+    shown = Path(task.student) / f"{task.problem}{task.suffix}"
     if task.source is None:
         status, message = (Status.ERROR, task.refused) if task.refused else (Status.MISSING, "no file handed in")
         return uniform_result(problem, shown, cases, status, message, limits or problem.meta.limits)
     with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
-        path = Path(tmp) / f"{task.problem}.py"
+        path = Path(tmp) / f"{task.problem}{task.suffix}"
         path.write_bytes(task.source)
         result = grade(task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed,
                        zygote=shared_zygote(level))
-    return result.model_copy(update={"submission": str(shown)})
+    return with_note(result.model_copy(update={"submission": str(shown)}), task.note)
 
 
 def batch(
@@ -168,7 +172,7 @@ def batch(
     todo = []
     for student in students:  # read once: the private copy every grading works from
         for pid in chosen:
-            task = read_task(student, pid, class_dir / student / f"{pid}.py")
+            task = read_task(student, pid, *find_submission(class_dir / student, pid))
             key = _key(task, hidden_seed, limits)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:

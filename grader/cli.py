@@ -99,7 +99,8 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
 @app.command()
 def run(
     problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")],
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Submission file (default ./ID.py).")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Submission file: .py or .ipynb "
+                                                 "(default ./ID.py, else ./ID.ipynb).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     sandbox: Sandbox = "auto",
     time_limit: Annotated[Optional[float], typer.Option(help="Seconds for all cases together.")] = None,
@@ -109,7 +110,9 @@ def run(
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
     try:
         limits = _limits(problem_id, time_limit, import_limit, memory_limit)
-        result = grade(problem_id, file or Path(f"{problem_id}.py"), limits=limits, sandbox=sandbox)
+        from grader.notebook import find_submission
+
+        result = grade(problem_id, file or find_submission(Path("."), problem_id)[0], limits=limits, sandbox=sandbox)
     except (UsageError, ValueError) as e:
         raise _usage(e, as_json) from None
     if as_json:
@@ -186,6 +189,7 @@ def gradescope(
 ) -> None:
     """The entry point of a Gradescope autograder: always writes results.json, exits 0."""
     from grader.batch import grade_submission, read_task
+    from grader.notebook import find_submission
     from grader.report import gradescope_doc
 
     try:
@@ -193,8 +197,7 @@ def gradescope(
         for pid in ids:
             problems.load_problem(pid)
         level = resolve_level(sandbox)
-        found = {p.name: p for p in sorted(submission_dir.rglob("*.py"), key=lambda p: len(p.parts))}
-        graded = [grade_submission(read_task("learner", pid, found.get(f"{pid}.py", submission_dir / f"{pid}.py")),
+        graded = [grade_submission(read_task("learner", pid, *find_submission(submission_dir, pid, recursive=True)),
                                    level=level, hidden_seed=hidden_seed, limits=None) for pid in ids]
         doc = gradescope_doc(graded, show_hidden=show_hidden)
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one

@@ -13,6 +13,7 @@ from grader import problems
 from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
+from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
 from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
@@ -47,6 +48,9 @@ def grade(
         <Status.PASSED: 'passed'>
     """
     problem = problems.load_problem(problem_id)
+    if callable(submission):
+        raise UsageError("grade() takes the path of a file; to check a function object use "
+                         f"check_function({problem_id!r}, fn)")
     path = Path(submission)
     try:
         if not path.is_file():
@@ -58,9 +62,9 @@ def grade(
     level = resolve_level(sandbox)
     cases = problems.grading_cases(problem, hidden_seed)
     try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
+        source, note = read_source(path, data, problem.meta.function)  # a notebook's code cells, or the file
+    except NotebookError as e:
+        return uniform_result(problem, path, cases, Status.ERROR, str(e), limits)
     own = zygote is None
     try:
         if own:
@@ -72,7 +76,7 @@ def grade(
         expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         with Sandbox(zygote, limits) as box:
             outcome = box.run(*_job(problem, source, inputs))
-        return _interpret(problem, path, cases, inputs, expected, outcome, limits)
+        return with_note(_interpret(problem, path, cases, inputs, expected, outcome, limits), note)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
