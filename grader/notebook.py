@@ -27,6 +27,7 @@ from typing import TypeVar
 R = TypeVar("R")
 
 MAX_CELLS = 2000
+MAX_STATEMENTS = 5000  # top-level, all cells together: far more than any notebook, few enough to read fast
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture"}  # their body is Python that Jupyter runs
 # `%magic`, `!cmd`, `?obj`, `obj?`, `x = !cmd`; a target starts with a non-space so that no line backtracks
 _IPYTHON_LINE = re.compile(r"^\s*(?:[!%?]|[\w.]+\?\??\s*$|[\w.\[\]()*,][\w\s,.\[\]()*]*=\s*[!%])")
@@ -41,6 +42,7 @@ class Conversion:
     """The module made of a notebook, and what was left out (cell numbers count code cells from 1)."""
 
     source: str
+    name: str = ""
     code_cells: int = 0
     ipython_lines: list[tuple[int, str]] = field(default_factory=list)
     skipped_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why)
@@ -205,7 +207,7 @@ def _analyse(unit: _Unit, text: str) -> None:
                 unit.calls_on = _root(node.value.func)
 
 
-def _units(src: str, cell: int, conv: Conversion) -> list[_Unit]:
+def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
     try:
         tree = ast.parse(src)
     except SyntaxError as e:
@@ -214,6 +216,9 @@ def _units(src: str, cell: int, conv: Conversion) -> list[_Unit]:
     except (ValueError, RecursionError, MemoryError) as e:
         conv.skipped_cells.append((cell, f"not valid Python: {type(e).__name__}"))
         return []
+    if len(tree.body) > room:
+        raise NotebookError(f"{conv.name} has more than {MAX_STATEMENTS} top-level statements; "
+                            "the judge reads notebooks of at most that many")
     lines = src.split("\n")
     units: list[_Unit] = []
     for node in tree.body:
@@ -239,9 +244,37 @@ def _units(src: str, cell: int, conv: Conversion) -> list[_Unit]:
     return kept
 
 
+def _needed(units: list[_Unit], function: str) -> list[bool]:
+    """Which units to keep: those binding a needed name, starting from the function; linear in the notebook."""
+    imported = set().union(*(u.imports for u in units)) if units else set()
+    binders: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        for n in u.binds:
+            binders.setdefault(n, []).append(i)
+        if u.calls_on is not None and u.calls_on not in imported:  # `layers.append(...)`, not `plt.plot(...)`
+            binders.setdefault(u.calls_on, []).append(i)
+    keep, needed, todo = [False] * len(units), set(), [function]
+
+    def take(i: int) -> None:
+        if not keep[i]:
+            keep[i] = True
+            todo.extend(units[i].uses)
+
+    for i, u in enumerate(units):
+        if u.always:
+            take(i)
+    while todo:
+        n = todo.pop()
+        if n not in needed:
+            needed.add(n)
+            for i in binders.get(n, ()):
+                take(i)
+    return keep
+
+
 def notebook_module(data: bytes, name: str, function: str) -> Conversion:
     """The Python module graded for a notebook, by the rule in this module's docstring."""
-    conv = Conversion(source="")
+    conv = Conversion(source="", name=name)
     units: list[_Unit] = []
     for cell, src in enumerate(code_cells(data, name), start=1):
         conv.code_cells = cell
@@ -249,19 +282,8 @@ def notebook_module(data: bytes, name: str, function: str) -> Conversion:
         if python is None:
             conv.skipped_cells.append((cell, "a cell magic whose body is not Python"))
             continue
-        units.extend(_units(python, cell, conv))
-    imported = set().union(*(u.imports for u in units)) if units else set()
-    needed, keep = {function}, [u.always for u in units]
-    changed = True
-    while changed:
-        changed = False
-        for i, u in enumerate(units):
-            if keep[i]:
-                continue
-            mutates = u.calls_on is not None and u.calls_on in needed and u.calls_on not in imported
-            if u.always or u.binds & needed or mutates:
-                keep[i], changed = True, True
-                needed |= u.uses
+        units.extend(_units(python, cell, conv, MAX_STATEMENTS - len(units)))
+    keep = _needed(units, function)
     conv.has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or \
         any(keep[i] and u.star for i, u in enumerate(units))
     out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/notebook.py)."], 0

@@ -101,6 +101,8 @@ def test_a_notebook_without_the_function_says_what_it_defines():
     (json.dumps({"nbformat": 4, "cells": "x"}).encode(), "\"cells\" is not a list"),
     (b"\xff\xfe{}", "is not UTF-8 text"),
     (b"[" * 100_000 + b"]" * 100_000, "is not a notebook"),
+    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "a = 1\n" * 60}] * 100}).encode(),
+     "more than 5000 top-level statements"),  # so that reading one never costs the judge much
 ])
 def test_an_unreadable_notebook_is_one_clear_line(data, says):
     from grader.notebook import NotebookError, read_source
