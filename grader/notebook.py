@@ -17,6 +17,7 @@ becomes a NotebookError, one line for the learner.
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import re
 import symtable
@@ -67,8 +68,10 @@ class Conversion:
         if left:
             text += "; left out: " + "; ".join(left)
         if not self.has_function:
-            text += f"; no code cell defines {function}" + \
-                (f" (it defines {', '.join(self.defined[:6])})" if self.defined else "")
+            near = difflib.get_close_matches(function, self.defined, n=1)
+            text += f"; no code cell defines {function}" + (
+                f" (did you mean {near[0]}?)" if near else
+                f" (it defines {', '.join(self.defined[:6])})" if self.defined else "")
         return f"[{text}]"
 
 

@@ -91,6 +91,8 @@ def test_a_notebook_without_the_function_says_what_it_defines():
     conv = convert(["def g(x):\n    return x"], function="f")
     assert not conv.has_function
     assert "no code cell defines f (it defines g)" in conv.note("f.ipynb", "f")
+    conv = convert(["def mha_corss(x):\n    return x", "def other(y):\n    return y"], function=MHA)
+    assert f"no code cell defines {MHA} (did you mean mha_corss?)" in conv.note("f.ipynb", MHA)
 
 
 @pytest.mark.parametrize("data, says", [
