@@ -5,8 +5,8 @@ notebook order, as "Restart & Run All" would run them; IPython lines (`%magic`, 
 `obj?`) are left out, and so are cells under a cell magic other than %%time, %%timeit and %%capture.
 Of the top-level statements that remain, only those the graded function needs are kept: the statement
 that binds the function's name, and, transitively, every statement that binds a name a kept statement
-uses (imports, helper functions, globals), changes such a name in place (`cfg["h"] = 2`,
-`layers.append(...)`), or configures a needed module (`jax.config.update(...)`). Everything else -- demo
+uses (imports, helper functions, globals) or changes such a name in place (`cfg["h"] = 2`,
+`layers.append(...)`); and every `jax.config.update(...)` (it changes the numerics). Everything else -- demo
 calls, prints, plots, tests, training loops whose results the function does not read -- is left out, so
 it neither costs time nor can fail the import. Cells that are not valid Python are left out too.
 
@@ -205,7 +205,7 @@ def _analyse(unit: _Unit, text: str) -> None:
                 isinstance(node.value.func, ast.Attribute) and _root(node.value.func):
             if _attrs(node.value.func)[-2:] == ["config", "update"] or \
                     (_attrs(node.value.func) == ["update"] and _root(node.value.func) == "config"):
-                unit.binds.add(_root(node.value.func))  # jax.config.update(...): numerics of what follows
+                unit.always = True  # jax.config.update(...), config.update(...): numerics of what follows
             else:
                 unit.calls_on = _root(node.value.func)
 

@@ -72,11 +72,13 @@ def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
 
 
 def test_a_statement_that_binds_a_needed_global_is_kept_with_what_it_uses():
-    conv = convert(["import numpy as np\nrng = np.random.default_rng(0)\nW = rng.normal(size=(3, 3))\n"
+    conv = convert(["from jax import config\nconfig.update('jax_enable_x64', True)\n"
+                    "import numpy as np\nrng = np.random.default_rng(0)\nW = rng.normal(size=(3, 3))\n"
                     "unused = rng.normal()\nx = 1; y = 2",
                     "def f(v):\n    return v @ W + y"])
     assert "W = rng.normal(size=(3, 3))" in conv.source and "rng = np.random.default_rng(0)" in conv.source
     assert "x = 1; y = 2" in conv.source  # statements sharing a line go together
+    assert "from jax import config\nconfig.update('jax_enable_x64', True)" in conv.source
     assert "unused" not in conv.source
 
 
