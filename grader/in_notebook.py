@@ -187,12 +187,13 @@ class _alarm:
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             self.old_handler = signal.signal(signal.SIGALRM, self._fire)
             self.old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self.armed = True
+            self.armed, self.started = True, time.monotonic()
         return self
 
     def __exit__(self, *exc) -> None:
         if self.armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old_handler)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if self.old_handler is None else self.old_handler)
             if self.old_timer[0]:  # someone else's timer was running: give it back what is left
-                signal.setitimer(signal.ITIMER_REAL, max(self.old_timer[0] - self.seconds, 0.001), self.old_timer[1])
+                left = self.old_timer[0] - (time.monotonic() - self.started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), self.old_timer[1])
