@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import signal
+import threading
 import traceback
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
 from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
+# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and problems._load_module
+# takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
+_DIAGNOSING = threading.Lock()
 MEMORY_SIGNS = ("MemoryError", "bad_alloc", "out of memory", "Out of memory", "RESOURCE_EXHAUSTED",
                 "Cannot allocate memory")
 
@@ -187,7 +191,10 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
 
     status = worst([r.status for r in results])
     message = _summary(status, results, load_error)
-    diagnosis = diagnose(problem, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else ""
+    diagnosis = ""
+    if status is Status.WRONG_ANSWER:
+        with _DIAGNOSING:
+            diagnosis = diagnose(problem, cases, inputs, expected, outputs)
     return Result(
         problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,

@@ -196,8 +196,8 @@ def test_batch_and_gradescope_grade_notebooks_and_files_alike(tmp_path):
     full = grades["alice"]["max_score"]
     assert (grades["alice"]["status"], grades["alice"]["score"]) == ("passed", full)
     assert (grades["bob"]["status"], grades["bob"]["score"]) == ("passed", full)
-    assert grades["carol"]["status"] == "wrong_answer" and SWAP in grades["carol"]["message"]
-    assert grades["dave"]["status"] == "wrong_answer" and SWAP in grades["dave"]["message"]
+    assert grades["carol"]["status"] == "wrong_answer" and SWAP in grades["carol"]["message"], grades["carol"]
+    assert grades["dave"]["status"] == "wrong_answer" and SWAP in grades["dave"]["message"], grades["dave"]
     assert f"graded {MHA}.py; not graded: {MHA}.ipynb" in grades["dave"]["message"]
     assert grades["erin"]["status"] == "error" and "is not a notebook" in grades["erin"]["message"]
     stored = json.loads((out / ".results" / "bob" / f"{MHA}.json").read_text())["result"]
