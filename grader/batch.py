@@ -18,18 +18,13 @@ from grader import problems
 from grader.errors import UsageError
 from grader.executors import get_executor
 from grader.models import Limits, Result
+from grader.notebook import find_submission
 from grader.report import write_class_reports
 from grader.sandbox_policy import resolve_level
 from grader.storage import atomic_write, fingerprint, judge_version
 from grader.tasks import Options, Task, grade_submission, read_task
 
 __all__ = ["Task", "batch", "grade_submission", "learners", "progress_printer", "read_task"]
-
-
-def find_file(root: Path, name: str) -> tuple[Path | None, list[Path]]:
-    """The file called `name` anywhere under root: the shallowest, then the first by path; and the others found."""
-    found = sorted((p for p in root.rglob(name) if not p.is_dir()), key=lambda p: (len(p.relative_to(root).parts), str(p)))
-    return (found[0], found[1:]) if found else (None, [])
 
 
 OUTPUT_NAMES = ("grades.csv", "grades_wide.csv", "report.html")  # beside the learners' folders in OUT_DIR
@@ -75,10 +70,10 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
 def _key(task: Task, options: Options) -> str:
     """What a stored result depends on: regrade when any of it changes, the judge and its sandbox included."""
     problem = problems.load_problem(task.problem)
-    return fingerprint(task.source or f"<{task.refused or 'missing'}>".encode(), problem.meta.model_dump_json(),
-                       json.dumps([c.model_dump() for c in problem.cases]), problems.reference_digest(problem),
-                       options.hidden_seed or "", options.limits.model_dump_json() if options.limits else "",
-                       judge_version(), options.level)
+    return fingerprint(task.source or f"<{task.refused or 'missing'}>".encode(), task.suffix + task.note,
+                       problem.meta.model_dump_json(), json.dumps([c.model_dump() for c in problem.cases]),
+                       problems.reference_digest(problem), options.hidden_seed or "",
+                       options.limits.model_dump_json() if options.limits else "", judge_version(), options.level)
 
 
 def _stored(out_dir: Path, task: Task) -> Path:
@@ -144,7 +139,7 @@ def batch(
         for pid in chosen:
             folder = class_dir / student
             task = (Task(student, pid, None, f"{student} is a link to another folder; links are not followed")
-                    if folder.is_symlink() else read_task(student, pid, folder / f"{pid}.py"))
+                    if folder.is_symlink() else read_task(student, pid, *find_submission(folder, pid)))
             key = _key(task, options)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:

@@ -133,7 +133,8 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
 @app.command()
 def run(
     problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")],
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Submission file (default ./ID.py).")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Submission file: .py or .ipynb "
+                                                 "(default ./ID.py, else ./ID.ipynb).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     sandbox: Sandbox = "auto",
     time_limit: Annotated[Optional[float], typer.Option(help="Seconds for all cases together.")] = None,
@@ -146,7 +147,9 @@ def run(
         _watch(problem_id, file or Path(f"{problem_id}.py"), as_json, sandbox, time_limit, import_limit, memory_limit)
     try:
         limits = _limits(problem_id, time_limit, import_limit, memory_limit)
-        result = grade(problem_id, file or Path(f"{problem_id}.py"), limits=limits, sandbox=sandbox)
+        from grader.notebook import find_submission
+
+        result = grade(problem_id, file or find_submission(Path("."), problem_id)[0], limits=limits, sandbox=sandbox)
     except (UsageError, ValueError) as e:
         raise _usage(e, as_json) from None
     _record(result)
@@ -281,7 +284,8 @@ def gradescope(
     sandbox: Sandbox = "auto",
 ) -> None:
     """The entry point of a Gradescope autograder: writes results.json (exit 0), or exits 2 on a bad command line."""
-    from grader.batch import find_file, grade_submission, read_task
+    from grader.batch import grade_submission, read_task
+    from grader.notebook import find_submission
     from grader.report import gradescope_doc
 
     ids = _problem_list(problems_) or problems.problem_ids()
@@ -295,15 +299,14 @@ def gradescope(
     try:
         graded, found = [], []
         for pid in ids:
-            path, others = find_file(submission_dir, f"{pid}.py")
-            shown = path.relative_to(submission_dir) if path else Path(f"{pid}.py")
-            if path:
+            path, note = find_submission(submission_dir, pid, recursive=True)
+            shown = path.relative_to(submission_dir)
+            if path.exists():
                 found.append(f"{pid}: graded {shown}")
-            if others:
-                warnings.append(f"{pid}: graded {shown}, the shallowest; ignored "
-                                f"{', '.join(str(o.relative_to(submission_dir)) for o in others)}")
-            task = read_task("learner", pid, path or submission_dir / f"{pid}.py")
-            result = grade_submission(task, level=level, hidden_seed=hidden_seed, limits=None)
+            if note:
+                warnings.append(f"{pid}: {note.strip('[]')}")
+            result = grade_submission(read_task("learner", pid, path, note), level=level, hidden_seed=hidden_seed,
+                                      limits=None)
             graded.append(result.model_copy(update={"submission": str(shown)}))
         doc = gradescope_doc(graded, show_hidden=show_hidden)
         doc["output"] = "\n".join([doc["output"], *found, *(f"warning: {w}" for w in warnings)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import signal
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,14 @@ from grader import problems
 from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
+from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
 from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
 from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
+# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and problems._load_module
+# takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
+_DIAGNOSING = threading.Lock()
 
 def grade(
     problem_id: str,
@@ -46,6 +51,9 @@ def grade(
         <Status.PASSED: 'passed'>
     """
     problem = problems.load_problem(problem_id)
+    if callable(submission):
+        raise UsageError("grade() takes the path of a file; to check a function object use "
+                         f"check_function({problem_id!r}, fn)")
     path = Path(submission)
     try:
         if not path.is_file():
@@ -57,9 +65,9 @@ def grade(
     level = resolve_level(sandbox)
     cases = problems.grading_cases(problem, hidden_seed)
     try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return uniform_result(problem, path, cases, Status.ERROR, f"{path.name} is not UTF-8 text ({e.reason})", limits)
+        source, note = read_source(path, data, problem.meta.function)  # a notebook's code cells, or the file
+    except NotebookError as e:
+        return uniform_result(problem, path, cases, Status.ERROR, str(e), limits)
     own = zygote is None
     try:
         if zygote is None:
@@ -71,7 +79,7 @@ def grade(
         expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         with Sandbox(zygote, limits) as box:
             outcome = box.run(*_job(problem, source, inputs))
-        return _interpret(problem, path, cases, inputs, expected, outcome, limits)
+        return with_note(_interpret(problem, path, cases, inputs, expected, outcome, limits), note)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
@@ -186,7 +194,10 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
 
     status = worst([r.status for r in results])
     message = _summary(status, results, load_error)
-    diagnosis = diagnose(problem, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else ""
+    diagnosis = ""
+    if status is Status.WRONG_ANSWER:
+        with _DIAGNOSING:
+            diagnosis = diagnose(problem, cases, inputs, expected, outputs)
     return Result(
         problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,

@@ -15,6 +15,7 @@ from pathlib import Path
 from grader import problems
 from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
+from grader.notebook import read_handin, with_note
 from grader.zygote import shared_zygote
 
 MAX_SOURCE_BYTES = 1 << 20
@@ -28,11 +29,13 @@ class Task:
     problem: str
     source: bytes | None  # None: nothing handed in
     refused: str = ""  # why a file there cannot be graded (a link, too large)
+    suffix: str = ".py"  # or ".ipynb": a notebook (without its outputs)
+    note: str = ""  # why this file was chosen, when the learner handed in more than one
 
     @property
     def shown(self) -> Path:
         """The submission's name in every output: never the private copy a grading works on."""
-        return Path(self.student) / f"{self.problem}.py"
+        return Path(self.student) / f"{self.problem}{self.suffix}"
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,13 @@ class Options:
     limits: Limits | None = None
 
 
-def read_task(student: str, problem_id: str, path: Path) -> Task:
+def read_task(student: str, problem_id: str, path: Path, note: str = "") -> Task:
     if path.is_symlink() or (path.exists() and not path.is_file()):
         return Task(student, problem_id, None, f"{path.name} is not a regular file")
     if not path.exists():
         return Task(student, problem_id, None)
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        return Task(student, problem_id, None, f"{path.name} is larger than 1 MiB")
-    return Task(student, problem_id, path.read_bytes())
+    data, refused = read_handin(path, MAX_SOURCE_BYTES)
+    return Task(student, problem_id, data, refused, path.suffix, note)
 
 
 def failed_result(task: Task, status: Status, message: str, options: Options) -> Result:
@@ -74,12 +76,12 @@ def grade_submission(task: Task, *, level: str, hidden_seed: str | None = None, 
             return failed_result(task, Status.ERROR, task.refused, options)
         return failed_result(task, Status.MISSING, "no file handed in", options)
     with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
-        path = Path(tmp) / f"{task.problem}.py"
+        path = Path(tmp) / f"{task.problem}{task.suffix}"
         path.write_bytes(task.source)
         result = grade(
             task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed, zygote=shared_zygote(level)
         )
-    return result.model_copy(update={"submission": str(task.shown)})
+    return with_note(result.model_copy(update={"submission": str(task.shown)}), task.note)
 
 
 def executor_failure(task: Task, error: BaseException, where: str, options: Options) -> Result:

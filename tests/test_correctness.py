@@ -130,8 +130,8 @@ def test_gradescope_grades_the_shallowest_file_names_it_and_warns(tmp_path):
     doc = json.loads(results.read_text())
     assert doc["tests"][0]["status"] == "passed"
     assert "cross_attention_mask: graded cross_attention_mask.py" in doc["output"]
-    assert "ignored old/deeper/cross_attention_mask.py" in doc["output"]
-    assert "warning: cross_attention_mask: graded cross_attention_mask.py" in proc.stderr
+    assert "not graded: old/deeper/cross_attention_mask.py" in doc["output"]
+    assert "warning: cross_attention_mask: graded cross_attention_mask.py; not graded" in proc.stderr
 
 
 def test_gradescope_refuses_an_unknown_problem_before_grading(tmp_path):

@@ -1,0 +1,319 @@
+""".ipynb hand-ins (judge run, batch, gradescope) and check_function inside a notebook's own process."""
+
+import csv
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import SUBMISSIONS, judge, judge_json, pitfall_submission, strong_level
+
+nbformat = pytest.importorskip("nbformat")  # the `test` extra: notebooks built the way Jupyter writes them
+
+MHA = "mha_cross"
+SWAP = "x_q and x_kv swapped"
+CORRECT = (SUBMISSIONS / MHA / "correct_keywords.py").read_text()
+SLEEPS = 12  # seconds of demo loop: longer than the import limit the tests give, so running it would fail
+
+
+def learner_notebook(code: str) -> str:
+    """A notebook as learners write them: prose, installs, magics, the function, a demo and a slow loop."""
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    nb.cells = [
+        v4.new_markdown_cell("# Cross-attention\nImplement `mha_cross` below."),
+        v4.new_code_cell("!pip install -q flax\n%matplotlib inline\nimport time\nimport numpy as np"),
+        v4.new_code_cell(code),
+        v4.new_code_cell("x = np.ones((3, 4), np.float32)\n"
+                         "out = mha_cross(0, x, x, num_heads=2, qkv_features=8)\nprint(out.shape)"),
+        v4.new_code_cell(f"for step in range({SLEEPS}):\n    time.sleep(1)\n    print('step', step)"),
+    ]
+    return nbformat.writes(nb)
+
+
+def swapped_code(tmp_path: Path) -> str:
+    return pitfall_submission(MHA, "swapped_inputs", tmp_path).read_text()
+
+
+# ---------------------------------------------------------------- reading notebooks (no sandbox)
+
+
+def convert(cells: list, function: str = "f"):
+    from grader.notebook import notebook_module
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) if isinstance(c, str) else c for c in cells]
+    return notebook_module(nbformat.writes(nb).encode(), "f.ipynb", function)
+
+
+def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
+    conv = convert([
+        "!pip install flax\n%matplotlib inline\nimport jax\nimport matplotlib.pyplot as plt\nimport numpy as np",
+        "jax.config.update('jax_enable_x64', True)\nSCALE = 2.0\ncfg = {}\ncfg['bias'] = 1.0\nlayers = []\n"
+        "layers.append(3)\ndef helper(x):\n    return x * SCALE\n\ndef f(x):\n    out = helper(x)\n"
+        "    return jax.numpy.asarray(out + cfg['bias'] + len(layers))",
+        "out = f(np.ones(3))\nplt.plot(out)\nfor i in range(3):\n    print(i)",
+        "%%bash\necho hello",
+        "%%time\ndef unused():\n    pass",
+        "def broken(:\n    pass",
+    ])
+    kept = conv.source
+    for line in ("import jax", "jax.config.update('jax_enable_x64', True)", "SCALE = 2.0", "cfg['bias'] = 1.0",
+                 "layers.append(3)", "def helper(x):", "def f(x):"):
+        assert line in kept, line
+    for line in ("pip", "matplotlib", "import numpy", "out = f(", "plt.plot", "for i in", "echo", "def unused",
+                 "def broken"):
+        assert line not in kept, line
+    compile(kept, "f.py", "exec")  # what the sandbox imports is valid Python
+    note = conv.note("f.ipynb", "f")
+    assert "`!pip install flax` (cell 1)" in note and "`%matplotlib inline` (cell 1)" in note
+    assert "cell 4 (a cell magic whose body is not Python)" in note and "cell 6 (not valid Python" in note
+    assert "top-level statements f does not need" in note
+
+
+def test_a_statement_that_binds_a_needed_global_is_kept_with_what_it_uses():
+    conv = convert(["from jax import config\nconfig.update('jax_enable_x64', True)\n"
+                    "import numpy as np\nrng = np.random.default_rng(0)\nW = rng.normal(size=(3, 3))\n"
+                    "unused = rng.normal()\nx = 1; y = 2",
+                    "def f(v):\n    return v @ W + y"])
+    assert "W = rng.normal(size=(3, 3))" in conv.source and "rng = np.random.default_rng(0)" in conv.source
+    assert "x = 1; y = 2" in conv.source  # statements sharing a line go together
+    assert "from jax import config\nconfig.update('jax_enable_x64', True)" in conv.source
+    assert "unused" not in conv.source
+
+
+def test_the_last_definition_wins_as_in_restart_and_run_all():
+    conv = convert(["def f(x):\n    return 1", "f(2)", "def f(x):\n    return 2"])
+    namespace = {}
+    exec(conv.source, namespace)
+    assert namespace["f"](0) == 2 and "f(2)" not in conv.source
+
+
+def test_a_notebook_without_the_function_says_what_it_defines():
+    conv = convert(["def g(x):\n    return x"], function="f")
+    assert not conv.has_function
+    assert "no code cell defines f (it defines g)" in conv.note("f.ipynb", "f")
+    conv = convert(["def mha_corss(x):\n    return x", "def other(y):\n    return y"], function=MHA)
+    assert f"no code cell defines {MHA} (did you mean mha_corss?)" in conv.note("f.ipynb", MHA)
+
+
+@pytest.mark.parametrize("data, says", [
+    (b'{"cells": [', "is not a notebook: invalid JSON at line 1"),
+    (b"[1, 2]", "is not a notebook: no \"cells\""),
+    (json.dumps({"nbformat": 3, "worksheets": []}).encode(), "is nbformat 3; the judge reads nbformat 4"),
+    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": 7}]}).encode(), "cell 1 has a source"),
+    (json.dumps({"nbformat": 4, "cells": "x"}).encode(), "\"cells\" is not a list"),
+    (b"\xff\xfe{}", "is not UTF-8 text"),
+    (b"[" * 100_000 + b"]" * 100_000, "is not a notebook"),
+    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "a = 1\n" * 60}] * 100}).encode(),
+     "more than 5000 top-level statements"),  # so that reading one never costs the judge much
+])
+def test_an_unreadable_notebook_is_one_clear_line(data, says):
+    from grader.notebook import NotebookError, read_source
+
+    with pytest.raises(NotebookError) as e:
+        read_source(Path("mha_cross.ipynb"), data, MHA)
+    assert says in str(e.value) and "\n" not in str(e.value)
+
+
+def test_outputs_are_dropped_before_grading_and_a_py_file_comes_first(tmp_path):
+    from grader.batch import read_task
+    from grader.notebook import find_submission
+
+    nb = nbformat.reads(learner_notebook(CORRECT), as_version=4)
+    nb.cells[3].outputs = [nbformat.v4.new_output("display_data", {"image/png": "A" * (3 << 20)})]
+    folder = tmp_path / "zoe"
+    folder.mkdir()
+    (folder / f"{MHA}.ipynb").write_text(nbformat.writes(nb))
+    path, note = find_submission(folder, MHA)
+    task = read_task("zoe", MHA, path, note)
+    assert path.name == f"{MHA}.ipynb" and note == "" and task.suffix == ".ipynb" and task.refused == ""
+    assert len(task.source) < 10_000 and b"AAAA" not in task.source  # a 3 MiB plot is not a 1 MiB refusal
+    (folder / f"{MHA}.py").write_text(CORRECT)
+    path, note = find_submission(folder, MHA)
+    assert path.name == f"{MHA}.py" and f"graded {MHA}.py; not graded: {MHA}.ipynb" in note
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / f"{MHA}.py").write_text("x")
+    (tmp_path / "deep" / f"{MHA}.ipynb").write_text("{}")
+    path, note = find_submission(tmp_path / "deep", MHA, recursive=True)
+    assert path == tmp_path / "deep" / f"{MHA}.ipynb" and f"not graded: er/{MHA}.py" in note
+
+
+# ---------------------------------------------------------------- judge run --file x.ipynb (sandboxed)
+
+
+def test_judge_run_grades_a_notebook_without_running_its_demo_cells(tmp_path):
+    level = strong_level()
+    nb = tmp_path / f"{MHA}.ipynb"
+    nb.write_text(learner_notebook(CORRECT))
+    code, doc = judge_json("run", MHA, "--file", str(nb), "--sandbox", level, "--import-limit", "8")
+    assert (code, doc["status"], doc["score"]) == (0, "passed", doc["max_score"]), doc["message"]
+    assert "`!pip install -q flax` (cell 1)" in doc["message"] and "`%matplotlib inline` (cell 1)" in doc["message"]
+    assert "step" not in doc["stdout"] and "(3, 4)" not in doc["stdout"]  # neither the loop nor the demo ran
+
+
+def test_judge_run_names_the_swap_in_a_notebook(tmp_path):
+    level = strong_level()
+    nb = tmp_path / f"{MHA}.ipynb"
+    nb.write_text(learner_notebook(swapped_code(tmp_path)))
+    code, doc = judge_json("run", MHA, "--file", str(nb), "--sandbox", level, "--import-limit", "8")
+    assert (code, doc["status"]) == (1, "wrong_answer"), doc["message"]
+    assert SWAP in doc["diagnosis"] and SWAP in doc["message"]
+
+
+def test_judge_run_on_an_unreadable_notebook_is_an_error_line_not_a_traceback(tmp_path):
+    nb = tmp_path / f"{MHA}.ipynb"
+    nb.write_text('{"nbformat": 4, "cells": [')
+    code, doc = judge_json("run", MHA, "--file", str(nb), "--sandbox", "process")
+    assert (code, doc["status"], doc["score"]) == (1, "error", 0)
+    assert doc["message"].startswith(f"{MHA}.ipynb is not a notebook: invalid JSON")
+    proc = judge("run", MHA, "--sandbox", "process", cwd=tmp_path)  # ./mha_cross.ipynb when there is no .py
+    assert "Traceback" not in proc.stdout + proc.stderr and "is not a notebook" in proc.stdout
+
+
+# ---------------------------------------------------------------- batch and gradescope
+
+
+def test_batch_and_gradescope_grade_notebooks_and_files_alike(tmp_path):
+    level = strong_level()
+    cls = tmp_path / "class"
+    handins = {
+        "alice": {".py": CORRECT},
+        "bob": {".ipynb": learner_notebook(CORRECT)},
+        "carol": {".ipynb": learner_notebook(swapped_code(tmp_path))},
+        "dave": {".py": swapped_code(tmp_path), ".ipynb": learner_notebook(CORRECT)},
+        "erin": {".ipynb": "not json"},
+    }
+    for student, files in handins.items():
+        (cls / student).mkdir(parents=True)
+        for suffix, text in files.items():
+            (cls / student / f"{MHA}{suffix}").write_text(text)
+    out = tmp_path / "out"
+    proc = judge("batch", str(cls), "--out", str(out), "--problems", MHA, "--sandbox", level, "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "grades.csv", newline="") as f:
+        grades = {r["student"]: r for r in csv.DictReader(f)}
+    full = grades["alice"]["max_score"]
+    assert (grades["alice"]["status"], grades["alice"]["score"]) == ("passed", full)
+    assert (grades["bob"]["status"], grades["bob"]["score"]) == ("passed", full)
+    assert grades["carol"]["status"] == "wrong_answer" and SWAP in grades["carol"]["message"], grades["carol"]
+    assert grades["dave"]["status"] == "wrong_answer" and SWAP in grades["dave"]["message"], grades["dave"]
+    assert f"graded {MHA}.py; not graded: {MHA}.ipynb" in grades["dave"]["message"]
+    assert grades["erin"]["status"] == "error" and "is not a notebook" in grades["erin"]["message"]
+    stored = json.loads((out / ".results" / "bob" / f"{MHA}.json").read_text())["result"]
+    assert stored["submission"] == f"bob/{MHA}.ipynb"
+
+    sub = tmp_path / "submission" / "hw1"  # Gradescope: the notebook a few folders down
+    sub.mkdir(parents=True)
+    (sub / f"{MHA}.ipynb").write_text(learner_notebook(swapped_code(tmp_path)))
+    results = tmp_path / "results.json"
+    proc = judge("gradescope", "--submission-dir", str(tmp_path / "submission"), "--results", str(results),
+                 "--problems", MHA, "--sandbox", level)
+    doc = json.loads(results.read_text())
+    assert proc.returncode == 0 and doc["tests"][0]["score"] == int(grades["carol"]["score"])
+    assert SWAP in doc["tests"][0]["output"]
+
+
+# ---------------------------------------------------------------- check_function, in this process
+
+
+def right(seed, x_q, x_kv, num_heads, qkv_features):
+    import flax.linen as nn
+    import jax
+
+    attn = nn.MultiHeadDotProductAttention(num_heads=int(num_heads), qkv_features=int(qkv_features))
+    return attn.apply(attn.init(jax.random.PRNGKey(int(seed)), x_q, x_kv), x_q, x_kv).reshape(-1)
+
+
+def swapped(seed, x_q, x_kv, num_heads, qkv_features):
+    return right(seed, x_kv, x_q, num_heads, qkv_features)
+
+
+def test_check_function_passes_a_right_function_and_names_a_swap():
+    from grader import Result, check_function
+
+    ok = check_function(MHA, right)
+    assert isinstance(ok, Result) and ok.passed and ok.score == ok.max_score == len(ok.cases) > 0
+    assert all(not c.hidden for c in ok.cases)
+    assert "PASSED" in str(ok) and "passed" in ok._repr_html_()
+    bad = check_function(MHA, swapped)
+    assert bad.status.value == "wrong_answer" and SWAP in bad.diagnosis
+    assert SWAP in bad._repr_html_() and "Likely mistake" in str(bad)
+
+
+def test_check_function_gives_statuses_not_exceptions():
+    import time
+
+    from grader import check_function
+
+    def raises(*args):
+        raise ValueError("shapes do not match")
+
+    def loops(*args):
+        while True:
+            time.sleep(0.05)
+
+    raised = check_function(MHA, raises)
+    assert raised.status.value == "error" and "ValueError: shapes do not match" in raised.message
+    assert "in raises" in raised.cases[0].traceback
+    text = check_function(MHA, lambda *a: "an answer")
+    assert text.status.value == "error" and "returned str; expected an array of numbers" in text.message
+    slow = check_function(MHA, loops, time_limit=1)
+    assert slow.status.value == "timeout" and all(c.status.value == "timeout" for c in slow.cases)
+
+    def shouts(*args):
+        raise ValueError("<script>alert(1)</script>")
+
+    page = check_function(MHA, shouts)._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)" in page  # learner text is escaped
+
+
+def test_check_function_outside_the_main_thread_has_no_limit_but_still_grades():
+    from grader import check_function
+
+    got = []
+    worker = threading.Thread(target=lambda: got.append(check_function(MHA, right)))
+    worker.start()
+    worker.join(300)
+    assert got and got[0].passed
+
+
+def test_check_function_and_grade_refuse_bad_arguments_in_one_line():
+    from grader import UsageError, check_function, grade
+
+    with pytest.raises(UsageError, match="needs the function itself"):
+        check_function(MHA, "mha_cross.py")
+    with pytest.raises(UsageError, match="unknown problem"):
+        check_function("nope", right)
+    with pytest.raises(UsageError, match=r"check_function\('mha_cross', fn\)"):
+        grade(MHA, right)
+
+
+# ---------------------------------------------------------------- check_function in a real kernel
+
+
+def test_check_function_renders_in_a_real_kernel(tmp_path):
+    from grader import load_problem
+
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    nb.cells = [
+        v4.new_code_cell("from grader import check_function\n" + CORRECT),
+        v4.new_code_cell("check_function('mha_cross', mha_cross)"),
+        v4.new_code_cell("def swapped(seed, x_q, x_kv, num_heads, qkv_features):\n"
+                         "    return mha_cross(seed, x_kv, x_q, num_heads=num_heads, qkv_features=qkv_features)\n"
+                         "check_function('mha_cross', swapped)"),
+        v4.new_code_cell("r = check_function('mha_cross', swapped)\nprint(r.passed, r.score, r.max_score)"),
+    ]
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    right_out, wrong_out = nb.cells[1].outputs[0], nb.cells[2].outputs[0]
+    assert right_out.output_type == wrong_out.output_type == "execute_result"
+    right_html, wrong_html = right_out.data["text/html"], wrong_out.data["text/html"]
+    n = len(load_problem(MHA).cases)
+    assert f"mha_cross: PASSED {n}/{n}" in right_html and "wrong answer" not in right_html
+    assert f"WRONG ANSWER 0/{n}" in wrong_html and SWAP in wrong_html and "Likely mistake" in wrong_html
+    assert f"PASSED {n}/{n}" in right_out.data["text/plain"]  # the terminal text where HTML is not shown
+    assert nb.cells[3].outputs[0].text.strip() == f"False 0 {n}"
