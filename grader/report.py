@@ -1,68 +1,158 @@
-"""Rendering a Result for people (a rich table) and for machines (one JSON document)."""
+"""Rendering Results: for learners (terminal lines, Gradescope), for machines (JSON), for instructors (CSV).
+
+Everything that comes from learner code (names, messages, tracebacks, output) is shown with its control
+characters made visible (grader.textsafe) and is never read as rich markup.
+"""
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
-from collections import Counter
+import textwrap
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from grader.models import Result, Status
+from grader.feedback import split_stderr
+from grader.models import CaseResult, Result, Status
+from grader.textsafe import clip, visible, visible_line
 
 STYLE = {Status.PASSED: "green", Status.WRONG_ANSWER: "red", Status.INTERNAL_ERROR: "magenta"}
+JAX_FOOTER = re.compile(r"\n?-{10,}\n*For simplicity, JAX has removed its internal frames[^\n]*"
+                        r"(\n[^\n]*JAX_TRACEBACK_FILTERING=off[^\n]*)?\n?(-{10,}\n?)?")
 
 
 def to_json(result: Result) -> str:
     return result.model_dump_json(indent=2)
 
 
-def _num(v: float | None) -> str:
-    return "" if v is None else f"{v:.3g}"
+def not_run(case: CaseResult) -> bool:
+    return case.message.startswith("not run:")
+
+
+def case_label(case: CaseResult) -> str:
+    """A case's status as shown: "not run" for the cases after the one a time limit or crash stopped."""
+    return "not run" if not_run(case) else case.status.label
+
+
+def case_name(case: CaseResult) -> str:
+    return case.name if case.name.startswith("hidden") or not case.hidden else f"{case.name} (hidden)"
+
+
+def file_level(result: Result) -> bool:
+    """The file could not be run case by case (a load error, an import timeout), or every case failed alike."""
+    cases = result.cases
+    return bool(cases) and all(c.status not in (Status.PASSED, Status.WRONG_ANSWER) for c in cases) and \
+        len({(c.status, c.message, c.traceback) for c in cases}) == 1
+
+
+def clean_traceback(text: str) -> str:
+    """The learner's traceback without JAX's "removed its internal frames" footer."""
+    return JAX_FOOTER.sub("\n", text).strip()
+
+
+def details(message: str, traceback: str) -> list[str]:
+    """A failure's message and traceback, the error line once (the traceback ends with it)."""
+    tb = clean_traceback(traceback)
+    tail = [line.strip() for line in tb.splitlines()[-3:]]
+    keep = not (tb and message and message.splitlines()[0].strip() in tail)
+    return [x for x in ((message if keep else ""), tb) if x]
 
 
 def render(result: Result, console: Console) -> None:
-    """The per-case table, the learner's traceback and output where there is one, and a verdict line."""
-    table = Table(title=f"{result.problem}: {result.submission}", title_justify="left")
-    for col in ("#", "case", "status", "shape", "max abs err", "max rel err", "first mismatch", "got", "expected"):
-        table.add_column(col, overflow="fold")
-    for c in result.cases:
-        name = c.name + (" (hidden)" if c.hidden else "")
-        shape = "" if c.shape is None else str(tuple(c.shape))
-        if c.expected_shape is not None and c.shape != c.expected_shape:
-            shape += f" want {tuple(c.expected_shape)}"
-        style = STYLE.get(c.status, "yellow")
-        table.add_row(str(c.index), escape(name), f"[{style}]{c.status.label}[/]", shape, _num(c.max_abs_err),
-                      _num(c.max_rel_err), "" if c.mismatch_index is None else str(tuple(c.mismatch_index)),
-                      _num(c.got), _num(c.expected))
-    console.print(table)
-    for c in result.cases:
-        if c.status is not Status.PASSED and c.message:
-            console.print(f"[bold]case {c.index}[/]: {escape(c.message)}")
-            if c.traceback:
-                console.print(escape(c.traceback.rstrip()), style="dim")
-            break  # the first failure is the one to fix first
-    if result.traceback and result.status is not Status.INTERNAL_ERROR:
-        console.print(escape(result.traceback.rstrip()), style="dim")
+    """One line per case as pytest -v prints them, details under the first failing case, a hint, a verdict.
+
+    Lines are wrapped between words to the console's width, never inside a word or a number.
+    """
+    width = console.width
+
+    def say(text: str, indent: int = 0, style: str = "") -> None:
+        _block(console, wrap(visible(text), width, indent), style)
+
+    uniform = file_level(result)
+    loaded = True
+    if uniform:
+        first = result.cases[0]
+        loaded = bool(result.traceback) or first.status is not Status.ERROR or not first.traceback
+        what = "could not be loaded" if loaded else f"failed the same way in all {len(result.cases)} cases"
+        say(f"{Path(result.submission).name} {what}:", 0, "bold")
+        tb = "" if first.message.startswith("still has the starter") else (first.traceback or result.traceback)
+        for part in details(first.message, tb):
+            say(part, 4, "dim" if part.startswith("Traceback") else "")
+    else:
+        _case_lines(result, console)
     for name in ("stdout", "stderr"):
-        text = getattr(result, name)
-        if text.strip():
-            console.print(f"[bold]your {name}[/] (first part):")
-            console.print(escape(text.rstrip()[:2000]), style="dim")
+        text, library = (split_stderr(result.stderr) if name == "stderr" else (result.stdout, ""))
+        for label, part in ((f"your {name}", text), ("JAX/XLA's own messages (not from your code)", library)):
+            if part.strip():
+                n = part.rstrip("\n").count("\n") + 1
+                say(f"{label} ({n} line{'s' if n > 1 else ''}):", 0, "bold")
+                say(clip(part.rstrip("\n"), 2000, 20), 4, "dim")
     if result.diagnosis:
-        console.print(f"[bold]Likely mistake:[/] {escape(result.diagnosis)}")
-    style = STYLE.get(result.status, "yellow")
-    failed_case = any(c.status is not Status.PASSED and c.message for c in result.cases)
-    verdict = f"{result.score} of {result.max_score} cases passed" if failed_case else result.message
-    console.print(f"[bold {style}]{result.status.label.upper()}[/] {result.score}/{result.max_score}: "
-                  f"{escape(verdict)}  [dim]({result.time_s:.2f} s, sandbox: "
-                  f"{result.replay.sandbox if result.replay else 'none'})[/]")
+        say(result.diagnosis if result.diagnosis.startswith("Hint:") else f"Likely mistake: {result.diagnosis}")
+    if uniform:
+        verdict = f"none of the {result.max_score} cases could run" if loaded else \
+            f"0 of {result.max_score} cases passed"
+    elif any(c.status is not Status.PASSED for c in result.cases):
+        verdict = f"{result.score} of {result.max_score} cases passed"
+    else:
+        verdict = result.message
+    head = f"{result.status.label.upper()} {result.score}/{result.max_score}"
+    lines = wrap(f"{head}: {visible(verdict)} ({result.time_s:.2f} s)", width, 0).split("\n")
+    first_line = Text(lines[0])
+    first_line.stylize(f"bold {STYLE.get(result.status, 'yellow')}", 0, len(head))
+    _line(console, first_line)
+    _block(console, "\n".join(lines[1:]))
+
+
+def wrap(text: str, width: int, indent: int) -> str:
+    """`text` indented and wrapped between words to `width` columns (a word longer than a line stays whole)."""
+    out = []
+    for line in text.split("\n"):
+        lead = len(line) - len(line.lstrip(" "))
+        pad = " " * (indent + lead)
+        out += textwrap.wrap(line.lstrip(" "), max(20, width - 1), initial_indent=pad,
+                             subsequent_indent=pad + ("  " if lead else ""), break_long_words=False,
+                             break_on_hyphens=False) or [""]
+    return "\n".join(out)
+
+
+def _line(console: Console, text: Text) -> None:
+    """One line as it is: `wrap` did the wrapping, and rich would pad it with spaces or cut it."""
+    console.print(text, no_wrap=True, crop=False, overflow="ignore", soft_wrap=True)
+
+
+def _block(console: Console, text: str, style: str = "") -> None:
+    for line in text.split("\n") if text else []:
+        _line(console, Text(line, style=style))
+
+
+def _case_lines(result: Result, console: Console) -> None:
+    """`  0  name of the case   passed`: the status column right after the longest name that fits."""
+    cases = result.cases
+    if not cases:
+        return
+    iw = max(len(str(c.index)) for c in cases)
+    sw = max(len(case_label(c)) for c in cases)
+    names = {c.index: visible(case_name(c)) for c in cases}
+    nw = max(8, min(max(map(len, names.values())), console.width - iw - sw - 7))
+    first_bad = next((c for c in cases if c.status is not Status.PASSED), None)
+    for c in cases:
+        style = "dim" if not_run(c) else STYLE.get(c.status, "yellow")
+        lines = textwrap.wrap(names[c.index], nw, break_long_words=False, break_on_hyphens=False) or [""]
+        row = Text(f"  {c.index:>{iw}}  {lines[0]:<{nw}}  ")
+        row.append(case_label(c), style=style)
+        _line(console, row)
+        for more in lines[1:]:
+            _line(console, Text(f"  {'':>{iw}}  {more}"))
+        if c is first_bad:
+            text = "\n".join(details(c.message, c.traceback))
+            if c.expected_shape is not None and c.shape is not None and c.shape != c.expected_shape:
+                text += f"\nyour shape {tuple(c.shape)}, expected {tuple(c.expected_shape)}"
+            _block(console, wrap(visible(text), console.width, iw + 6))
 
 
 # ---------------------------------------------------------------- class reports

@@ -424,6 +424,7 @@ class Sandbox:
         self._exit: dict | None = None  # the keeper's last word: exit code and peak memory
         self._status_eof = False
         self._started = time.monotonic()
+        self.on_frame = None  # called with each frame's header as it arrives (progress); must not raise
         self._spawn()
 
     def _spawn(self) -> None:
@@ -504,6 +505,8 @@ class Sandbox:
                 with self._cond:
                     self._frames.append((time.monotonic(), header, bytes(data[12 + n_header : end])))
                     self._cond.notify_all()
+                if self.on_frame is not None:
+                    self.on_frame(header)
                 del data[:end]
         with self._cond:
             self._channel_eof = True
