@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Callable, Iterator
 
 from grader import problems
 from grader.errors import UsageError
+from grader.feedback import bubblewrap_advice
 from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
 from grader.report import write_class_reports
@@ -161,8 +163,8 @@ def batch(
     students, chosen = _check_inputs(class_dir, out_dir, problem_ids)
     level = resolve_level(sandbox)
     if level == "process" and not allow_weak_sandbox:
-        raise UsageError("batch grading refuses the weak process-level sandbox (is bubblewrap installed?); "
-                         "pass --allow-weak-sandbox to grade without isolation of files and network")
+        raise UsageError(f"batch grading refuses the weak process-level sandbox: {bubblewrap_advice()}; "
+                         "or pass --allow-weak-sandbox to grade without isolation of files and network")
     run = _executor(executor, address)
     results: dict[tuple[str, str], Result] = {}
     todo = []
@@ -236,3 +238,46 @@ def progress_printer(total: int) -> Callable[[Task, Result, bool], None]:
               f"{result.score}/{result.max_score}{tag} ({time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
 
     return show
+
+
+def stored_statuses(out_dir: Path) -> dict[tuple[str, str], Status]:
+    """The statuses OUT_DIR holds from an earlier run, whatever they were graded against (for the summary)."""
+    found = {}
+    for path in sorted((Path(out_dir) / ".results").glob("*/*.json")):
+        try:
+            found[(path.parent.name, path.stem)] = Status(json.loads(path.read_text())["result"]["status"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+WORDS = {Status.PASSED: ("passed", "passed"), Status.WRONG_ANSWER: ("wrong", "wrong"),
+         Status.ERROR: ("error", "errors"), Status.TIMEOUT: ("timeout", "timeouts"),
+         Status.MEMORY: ("out of memory", "out of memory"), Status.CRASHED: ("crashed", "crashed"),
+         Status.INTERNAL_ERROR: ("internal error", "internal errors"),
+         Status.MISSING: ("not handed in", "not handed in")}
+
+
+def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]],
+            before: dict[tuple[str, str], Status], out_dir: Path) -> list[str]:
+    """What a batch did, for the instructor: counts by status, what was reused or regraded, the files written."""
+    students = {s for s, _ in results}
+    probs = {p for _, p in results}
+    counts = Counter(r.status for r in results.values())
+    by_status = ", ".join(f"{counts[s]} {WORDS[s][counts[s] != 1]}" for s in WORDS if counts[s])
+    graded = [k for k in results if k not in resumed]
+    regraded = [k for k in graded if k in before]
+    changed = [f"{s}/{p}: {WORDS[before[(s, p)]][0]} -> {WORDS[results[(s, p)].status][0]}"
+               for s, p in sorted(regraded) if before[(s, p)] is not results[(s, p)].status]
+    runs = []
+    if resumed:
+        runs.append(f"{len(resumed)} reused from the last run")
+    if regraded:
+        shown = "; ".join(changed[:5]) + (f"; {len(changed) - 5} more" if len(changed) > 5 else "")
+        runs.append(f"{len(regraded)} regraded" + (f" ({shown})" if changed else " (no grade changed)"))
+    if len(graded) > len(regraded):
+        runs.append(f"{len(graded) - len(regraded)} graded")
+    out = Path(out_dir)
+    return [f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}",
+            f"  {out / 'grades.csv'}", f"  {out / 'grades_wide.csv'}", f"  {out / 'report.html'}",
+            f"  {out / '<student>' / 'results.json'} (Gradescope format, one per learner)"]

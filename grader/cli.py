@@ -41,7 +41,7 @@ out.on_broken_pipe = _reader_left  # rich's default exits with 1, which reads as
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-Sandbox = Annotated[str, typer.Option(help="Isolation level: auto (bwrap where usable), bwrap or process.")]
+Sandbox = Annotated[str, typer.Option(metavar="LEVEL", help="Isolation level: auto (bwrap where usable), bwrap or process.")]
 
 
 def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
@@ -77,7 +77,7 @@ def list_cmd() -> None:
 
 
 @app.command()
-def show(problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]) -> None:
+def show(problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")]) -> None:
     """Show a problem's spec."""
     from rich.markdown import Markdown  # only here: it costs 40 ms to import
 
@@ -90,7 +90,7 @@ def show(problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge l
 
 @app.command()
 def init(
-    problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")],
+    problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")],
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the stub.")] = Path("."),
 ) -> None:
     """Write a problem's stub to ./ID.py (never overwrites a file)."""
@@ -135,13 +135,13 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
 
 @app.command()
 def run(
-    problem_id: Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")],
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Submission file (default ./ID.py).")] = None,
+    problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")],
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Submission file (default ./ID.py).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     sandbox: Sandbox = "auto",
-    time_limit: Annotated[Optional[float], typer.Option(help="Seconds for all cases together.")] = None,
-    import_limit: Annotated[Optional[float], typer.Option(help="Seconds to import the file.")] = None,
-    memory_limit: Annotated[Optional[int], typer.Option(help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds for all cases together.")] = None,
+    import_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds to import the file.")] = None,
+    memory_limit: Annotated[Optional[int], typer.Option(metavar="MB", help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")] = None,
 ) -> None:
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
     path = file or Path(f"{problem_id}.py")
@@ -186,7 +186,9 @@ def _grade_with_progress(problem_id: str, path: Path, limits: Limits, sandbox: s
 
 
 HiddenSeed = Annotated[Optional[str], typer.Option(
-    envvar="JUDGE_HIDDEN_SEED", help="Secret from which hidden cases are derived (or $JUDGE_HIDDEN_SEED).")]
+    envvar="JUDGE_HIDDEN_SEED", metavar="SECRET", show_envvar=False,
+    help="Secret from which hidden cases are derived (or $JUDGE_HIDDEN_SEED).")]
+ShowHidden = Annotated[bool, typer.Option("--show-hidden", help="Show hidden cases' details in the feedback.")]
 
 
 def _problem_list(text: str | None) -> list[str] | None:
@@ -195,23 +197,24 @@ def _problem_list(text: str | None) -> list[str] | None:
 
 @app.command("batch")
 def batch_cmd(
-    class_dir: Annotated[Path, typer.Argument(help="One subfolder per learner, holding <problem-id>.py files.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for grades.csv, grades_wide.csv, report.html, "
+    class_dir: Annotated[Path, typer.Argument(metavar="CLASS_DIR", help="One subfolder per learner, holding <problem-id>.py files.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for grades.csv, grades_wide.csv, report.html, "
                                                     "<student>/results.json.")],
-    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Parallel sandboxes (default: cores).")] = None,
+    problems_: Annotated[Optional[str], typer.Option("--problems", metavar="IDS", help="Comma-separated problem ids (default all).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Parallel sandboxes (default: cores).")] = None,
     hidden_seed: HiddenSeed = None,
-    show_hidden: Annotated[bool, typer.Option(help="Show hidden cases' details in the feedback.")] = False,
-    force: Annotated[bool, typer.Option(help="Regrade what OUT already holds.")] = False,
+    show_hidden: ShowHidden = False,
+    force: Annotated[bool, typer.Option("--force", help="Regrade what OUT already holds.")] = False,
     sandbox: Sandbox = "auto",
-    allow_weak_sandbox: Annotated[bool, typer.Option(help="Allow the process-level sandbox.")] = False,
-    executor: Annotated[str, typer.Option(help="local (this machine) or ray (a Ray cluster).")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option("--allow-weak-sandbox",
+                                                     help="Allow the process-level sandbox.")] = False,
+    executor: Annotated[str, typer.Option(metavar="NAME", help="local (this machine) or ray (a Ray cluster).")] = "local",
+    address: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Ray cluster address (default: start a local one).")] = None,
 ) -> None:
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from grader.batch import batch, learners, progress_printer
+    from grader.batch import batch, learners, progress_printer, stored_statuses, summary
 
     ids = _problem_list(problems_)
     try:
@@ -220,30 +223,37 @@ def batch_cmd(
         kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
                       hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
                       address=address)
+        before = stored_statuses(out)
+        resumed: set[tuple[str, str]] = set()
+        printer = progress_printer(total)
+
+        def seen(task, result, was_resumed: bool) -> None:
+            if was_resumed:
+                resumed.add((task.student, task.problem))
+
         if err.is_terminal:
             columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as bar:
                 job = bar.add_task("grading", total=total)
-                results = batch(class_dir, out, on_result=lambda *_: bar.advance(job), **kwargs)
+                results = batch(class_dir, out, on_result=lambda *a: (seen(*a), bar.advance(job)), **kwargs)
         else:
-            results = batch(class_dir, out, on_result=progress_printer(total), **kwargs)
+            results = batch(class_dir, out, on_result=lambda *a: (seen(*a), printer(*a)), **kwargs)
     except UsageError as e:
         raise _usage(e) from None
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume where it stopped")
         raise typer.Exit(130) from None
-    passed = sum(r.passed for r in results.values())
-    err.print(f"graded {len(results)} (learner, problem) pairs, {passed} passed; wrote {out}/grades.csv, "
-              f"{out}/grades_wide.csv, {out}/report.html and {out}/<student>/results.json")
+    for line in summary(results, resumed, before, out):
+        err.print(visible(line), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def gradescope(
     submission_dir: Annotated[Path, typer.Option(help="The learner's files.")] = Path("/autograder/submission"),
     results: Annotated[Path, typer.Option(help="Where results.json goes.")] = Path("/autograder/results/results.json"),
-    problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated problem ids (default all).")] = None,
+    problems_: Annotated[Optional[str], typer.Option("--problems", metavar="IDS", help="Comma-separated problem ids (default all).")] = None,
     hidden_seed: HiddenSeed = None,
-    show_hidden: Annotated[bool, typer.Option(help="Show hidden cases' details in the feedback.")] = False,
+    show_hidden: ShowHidden = False,
     sandbox: Sandbox = "auto",
 ) -> None:
     """The entry point of a Gradescope autograder: always writes results.json, exits 0."""

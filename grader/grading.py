@@ -266,6 +266,11 @@ def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]
             if fits.get(i):
                 matched[i].append(sentence)
     explained = {i: m[0] for i, m in matched.items() if m}
+    if not explained:
+        near = _nearest_pitfall(problem, cases, inputs, expected, wrong)
+        if near:
+            return (f"Hint: your output is much closer to this known mistake than to the right answer, though not "
+                    f"equal to it, so it combined with another mistake is likely: {near}")
     if explained:
         distinct = list(dict.fromkeys(explained.values()))
         where = lambda s: _cases([i for i, m in explained.items() if m == s])  # noqa: E731
@@ -281,6 +286,26 @@ def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]
         if fact:
             return f"Hint: {fact}"
     return ""
+
+
+def _nearest_pitfall(problem: Problem, cases: list[Case], inputs: list[dict[str, object]],
+                     expected: list[np.ndarray], wrong: dict[int, np.ndarray]) -> str:
+    """The known mistake every wrong output lies at least 3x closer to than to the right answer, if one does."""
+    best, best_ratio = "", 1 / 3
+    for name, sentence in problems.pitfall_messages(problem).items():
+        worst_ratio = 0.0
+        for i, got in wrong.items():
+            pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
+            if pit is None or pit.size != got.size:
+                worst_ratio = np.inf
+                break
+            g = got.reshape(-1).astype(np.float64)
+            to_pit = np.linalg.norm(g - pit.reshape(-1).astype(np.float64))
+            to_exp = np.linalg.norm(g - expected[i].reshape(-1).astype(np.float64))
+            worst_ratio = max(worst_ratio, to_pit / to_exp if to_exp > 0 else np.inf)
+        if worst_ratio < best_ratio:
+            best, best_ratio = sentence, worst_ratio
+    return best
 
 
 def _cases(indices: list[int]) -> str:

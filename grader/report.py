@@ -160,16 +160,18 @@ def _case_lines(result: Result, console: Console) -> None:
 CSV_COLUMNS = ["student", "problem", "score", "max_score", "status", "message"]
 
 
-def case_lines(result: Result, *, show_hidden: bool) -> list[str]:
+def case_lines(result: Result, *, show_hidden: bool, failing_only: bool = False) -> list[str]:
     """One line per case for learners; hidden cases show only their status unless asked."""
     lines = []
     for c in result.cases:
+        if failing_only and c.status is Status.PASSED:
+            continue
         if c.hidden and not show_hidden:
-            lines.append(f"{c.name}: {c.status.label}")
+            lines.append(f"{c.name}: {case_label(c)}")
         else:
-            detail = f": {c.message}" if c.message and c.status is not Status.PASSED else ""
+            detail = f": {c.message}" if c.message and c.status is not Status.PASSED and not not_run(c) else ""
             lines.append(f"case {c.index} ({c.name}, seed {c.seed}){' [hidden]' if c.hidden else ''}: "
-                         f"{c.status.label}{detail}")
+                         f"{case_label(c)}{detail}")
     return lines
 
 
@@ -183,15 +185,43 @@ def learner_message(result: Result, *, show_hidden: bool) -> str:
     return result.message
 
 
+def gradescope_output(result: Result, *, show_hidden: bool) -> str:
+    """A learner's feedback on one problem: a file-level failure once; else the verdict and the failing cases."""
+    if file_level(result):
+        first = result.cases[0]
+        tb = "" if first.message.startswith("still has the starter") else (first.traceback or result.traceback)
+        text = "\n\n".join(p for p in (f"{result.status.label}: {first.message}", clean_traceback(tb)) if p)
+    else:
+        failing = case_lines(result, show_hidden=show_hidden, failing_only=True)
+        text = counts(result)
+        if result.diagnosis:
+            named = not result.diagnosis.startswith("Hint:")
+            text += "\n" + (f"Likely mistake: {result.diagnosis}" if named else result.diagnosis)
+        if failing:
+            text += "\n\nfailing cases:\n" + "\n".join(failing)
+        first = next((c for c in result.cases if c.status is not Status.PASSED), None)
+        if first is not None and first.traceback and (show_hidden or not first.hidden):
+            text += "\n\n" + clean_traceback(first.traceback)
+    return visible(text)
+
+
+def counts(result: Result) -> str:
+    """ "3 of 4 public cases passed; all 3 hidden cases passed": public and hidden apart."""
+    parts = []
+    for kind, group in (("public", [c for c in result.cases if not c.hidden]),
+                        ("hidden", [c for c in result.cases if c.hidden])):
+        if group:
+            ok = sum(c.status is Status.PASSED for c in group)
+            parts.append(f"all {len(group)} {kind} cases passed" if ok == len(group)
+                         else f"{ok} of {len(group)} {kind} cases passed")
+    return "; ".join(parts)
+
+
 def gradescope_doc(results: list[Result], *, show_hidden: bool) -> dict:
     """The Gradescope autograder results.json: one test per problem, scored by cases passed."""
-    tests = []
-    for r in results:
-        output = "\n".join([learner_message(r, show_hidden=show_hidden), "", *case_lines(r, show_hidden=show_hidden)])
-        if r.traceback and r.status is not Status.INTERNAL_ERROR:
-            output += "\n\n" + r.traceback
-        tests.append({"name": r.problem, "score": r.score, "max_score": r.max_score,
-                      "status": "passed" if r.passed else "failed", "output": output, "visibility": "visible"})
+    tests = [{"name": r.problem, "score": r.score, "max_score": r.max_score,
+              "status": "passed" if r.passed else "failed", "output": gradescope_output(r, show_hidden=show_hidden),
+              "visibility": "visible"} for r in results]
     return {"score": sum(r.score for r in results), "execution_time": round(sum(r.time_s for r in results), 3),
             "output": f"{sum(r.passed for r in results)} of {len(results)} problems passed", "tests": tests}
 
@@ -203,8 +233,17 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def csv_cell(text: str) -> str:
+    """A text cell: control characters visible, and never read as a formula by a spreadsheet."""
+    text = visible_line(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[str],
                         results: dict[tuple[str, str], Result], *, show_hidden: bool) -> None:
+    """grades.csv (long), grades_wide.csv (a blank cell: not handed in), results.json per learner, report.html."""
+    from grader.html_report import class_html
+
     long, wide = io.StringIO(), io.StringIO()
     w = csv.writer(long, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -213,57 +252,11 @@ def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[st
     for s in students:
         row = [results[(s, p)] for p in problem_ids]
         for r in row:
-            w.writerow([s, r.problem, r.score, r.max_score, r.status.value, learner_message(r, show_hidden=show_hidden)])
-        ww.writerow([s, *[r.score for r in row], sum(r.score for r in row), sum(r.max_score for r in row)])
+            w.writerow([csv_cell(s), r.problem, r.score, r.max_score, r.status.value,
+                        csv_cell(learner_message(r, show_hidden=show_hidden))])
+        ww.writerow([csv_cell(s), *["" if r.status is Status.MISSING else r.score for r in row],
+                     sum(r.score for r in row), sum(r.max_score for r in row)])
         _write_atomic(out_dir / s / "results.json", json.dumps(gradescope_doc(row, show_hidden=show_hidden), indent=2))
     _write_atomic(out_dir / "grades.csv", long.getvalue())
     _write_atomic(out_dir / "grades_wide.csv", wide.getvalue())
-    _write_atomic(out_dir / "report.html", class_html(students, problem_ids, results))
-
-
-def _reason(r: Result) -> str:
-    """A failure reason with its numbers taken out, so that alike failures group together."""
-    text = r.message.split("; ", 1)[-1] if "cases passed" in r.message else r.message
-    text = text.split(": ", 1)[-1] if text.startswith(("case ", "a hidden case")) else text
-    return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", text)[:160]
-
-
-def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[str, str], Result]) -> str:
-    """A self-contained page: pass rates per problem and per case, a score histogram, common failures."""
-    h = html.escape
-    n = len(students)
-    parts = ["<!doctype html><meta charset=utf-8><title>Class report</title><style>"
-             "body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}.bar{background:#4a7;height:1em}"
-             "td.num{text-align:right}</style>",
-             f"<h1>Class report</h1><p>{n} learners, {len(problem_ids)} problems.</p><h2>Problems</h2>",
-             "<table><tr><th>problem</th><th>passed</th><th>handed in</th><th>pass rate</th><th></th></tr>"]
-    for p in problem_ids:
-        rs = [results[(s, p)] for s in students]
-        passed = sum(r.passed for r in rs)
-        handed = sum(r.status is not Status.MISSING for r in rs)
-        rate = passed / n if n else 0
-        parts.append(f"<tr><td>{h(p)}</td><td class=num>{passed}</td><td class=num>{handed}</td>"
-                     f"<td class=num>{rate:.0%}</td><td><div class=bar style='width:{rate * 20:.1f}em'></div></td></tr>")
-    parts.append("</table><h2>Cases</h2><table><tr><th>problem</th><th>case</th><th>pass rate</th><th></th></tr>")
-    for p in problem_ids:
-        rs = [results[(s, p)] for s in students]
-        for i, c in enumerate(rs[0].cases if rs else []):
-            ok = sum(1 for r in rs if i < len(r.cases) and r.cases[i].status is Status.PASSED)
-            rate = ok / n if n else 0
-            parts.append(f"<tr><td>{h(p)}</td><td>{h(c.name)}{' (hidden)' if c.hidden else ''}</td>"
-                         f"<td class=num>{rate:.0%}</td><td><div class=bar style='width:{rate * 20:.1f}em'></div></td></tr>")
-    parts.append("</table><h2>Total scores</h2><table><tr><th>score</th><th>learners</th><th></th></tr>")
-    totals = Counter(sum(results[(s, p)].score for p in problem_ids) for s in students)
-    top = max(totals.values(), default=1)
-    for score in sorted(totals):
-        parts.append(f"<tr><td class=num>{score}</td><td class=num>{totals[score]}</td>"
-                     f"<td><div class=bar style='width:{totals[score] / top * 20:.1f}em'></div></td></tr>")
-    parts.append("</table><h2>Most common failures</h2><table><tr><th>problem</th><th>status</th><th>reason</th>"
-                 "<th>learners</th></tr>")
-    reasons = Counter((r.problem, r.status.label, _reason(r)) for r in results.values()
-                      if not r.passed and r.status is not Status.MISSING)
-    for (p, status, reason), count in reasons.most_common(15):
-        parts.append(f"<tr><td>{h(p)}</td><td>{h(status)}</td><td>{h(reason)}</td><td class=num>{count}</td></tr>")
-    parts.append("</table>")
-    return "\n".join(parts)
+    _write_atomic(out_dir / "report.html", class_html(students, problem_ids, results, show_hidden=show_hidden))
