@@ -108,7 +108,7 @@ def learner_message(message: str, traceback: str, source: str, function: str) ->
 # ---------------------------------------------------------------- stderr: the learner's or JAX's own
 
 # absl/XLA log lines (`E0000 00:00:1700000000.123456  1234 file.cc:12] ...`) and JAX's own warnings.
-_LIBRARY_LINE = re.compile(r"^(?:[EWIF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]|WARNING: All log messages before "
+_LIBRARY_LINE = re.compile(r"^(?:[EWIF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|WARNING: All log messages before "
                            r"absl::InitializeLog|\S*(?:jax|xla|flax)\S*\.py:\d+: \w*Warning:|  warnings\.warn\()")
 
 

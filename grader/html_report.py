@@ -25,7 +25,8 @@ td.num{text-align:right;white-space:nowrap}.bar{background:#4a7;height:.9em;min-
 .meta{color:#555}.ok{color:#176b2c}.bad{color:#a31515}.miss{color:#888}
 .fail{border:1px solid #ddd;border-radius:6px;padding:.5em .8em;margin:.8em 0}
 .fail pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f8f8f8;padding:.5em;margin:.4em 0 0}
-@media (max-width:40em){body{font-size:14px;padding:0 .5em}td,th{padding:.25em .4em}}
+td.id{min-width:6em}
+@media (max-width:40em){body{font-size:14px;padding:0 .5em}td,th{padding:.25em .4em}.barcell{display:none}}
 """
 
 
@@ -33,12 +34,17 @@ def _h(text: object) -> str:
     return html.escape(visible(str(text)))
 
 
+def _id(text: str) -> str:
+    """An id that may break after its underscores on a narrow screen, never inside a word."""
+    return _h(text).replace("_", "_<wbr>")
+
+
 def _pct(n: int, d: int) -> str:
     return f"{n / d:.0%}" if d else "-"
 
 
 def _bar(rate: float) -> str:
-    return f"<div class=bar style='width:{rate * 10:.1f}em'></div>"
+    return f"<td class=barcell><div class=bar style='width:{rate * 10:.1f}em'></div></td>"
 
 
 def _group(r: Result) -> str:
@@ -66,38 +72,38 @@ def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[
            f"graded {now:%Y-%m-%d %H:%M %Z}.</p>"]
 
     out.append("<h2>Problems</h2><div class=wrap><table><tr><th>problem</th><th>handed in</th>"
-               "<th>passed</th><th>pass rate (of those who handed in)</th><th></th></tr>")
+               "<th>passed</th><th class=barcell></th></tr>")
     for p in problem_ids:
         rs = [results[(s, p)] for s in students]
         handed = sum(r.status is not Status.MISSING for r in rs)
         passed = sum(r.passed for r in rs)
-        out.append(f"<tr><td>{_h(p)}</td><td class=num>{handed} of {n}</td>"
-                   f"<td class=num>{passed} of {handed} handed in ({_pct(passed, n)} of class)</td>"
-                   f"<td class=num>{_pct(passed, handed)}</td><td>{_bar(passed / handed if handed else 0)}</td></tr>")
+        out.append(f"<tr><td class=id>{_id(p)}</td><td class=num>{handed} of {n}</td>"
+                   f"<td class=num>{passed} of {handed} handed in: {_pct(passed, handed)}<br>"
+                   f"({_pct(passed, n)} of the class)</td>{_bar(passed / handed if handed else 0)}</tr>")
     out.append("</table></div>")
 
     out.append("<h2>Cases</h2><p class=meta>Pass rates among the learners who handed the problem in.</p>"
-               "<div class=wrap><table><tr><th>problem</th><th>case</th><th>passed</th><th></th></tr>")
+               "<div class=wrap><table><tr><th>problem</th><th>case</th><th>passed</th><th class=barcell></th></tr>")
     for p in problem_ids:
         rs = [results[(s, p)] for s in students if results[(s, p)].status is not Status.MISSING]
         template = results[(students[0], p)].cases if students else []
         for i, c in enumerate(template):
             ok = sum(1 for r in rs if i < len(r.cases) and r.cases[i].status is Status.PASSED)
-            out.append(f"<tr><td>{_h(p)}</td><td>{_h(case_name(c))}</td><td class=num>{ok} of {len(rs)} "
-                       f"({_pct(ok, len(rs))})</td><td>{_bar(ok / len(rs) if rs else 0)}</td></tr>")
+            out.append(f"<tr><td class=id>{_id(p)}</td><td>{_h(case_name(c))}</td><td class=num>{ok} of {len(rs)} "
+                       f"({_pct(ok, len(rs))})</td>{_bar(ok / len(rs) if rs else 0)}</tr>")
     out.append("</table></div>")
 
     out.append(f"<h2>Total scores (out of {max_total})</h2><div class=wrap><table>"
-               "<tr><th>score</th><th>learners</th><th></th></tr>")
+               "<tr><th>score</th><th>learners</th><th class=barcell></th></tr>")
     totals = Counter(sum(results[(s, p)].score for p in problem_ids) for s in students)
     top = max(totals.values(), default=1)
     for score in sorted(totals):
         out.append(f"<tr><td class=num>{score} / {max_total}</td><td class=num>{totals[score]}</td>"
-                   f"<td>{_bar(totals[score] / top)}</td></tr>")
+                   f"{_bar(totals[score] / top)}</tr>")
     out.append("</table></div>")
 
     out.append("<h2>Learners</h2><div class=wrap><table><tr><th>learner</th>"
-               + "".join(f"<th>{_h(p)}</th>" for p in problem_ids) + "<th>total</th></tr>")
+               + "".join(f"<th>{_id(p)}</th>" for p in problem_ids) + "<th>total</th></tr>")
     for s in students:
         cells = []
         for p in problem_ids:
@@ -113,6 +119,8 @@ def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[
     out.append("</table></div>")
 
     out.append("<h2>Most common failures</h2>")
+    out.append("<p class=meta>Grouped by the named mistake, else by the kind of failure; one full example "
+               "each.</p>")
     groups: dict[tuple[str, str], list[tuple[str, Result]]] = defaultdict(list)
     for (s, p), r in results.items():
         if not r.passed and r.status is not Status.MISSING:
@@ -123,7 +131,9 @@ def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[
         s, example = members[0]
         names = ", ".join(_h(m) for m, _ in members)
         named = example.diagnosis and not example.diagnosis.startswith("Hint:")
-        title = f"Likely mistake: {example.diagnosis}" if named else key
+        first = next((c for c in example.cases if c.status is example.status), None)
+        title = f"Likely mistake: {example.diagnosis}" if named else \
+            f"{example.status.label}: {first.message if first is not None and first.message else example.message}"
         out.append(f"<div class=fail><b>{_h(p)}</b>: {len(members)} learner{'s' if len(members) > 1 else ''} "
                    f"({names})<br>{_h(title)}<pre>{_h(s)}: "
                    f"{_h(learner_message(example, show_hidden=show_hidden))}</pre></div>")

@@ -79,8 +79,9 @@ def render(result: Result, console: Console) -> None:
         loaded = bool(result.traceback) or first.status is not Status.ERROR or not first.traceback
         what = "could not be loaded" if loaded else f"failed the same way in all {len(result.cases)} cases"
         say(f"{Path(result.submission).name} {what}:", 0, "bold")
-        tb = "" if first.message.startswith("still has the starter") else (first.traceback or result.traceback)
-        for part in details(first.message, tb):
+        message = first.message or result.message
+        tb = "" if message.startswith("still has the starter") else (first.traceback or result.traceback)
+        for part in details(message, tb):
             say(part, 4, "dim" if part.startswith("Traceback") else "")
     else:
         _case_lines(result, console)
@@ -189,8 +190,9 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
     """A learner's feedback on one problem: a file-level failure once; else the verdict and the failing cases."""
     if file_level(result):
         first = result.cases[0]
-        tb = "" if first.message.startswith("still has the starter") else (first.traceback or result.traceback)
-        text = "\n\n".join(p for p in (f"{result.status.label}: {first.message}", clean_traceback(tb)) if p)
+        message = first.message or result.message
+        tb = "" if message.startswith("still has the starter") else (first.traceback or result.traceback)
+        text = "\n\n".join(p for p in (f"{result.status.label}: {message}", clean_traceback(tb)) if p)
     else:
         failing = case_lines(result, show_hidden=show_hidden, failing_only=True)
         text = counts(result)
