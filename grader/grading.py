@@ -41,7 +41,8 @@ def grade(
         hidden_seed: a secret; when given, hidden cases derived from it are graded too.
         zygote: forks the sandbox (a batch shares one); by default one is started for this call.
         progress: called as the grading goes: ("reference", 0) while expected outputs are computed,
-            ("import", 0) when the learner's file is being imported, ("case", i) when case i is done.
+            ("import", 0) when the learner's file is being imported, ("imported", 0) when it is, ("case", i)
+            when case i is done.
 
     Raises UsageError for an unknown problem or a missing file; every fault of
     the learner's code, and any judge bug, comes back as a Result.
@@ -80,7 +81,7 @@ def grade(
         inputs = [problems.make_inputs(problem.meta, c) for c in cases]
         expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         with Sandbox(zygote, limits) as box:
-            box.on_frame = lambda header: tell("case", header.get("index")) if header.get("kind") == "case" else None
+            box.on_frame = lambda header: tell(header.get("kind"), header.get("index", 0))
             tell("import", 0)
             outcome = box.run(*_job(problem, source, inputs))
         return _learner_facing(problem, _interpret(problem, path, cases, inputs, expected, outcome, limits), source)
@@ -97,7 +98,7 @@ def grade(
 def _safe(progress: Callable[[str, int], None] | None) -> Callable[[str, object], None]:
     """The progress callback, never failing the grading (it runs in the sandbox's reader thread too)."""
     def tell(event: str, index: object) -> None:
-        if progress is not None and isinstance(index, int):
+        if progress is not None and isinstance(event, str) and isinstance(index, int):
             try:
                 progress(event, index)
             except Exception:

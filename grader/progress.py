@@ -42,6 +42,8 @@ class RunProgress:
                 self._step = "computing the expected outputs (only the first run is slow)"
             elif event == "import":
                 self._step = f"importing {self.filename}"
+            elif event == "imported":
+                self._step = "running"
             elif event == "case":
                 self._done = min(self.n_cases, index + 1)
                 self._step = "running" if self._done < self.n_cases else "comparing with the expected outputs"
@@ -51,9 +53,9 @@ class RunProgress:
     def _text(self) -> str:
         with self._lock:
             step, done, since = self._step, self._done, self._since
-        if step.startswith("importing") or step == "running":
-            step = f"{step} (case {done + 1} of {self.n_cases})" if step == "running" else step
-        return f"grading {self.filename}: {step}... {done}/{self.n_cases} cases done ({time.monotonic() - since:.0f} s)"
+        if step == "running":
+            step = f"case {done + 1} of {self.n_cases} running"
+        return f"grading {self.filename}: {step} ({time.monotonic() - since:.0f} s)"
 
     def _refresh(self) -> None:
         status = self._status
