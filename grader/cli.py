@@ -73,7 +73,7 @@ def list_cmd() -> None:
             title = problems.load_problem(pid).meta.title
         except ProblemError as e:
             title = f"(malformed: {e})"
-        out.print(f"{pid:{width}s}  {title}", highlight=False, soft_wrap=True)
+        out.print(visible(f"{pid:{width}s}  {title}"), highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -104,7 +104,8 @@ def init(
     except UsageError as e:
         raise _usage(e) from None
     shutil.copyfile(problem.stub_path, target)
-    out.print(f"wrote {target}; read the task with `judge show {problem_id}`, grade with `judge run {problem_id}`")
+    out.print(visible(f"wrote {target}; read the task with `judge show {problem_id}`, grade with "
+                      f"`judge run {problem_id}`"), highlight=False, markup=False)
 
 
 # JAX's CPU runtime reserves about 1.5 GB of address space before any code runs: measured, the correct
@@ -273,7 +274,7 @@ def gradescope(
         doc = {"score": 0, "output": f"The autograder could not grade this submission: {e}", "tests": []}
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(doc, indent=2))
-    err.print(f"wrote {results}: score {doc['score']}")
+    err.print(visible(f"wrote {results}: score {doc['score']}"), highlight=False, markup=False)
 
 
 @app.command()
@@ -289,11 +290,14 @@ def check(
         raise _usage(UnknownProblem(problem_id, problems.problem_ids()))
     failed = 0
     for pid in ids:
-        out.print(f"[bold]{pid}[/]")
+        out.print(Text(pid, style="bold"))
         for name, ok, detail in check_problem(pid, sandbox=sandbox):
             failed += not ok
-            mark = "[green]ok  [/]" if ok else "[red]FAIL[/]"
-            out.print(f"  {mark} {name}" + (f"  [dim]{detail}[/]" if detail and not ok else ""), highlight=False)
+            mark = "ok  " if ok else "FAIL"
+            line = Text.assemble("  ", (mark, "green" if ok else "red"), f" {visible(name)}")
+            if detail and not ok:
+                line.append(f"  {visible(detail)}", style="dim")
+            out.print(line, highlight=False)
     out.print(f"{len(ids)} problems checked, {failed} checks failed")
     raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
 
@@ -311,5 +315,5 @@ def new(
     except UsageError as e:
         raise _usage(e) from None
     for path in written:
-        out.print(f"wrote {path}", highlight=False)
+        out.print(visible(f"wrote {path}"), highlight=False, markup=False)
     out.print(f"edit them, then run `judge check {problem_id}`")

@@ -368,5 +368,6 @@ def _clip(text: str, total: int) -> str:
         cut = text.rfind("\n")
         text = text[: cut + 1] if cut >= 0 else text
         shown = len(text.encode())
-        return text + f"[... {total - shown:,} more bytes not shown ({total:,} bytes in all)]"
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return text + f"{sep}[... output cut: {total - shown:,} more bytes not shown ({total:,} bytes in all)]"
     return text

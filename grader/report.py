@@ -89,9 +89,8 @@ def render(result: Result, console: Console) -> None:
         text, library = (split_stderr(result.stderr) if name == "stderr" else (result.stdout, ""))
         for label, part in ((f"your {name}", text), ("JAX/XLA's own messages (not from your code)", library)):
             if part.strip():
-                n = part.rstrip("\n").count("\n") + 1
-                say(f"{label} ({n} line{'s' if n > 1 else ''}):", 0, "bold")
-                say(clip(part.rstrip("\n"), 2000, 20), 4, "dim")
+                say(f"{label}:", 0, "bold")
+                say(_output(part), 4, "dim")
     if result.diagnosis:
         say(result.diagnosis if result.diagnosis.startswith("Hint:") else f"Likely mistake: {result.diagnosis}")
     if uniform:
@@ -109,14 +108,27 @@ def render(result: Result, console: Console) -> None:
     _block(console, "\n".join(lines[1:]))
 
 
+CUT_NOTE = re.compile(r"\n?\[\.\.\. output cut: [\d,]+ more bytes not shown \(([\d,]+) bytes in all\)\]\s*$")
+
+
+def _output(text: str) -> str:
+    """A captured stream for the screen: its first lines, cut at a line end, with how much was left out."""
+    m = CUT_NOTE.search(text)
+    body = text[: m.start()] if m else text
+    shown = clip(body.rstrip("\n"), 1000, 20)
+    if m:  # the sandbox kept only the start: say how much there was in all
+        shown = shown.split("\n[... ")[0] + f"\n[... the rest not shown: {m.group(1)} bytes in all]"
+    return shown
+
+
 def wrap(text: str, width: int, indent: int) -> str:
-    """`text` indented and wrapped between words to `width` columns (a word longer than a line stays whole)."""
+    """`text` indented and wrapped between words to `width` columns; only a word longer than a line is cut."""
     out = []
     for line in text.split("\n"):
         lead = len(line) - len(line.lstrip(" "))
         pad = " " * (indent + lead)
         out += textwrap.wrap(line.lstrip(" "), max(20, width - 1), initial_indent=pad,
-                             subsequent_indent=pad + ("  " if lead else ""), break_long_words=False,
+                             subsequent_indent=pad + ("  " if lead else ""), break_long_words=True,
                              break_on_hyphens=False) or [""]
     return "\n".join(out)
 

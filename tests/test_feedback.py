@@ -372,7 +372,7 @@ def test_jax_log_lines_are_labelled_as_jax_not_the_learners():
     assert own == "my debug\n" and "XLA says" in library
     cases = [CaseResult(index=0, name="a", seed=1, status=Status.PASSED)]
     text = shown(result_of(cases, Status.PASSED, "all passed", stderr=own + library), 80)
-    assert "your stderr (1 line)" in text and "JAX/XLA's own messages" in text
+    assert "your stderr:" in text and "JAX/XLA's own messages" in text
 
 
 # ---------------------------------------------------------------- Gradescope
@@ -387,3 +387,17 @@ def test_gradescope_says_a_file_level_failure_once_and_lists_failing_cases_only(
     wrong = gradescope_doc([wrong_result()], show_hidden=False)["tests"][0]["output"]
     assert "pad_id 5" in wrong and LONG_NAME in wrong and "padding right" not in wrong
     assert wrong.count(WRONG_MESSAGE) == 1
+
+
+def test_captured_output_is_cut_at_a_line_end_with_the_total():
+    from grader.grading import _clip
+
+    kept = "".join(f"line {i}\n" for i in range(3000))[:16384]  # the sandbox keeps 16 KiB, mid-line
+    stored = _clip(kept, 1_000_000)
+    body, note = stored.rsplit("\n", 1)
+    assert body.splitlines()[-1] == f"line {len(body.splitlines()) - 1}"  # the partial line is gone
+    assert note.startswith("[... output cut: ") and "(1,000,000 bytes in all)]" in note
+    cases = [CaseResult(index=0, name="a", seed=1, status=Status.PASSED)]
+    text = shown(result_of(cases, Status.PASSED, "all passed", stdout=stored), 80)
+    assert "line 19\n" in text and "line 20\n" not in text
+    assert "[... the rest not shown: 1,000,000 bytes in all]" in text
