@@ -277,7 +277,9 @@ def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]
         runs.append(f"{len(regraded)} regraded" + (f" ({shown})" if changed else " (no grade changed)"))
     if len(graded) > len(regraded):
         runs.append(f"{len(graded) - len(regraded)} graded")
+    levels = sorted({r.replay.sandbox for r in results.values() if r.replay and r.replay.sandbox != "none"})
+    where = f"; sandbox: {', '.join(levels)}" if levels else ""
     out = Path(out_dir)
-    return [f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}",
+    return [f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}{where}",
             f"  {out / 'grades.csv'}", f"  {out / 'grades_wide.csv'}", f"  {out / 'report.html'}",
             f"  {out / '<student>' / 'results.json'} (Gradescope format, one per learner)"]

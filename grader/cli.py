@@ -51,6 +51,8 @@ def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
         near = difflib.get_close_matches(e.problem_id, e.valid, n=1, cutoff=0.6)
         hint = f"did you mean {near[0]!r}? " if near else ""
         message = f"unknown problem {e.problem_id!r}; {hint}valid ids: {', '.join(e.valid)}"
+    if message.startswith("the bwrap sandbox is not usable here"):
+        message = f"the bwrap sandbox is not usable here: {bubblewrap_advice()}"
     if as_json:
         print(json.dumps({"status": "usage_error", "message": message, "valid_ids": problems.problem_ids()}))
     err.print(Text.assemble(("error:", "red"), " ", visible(message)), highlight=False)

@@ -401,3 +401,24 @@ def test_captured_output_is_cut_at_a_line_end_with_the_total():
     text = shown(result_of(cases, Status.PASSED, "all passed", stdout=stored), 80)
     assert "line 19\n" in text and "line 20\n" not in text
     assert "[... the rest not shown: 1,000,000 bytes in all]" in text
+
+
+def test_without_bubblewrap_the_install_command_is_printed(tmp_path):
+    """With no bwrap on PATH the judge falls back, says so once, and gives the command for this system."""
+    import shutil
+
+    apt = shutil.which("apt-get")
+    if apt is None:
+        pytest.skip("no apt-get here")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "apt-get").symlink_to(apt)
+    env = {**os.environ, "PATH": str(tmp_path / "bin"), "COLUMNS": "80"}
+    exe = shutil.which("judge")
+    proc = subprocess.run([exe, "run", MASK, "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    expected = "apt-get install -y bubblewrap" if os.geteuid() == 0 else "apt-get install -y bubblewrap (as root)"
+    assert f"install bubblewrap: {expected}" in proc.stderr and "sudo" not in proc.stderr
+    refused = subprocess.run([exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK /
+                              "correct_jax.py")], capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode == 2 and f"install bubblewrap: {expected}" in refused.stderr
