@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 from grader import problems
 from grader.errors import UsageError
 from grader.feedback import bubblewrap_advice
+from grader.textsafe import visible
 from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
 from grader.report import write_class_reports
@@ -234,7 +235,7 @@ def progress_printer(total: int) -> Callable[[Task, Result, bool], None]:
     def show(task: Task, result: Result, resumed: bool) -> None:
         done[0] += 1
         tag = " (resumed)" if resumed else ""
-        print(f"[{done[0]}/{total}] {task.student} {task.problem}: {result.status.label} "
+        print(f"[{done[0]}/{total}] {visible(task.student)} {task.problem}: {result.status.label} "
               f"{result.score}/{result.max_score}{tag} ({time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
 
     return show

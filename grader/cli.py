@@ -221,6 +221,9 @@ def batch_cmd(
 
     ids = _problem_list(problems_)
     try:
+        for pid in ids or []:
+            if pid not in problems.problem_ids():
+                raise UnknownProblem(pid, problems.problem_ids())
         n_students = len(learners(class_dir)) if class_dir.is_dir() else 0
         total = n_students * len(ids or problems.problem_ids())
         kwargs = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,

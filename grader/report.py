@@ -208,7 +208,11 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
     else:
         failing = case_lines(result, show_hidden=show_hidden, failing_only=True)
         text = counts(result)
-        if result.diagnosis:
+        mentioned = {int(n) for group in re.findall(r"\bcases? ((?:\d+(?:, )?)+)", result.diagnosis)
+                     for n in re.findall(r"\d+", group)}
+        if not show_hidden and any(c.hidden and c.index in mentioned for c in result.cases):
+            pass  # a hint about a hidden case would give its details away
+        elif result.diagnosis:
             named = not result.diagnosis.startswith("Hint:")
             text += "\n" + (f"Likely mistake: {result.diagnosis}" if named else result.diagnosis)
         if failing:

@@ -422,3 +422,14 @@ def test_without_bubblewrap_the_install_command_is_printed(tmp_path):
     refused = subprocess.run([exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK /
                               "correct_jax.py")], capture_output=True, text=True, env=env, timeout=300)
     assert refused.returncode == 2 and f"install bubblewrap: {expected}" in refused.stderr
+
+
+def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
+    cases = [CaseResult(index=0, name="a", seed=1, status=Status.PASSED),
+             CaseResult(index=1, name="hidden 1", seed=2, hidden=True, status=Status.WRONG_ANSWER, message="x")]
+    hint = "Hint: in case 1 the wrong values all lie at index 2 of axis 0 (shape (3, 4))."
+    r = result_of(cases, Status.WRONG_ANSWER, "1 of 1", diagnosis=hint)
+    assert "index 2 of axis 0" not in gradescope_doc([r], show_hidden=False)["tests"][0]["output"]
+    assert "index 2 of axis 0" in gradescope_doc([r], show_hidden=True)["tests"][0]["output"]
+    public = r.model_copy(update={"diagnosis": hint.replace("case 1", "case 0")})
+    assert "index 2 of axis 0" in gradescope_doc([public], show_hidden=False)["tests"][0]["output"]
