@@ -58,7 +58,10 @@ def grade(
             raise UsageError(f"{path} is a folder, not a file: give your Python file, e.g. --file "
                              f"{path / (problem_id + '.py')}")
         if not path.is_file():
-            raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
+            notebook = path.with_suffix(".ipynb")
+            hint = (f"{notebook} is a notebook: export it as a Python script first" if notebook.is_file()
+                    else f"run `judge init {problem_id}` to get the stub")
+            raise UsageError(f"no such file: {path} ({hint})")
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None

@@ -433,3 +433,9 @@ def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
     assert "index 2 of axis 0" in gradescope_doc([r], show_hidden=True)["tests"][0]["output"]
     public = r.model_copy(update={"diagnosis": hint.replace("case 1", "case 0")})
     assert "index 2 of axis 0" in gradescope_doc([public], show_hidden=False)["tests"][0]["output"]
+
+
+def test_a_notebook_next_to_the_missing_file_is_pointed_at(tmp_path):
+    (tmp_path / f"{MASK}.ipynb").write_text("{}")
+    proc = run80("run", MASK, cwd=tmp_path)
+    assert proc.returncode == 2 and f"{MASK}.ipynb is a notebook: export it as a Python script" in proc.stderr
