@@ -92,7 +92,8 @@ def render(result: Result, console: Console) -> None:
                 say(f"{label}:", 0, "bold")
                 say(_output(part), 4, "dim")
     if result.diagnosis:
-        say(result.diagnosis if result.diagnosis.startswith("Hint:") else f"Likely mistake: {result.diagnosis}")
+        hint = result.diagnosis if result.diagnosis.startswith("Hint:") else f"Likely mistake: {result.diagnosis}"
+        _headed(console, wrap(visible(hint), width, 0), hint.index(":") + 1, "bold")
     if uniform:
         verdict = f"none of the {result.max_score} cases could run" if loaded else \
             f"0 of {result.max_score} cases passed"
@@ -101,11 +102,17 @@ def render(result: Result, console: Console) -> None:
     else:
         verdict = result.message
     head = f"{result.status.label.upper()} {result.score}/{result.max_score}"
-    lines = wrap(f"{head}: {visible(verdict)} ({result.time_s:.2f} s)", width, 0).split("\n")
-    first_line = Text(lines[0])
-    first_line.stylize(f"bold {STYLE.get(result.status, 'yellow')}", 0, len(head))
-    _line(console, first_line)
-    _block(console, "\n".join(lines[1:]))
+    _headed(console, wrap(f"{head}: {visible(verdict)} ({result.time_s:.2f} s)", width, 0), len(head),
+            f"bold {STYLE.get(result.status, 'yellow')}")
+
+
+def _headed(console: Console, text: str, head: int, style: str) -> None:
+    """Wrapped lines whose first `head` characters are styled (a verdict, a "Hint:")."""
+    first, _, rest = text.partition("\n")
+    line = Text(first)
+    line.stylize(style, 0, head)
+    _line(console, line)
+    _block(console, rest)
 
 
 CUT_NOTE = re.compile(r"\n?\[\.\.\. output cut: [\d,]+ more bytes not shown \(([\d,]+) bytes in all\)\]\s*$")
