@@ -41,7 +41,11 @@ out.on_broken_pipe = _reader_left  # rich's default exits with 1, which reads as
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-Sandbox = Annotated[str, typer.Option(metavar="LEVEL", help="Isolation level: auto (bwrap where usable), bwrap or process.")]
+Sandbox = Annotated[str, typer.Option(metavar="LEVEL",
+                                       help="Isolation level: auto (bwrap where usable), bwrap or process.")]
+ProblemId = Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")]
+Problems = Annotated[Optional[str], typer.Option("--problems", metavar="IDS",
+                                                 help="Comma-separated problem ids (default all).")]
 
 
 def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
@@ -79,7 +83,7 @@ def list_cmd() -> None:
 
 
 @app.command()
-def show(problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")]) -> None:
+def show(problem_id: ProblemId) -> None:
     """Show a problem's spec."""
     from rich.markdown import Markdown  # only here: it costs 40 ms to import
 
@@ -92,7 +96,7 @@ def show(problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="P
 
 @app.command()
 def init(
-    problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")],
+    problem_id: ProblemId,
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the stub.")] = Path("."),
 ) -> None:
     """Write a problem's stub to ./ID.py (never overwrites a file)."""
@@ -138,13 +142,17 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
 
 @app.command()
 def run(
-    problem_id: Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")],
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Submission file (default ./ID.py).")] = None,
+    problem_id: ProblemId,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", metavar="FILE",
+                                                 help="Submission file (default ./ID.py).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     sandbox: Sandbox = "auto",
-    time_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds for all cases together.")] = None,
-    import_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds to import the file.")] = None,
-    memory_limit: Annotated[Optional[int], typer.Option(metavar="MB", help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS",
+                                                        help="Seconds for all cases together.")] = None,
+    import_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS",
+                                                          help="Seconds to import the file.")] = None,
+    memory_limit: Annotated[Optional[int], typer.Option(
+        metavar="MB", help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")] = None,
 ) -> None:
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
     path = file or Path(f"{problem_id}.py")
@@ -200,19 +208,24 @@ def _problem_list(text: str | None) -> list[str] | None:
 
 @app.command("batch")
 def batch_cmd(
-    class_dir: Annotated[Path, typer.Argument(metavar="CLASS_DIR", help="One subfolder per learner, holding <problem-id>.py files.")],
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for grades.csv, grades_wide.csv, report.html, "
+    class_dir: Annotated[Path, typer.Argument(metavar="CLASS_DIR",
+                                              help="One subfolder per learner, holding <problem-id>.py files.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR",
+                                      help="Folder for grades.csv, grades_wide.csv, report.html, "
                                                     "<student>/results.json.")],
-    problems_: Annotated[Optional[str], typer.Option("--problems", metavar="IDS", help="Comma-separated problem ids (default all).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Parallel sandboxes (default: cores).")] = None,
+    problems_: Problems = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, metavar="N",
+                                                   help="Parallel sandboxes (default: cores).")] = None,
     hidden_seed: HiddenSeed = None,
     show_hidden: ShowHidden = False,
     force: Annotated[bool, typer.Option("--force", help="Regrade what OUT already holds.")] = False,
     sandbox: Sandbox = "auto",
     allow_weak_sandbox: Annotated[bool, typer.Option("--allow-weak-sandbox",
                                                      help="Allow the process-level sandbox.")] = False,
-    executor: Annotated[str, typer.Option(metavar="NAME", help="local (this machine) or ray (a Ray cluster).")] = "local",
-    address: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Ray cluster address (default: start a local one).")] = None,
+    executor: Annotated[str, typer.Option(metavar="NAME",
+                                          help="local (this machine) or ray (a Ray cluster).")] = "local",
+    address: Annotated[Optional[str], typer.Option(metavar="ADDRESS",
+                                                   help="Ray cluster address (default: start a local one).")] = None,
 ) -> None:
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -257,7 +270,7 @@ def batch_cmd(
 def gradescope(
     submission_dir: Annotated[Path, typer.Option(help="The learner's files.")] = Path("/autograder/submission"),
     results: Annotated[Path, typer.Option(help="Where results.json goes.")] = Path("/autograder/results/results.json"),
-    problems_: Annotated[Optional[str], typer.Option("--problems", metavar="IDS", help="Comma-separated problem ids (default all).")] = None,
+    problems_: Problems = None,
     hidden_seed: HiddenSeed = None,
     show_hidden: ShowHidden = False,
     sandbox: Sandbox = "auto",

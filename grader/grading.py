@@ -332,7 +332,8 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> str:
     if big.sum() >= 2:
         ratio = g[big] / e[big]
         r = float(np.median(ratio))
-        if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9):
+        rest_zero = np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9)
+        if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and rest_zero:
             return (f"in case {i} your output is the expected one times {r:.4g} everywhere: a constant factor "
                     "(a scale such as 1/sqrt(d), or a missing or extra normalisation).")
     for axis, size in enumerate(e.shape):

@@ -6,13 +6,12 @@ import os
 import re
 import subprocess
 
-import numpy as np
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, judge
+from conftest import SUBMISSIONS
 from rich.console import Console
 
 from grader import problems
-from grader.feedback import bubblewrap_install_command, decode_source, SourceError, split_stderr
+from grader.feedback import SourceError, bubblewrap_install_command, decode_source, split_stderr
 from grader.grading import grade
 from grader.models import CaseResult, Replay, Result, Status
 from grader.report import gradescope_doc, render
@@ -81,7 +80,8 @@ def test_at_80_columns_short_case_names_stay_on_one_line():
 
 def test_control_characters_are_visible_and_markup_is_not_read():
     hostile = f"{ESC_TITLE} [bold]x[/bold] pip install 'judge[ray]'\r\x9b2J\u202egnp.exe"
-    cases = [CaseResult(index=0, name=f"case {ESC_TITLE}", seed=1, status=Status.ERROR, message=f"ValueError: {hostile}",
+    cases = [CaseResult(index=0, name=f"case {ESC_TITLE}", seed=1, status=Status.ERROR,
+                        message=f"ValueError: {hostile}",
                         traceback=f"Traceback (your code, most recent call last):\nValueError: {hostile}")]
     result = result_of(cases + [CaseResult(index=1, name="b", seed=2, status=Status.PASSED)], Status.ERROR,
                        "1 of 2", stdout=hostile + "\n", stderr=hostile)
@@ -279,7 +279,8 @@ def test_a_combination_of_known_mistakes_is_said_to_be_likely(tmp_path):
 
 def test_values_wrong_everywhere_point_at_the_seed(tmp_path):
     path = tmp_path / f"{MHA}.py"
-    path.write_text((SUBMISSIONS / MHA / "correct_keywords.py").read_text().replace("PRNGKey(seed)", "PRNGKey(seed + 1)"))
+    source = (SUBMISSIONS / MHA / "correct_keywords.py").read_text()
+    path.write_text(source.replace("PRNGKey(seed)", "PRNGKey(seed + 1)"))
     assert "PRNGKey(seed)" in (SUBMISSIONS / MHA / "correct_keywords.py").read_text()
     result = grade(MHA, path)
     assert result.status is Status.WRONG_ANSWER

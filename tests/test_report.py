@@ -133,7 +133,8 @@ def test_report_in_a_real_browser_fits_the_screen(tmp_path, width):
     own scrolling boxes, and a screenshot that is not blank."""
     probe = tmp_path / "probe.html"
     probe.write_text(in_frame(page(), width))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={max(width, 500)},1600"]
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--window-size={max(width, 500)},1600"]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>W=(\d+);H=([^<]*)</title>", dom.stdout)
     assert title, dom.stderr[-2000:]
