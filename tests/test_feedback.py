@@ -440,3 +440,15 @@ def test_a_notebook_next_to_the_missing_file_is_pointed_at(tmp_path):
     (tmp_path / f"{MASK}.ipynb").write_text("{}")
     proc = run80("run", MASK, cwd=tmp_path)
     assert proc.returncode == 2 and f"{MASK}.ipynb is a notebook: export it as a Python script" in proc.stderr
+
+
+def test_the_failing_line_shows_its_operand_shapes_and_the_error_once(tmp_path):
+    path = tmp_path / f"{SDPA}.py"
+    path.write_text("import jax\nimport jax.numpy as jnp\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
+                    "    q, k = jnp.asarray(q), jnp.asarray(k)\n    s = jnp.matmul(q, k)\n    return s @ v\n")
+    proc = run80("run", SDPA, "--file", str(path))
+    assert proc.returncode == 1
+    text = proc.stdout
+    assert "shapes there: q (2, 3, 4), k (2, 5, 4)" in text  # case 0: H=2, T_q=3, T_k=5, d_k=4
+    assert text.count("dot_general requires contracting dimensions") == 1 and "For simplicity" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
