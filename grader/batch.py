@@ -23,11 +23,11 @@ from typing import Callable, Iterator
 from grader import problems
 from grader.errors import UsageError
 from grader.feedback import bubblewrap_advice
-from grader.textsafe import visible
 from grader.grading import grade, uniform_result
 from grader.models import Limits, Result, Status
 from grader.report import write_class_reports
 from grader.sandbox import resolve_level, shared_zygote
+from grader.textsafe import visible
 
 MAX_SOURCE_BYTES = 1 << 20
 
