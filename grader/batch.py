@@ -11,17 +11,20 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 from grader import problems
 from grader.errors import UsageError
 from grader.executors import get_executor
-from grader.models import Limits, Result
+from grader.feedback import bubblewrap_advice
+from grader.models import Limits, Result, Status
 from grader.notebook import find_submission
 from grader.report import write_class_reports
 from grader.sandbox_policy import resolve_level
 from grader.storage import atomic_write, fingerprint, judge_version
+from grader.textsafe import visible
 from grader.tasks import Options, Task, grade_submission, read_task
 
 __all__ = ["Task", "batch", "grade_submission", "learners", "progress_printer", "read_task"]
@@ -129,8 +132,8 @@ def batch(
     students, chosen = _check_inputs(class_dir, out_dir, problem_ids)
     level = resolve_level(sandbox)
     if level == "process" and not allow_weak_sandbox:
-        raise UsageError("batch grading refuses the weak process-level sandbox (is bubblewrap installed?); "
-                         "pass --allow-weak-sandbox to grade without isolation of files and network")
+        raise UsageError(f"batch grading refuses the weak process-level sandbox: {bubblewrap_advice()}; "
+                         "or pass --allow-weak-sandbox to grade without isolation of files and network")
     run = get_executor(executor, address)
     options = Options(level=level, hidden_seed=hidden_seed, limits=limits)
     results: dict[tuple[str, str], Result] = {}
@@ -174,7 +177,52 @@ def progress_printer(total: int) -> Callable[[Task, Result, bool], None]:
     def show(task: Task, result: Result, resumed: bool) -> None:
         done[0] += 1
         tag = " (resumed)" if resumed else ""
-        print(f"[{done[0]}/{total}] {task.student} {task.problem}: {result.status.label} "
+        print(f"[{done[0]}/{total}] {visible(task.student)} {task.problem}: {result.status.label} "
               f"{result.score}/{result.max_score}{tag} ({time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
 
     return show
+
+
+def stored_statuses(out_dir: Path) -> dict[tuple[str, str], Status]:
+    """The statuses OUT_DIR holds from an earlier run, whatever they were graded against (for the summary)."""
+    found = {}
+    for path in sorted((Path(out_dir) / ".results").glob("*/*.json")):
+        try:
+            found[(path.parent.name, path.stem)] = Status(json.loads(path.read_text())["result"]["status"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+WORDS = {Status.PASSED: ("passed", "passed"), Status.WRONG_ANSWER: ("wrong", "wrong"),
+         Status.ERROR: ("error", "errors"), Status.TIMEOUT: ("timeout", "timeouts"),
+         Status.MEMORY: ("out of memory", "out of memory"), Status.CRASHED: ("crashed", "crashed"),
+         Status.INTERNAL_ERROR: ("internal error", "internal errors"),
+         Status.MISSING: ("not handed in", "not handed in")}
+
+
+def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]],
+            before: dict[tuple[str, str], Status], out_dir: Path) -> list[str]:
+    """What a batch did, for the instructor: counts by status, what was reused or regraded, the files written."""
+    students = {s for s, _ in results}
+    probs = {p for _, p in results}
+    counts = Counter(r.status for r in results.values())
+    by_status = ", ".join(f"{counts[s]} {WORDS[s][counts[s] != 1]}" for s in WORDS if counts[s])
+    graded = [k for k in results if k not in resumed]
+    regraded = [k for k in graded if k in before]
+    changed = [f"{s}/{p}: {WORDS[before[(s, p)]][0]} -> {WORDS[results[(s, p)].status][0]}"
+               for s, p in sorted(regraded) if before[(s, p)] is not results[(s, p)].status]
+    runs = []
+    if resumed:
+        runs.append(f"{len(resumed)} reused from the last run")
+    if regraded:
+        shown = "; ".join(changed[:5]) + (f"; {len(changed) - 5} more" if len(changed) > 5 else "")
+        runs.append(f"{len(regraded)} regraded" + (f" ({shown})" if changed else " (no grade changed)"))
+    if len(graded) > len(regraded):
+        runs.append(f"{len(graded) - len(regraded)} graded")
+    levels = sorted({r.replay.sandbox for r in results.values() if r.replay and r.replay.sandbox != "none"})
+    where = f"; sandbox: {', '.join(levels)}" if levels else ""
+    out = Path(out_dir)
+    return [f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}{where}",
+            f"  {out / 'grades.csv'}", f"  {out / 'grades_wide.csv'}", f"  {out / 'report.html'}",
+            f"  {out / '<student>' / 'results.json'} (Gradescope format, one per learner)"]

@@ -7,11 +7,12 @@ import signal
 import threading
 import traceback
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from grader import problems
+from grader import feedback, problems
 from grader.compare import compare
 from grader.errors import UsageError
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
@@ -32,6 +33,7 @@ def grade(
     sandbox: str = "auto",
     hidden_seed: str | None = None,
     zygote: Zygote | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Result:
     """Grade a learner's file on a problem's cases.
 
@@ -42,6 +44,9 @@ def grade(
         sandbox: "auto", "bwrap" or "process" (see grader.sandbox).
         hidden_seed: a secret; when given, hidden cases derived from it are graded too.
         zygote: forks the sandbox (a batch shares one); by default one is started for this call.
+        progress: called as the grading goes: ("reference", 0) while expected outputs are computed,
+            ("import", 0) when the learner's file is being imported, ("imported", 0) when it is, ("case", i)
+            when case i is done.
 
     Raises UsageError for an unknown problem or a missing file; every fault of
     the learner's code, and any judge bug, comes back as a Result.
@@ -56,17 +61,24 @@ def grade(
                          f"check_function({problem_id!r}, fn)")
     path = Path(submission)
     try:
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder, not a file: give your Python file, e.g. --file "
+                             f"{path / (problem_id + '.py')}")
         if not path.is_file():
-            raise UsageError(f"no such file: {path} (run `judge init {problem_id}` to get the stub)")
+            notebook = path.with_suffix(".ipynb")
+            hint = (f"{notebook} is a notebook: export it as a Python script first" if notebook.is_file()
+                    else f"run `judge init {problem_id}` to get the stub")
+            raise UsageError(f"no such file: {path} ({hint})")
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
     limits = limits or problem.meta.limits
     level = resolve_level(sandbox)
     cases = problems.grading_cases(problem, hidden_seed)
+    tell = _safe(progress)
     try:
         source, note = read_source(path, data, problem.meta.function)  # a notebook's code cells, or the file
-    except NotebookError as e:
+    except (NotebookError, feedback.SourceError) as e:
         return uniform_result(problem, path, cases, Status.ERROR, str(e), limits)
     own = zygote is None
     try:
@@ -74,12 +86,16 @@ def grade(
             zygote = private_zygote(level)
         elif zygote.level != level:
             raise ValueError(f"a {zygote.level} zygote cannot grade at the {level} level")
+        tell("reference", 0)
         problems.warm_compile_cache(problem)  # while the zygote starts
         inputs = [problems.make_inputs(problem.meta, c) for c in cases]
         expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         with Sandbox(zygote, limits) as box:
+            box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
+            tell("import", 0)
             outcome = box.run(*_job(problem, source, inputs))
-        return with_note(_interpret(problem, path, cases, inputs, expected, outcome, limits), note)
+        result = _interpret(problem, path, cases, inputs, expected, outcome, limits)
+        return with_note(_learner_facing(problem, result, source), note)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
@@ -88,6 +104,40 @@ def grade(
     finally:
         if own and zygote is not None:
             zygote.close()
+
+
+def _safe(progress: Callable[[str, int], None] | None) -> Callable[[str, object], None]:
+    """The progress callback, never failing the grading (it runs in the sandbox's reader thread too)."""
+    def tell(event: str, index: object) -> None:
+        if progress is not None and isinstance(event, str) and isinstance(index, int):
+            try:
+                progress(event, index)
+            except Exception:
+                pass
+    return tell
+
+
+def _learner_facing(problem: Problem, result: Result, source: str) -> Result:
+    """The result with messages a learner can act on: the fix spelled out, cases that never ran said so."""
+    fn = problem.meta.function
+    cases = [c.model_copy(update={"message": feedback.learner_message(c.message, c.traceback, source, fn)})
+             for c in result.cases]
+    # Cases run in order: of those the run ended without a result for, only the first was running.
+    idle = [c for c in cases if c.status in (Status.TIMEOUT, Status.CRASHED, Status.MEMORY)
+            and c.shape is None and not c.traceback]
+    in_cases = idle and (len(idle) < len(cases) or idle[0].message.startswith("the cases took longer"))
+    if in_cases and len({c.message for c in idle}) == 1 and idle[0].message:
+        stopped = idle[0].index
+        note = f"not run: the run stopped in case {stopped} ({idle[0].status.label})"
+        cases = [c.model_copy(update={"message": note}) if c in idle[1:] else c for c in cases]
+    if all(c.message == result.message for c in result.cases) and result.cases:  # the file could not be loaded
+        message = cases[0].message
+    elif cases == result.cases:
+        return result
+    else:
+        message = _summary(result.status, cases, None)
+        message = f"{message} {result.diagnosis}".strip()
+    return result.model_copy(update={"cases": cases, "message": message})
 
 
 def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[Job, bytes]:
@@ -210,31 +260,108 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
 
 def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]], expected: list[np.ndarray],
              outputs: dict[int, np.ndarray]) -> str:
-    """Name the mistake when a known pitfall gives the learner's outputs; else say where the error lies."""
+    """Name the mistake when a known pitfall gives the learner's outputs; else a "Hint:" with facts that help.
+
+    A named mistake is its pitfall's sentence as it is; a hint starts with "Hint:".
+    """
     tol, exact = problem.meta.tolerance, problem.meta.exact_shape
-    for name, sentence in problems.pitfall_messages(problem).items():
-        matches = True
+    wrong = {i: got for i, got in outputs.items()
+             if not compare(got, expected[i], tol, exact_shape=exact).passed}
+    matched: dict[int, list[str]] = {i: [] for i in wrong}
+    sentences = problems.pitfall_messages(problem)
+    for name, sentence in sentences.items():
+        fits = {}
         for i, got in outputs.items():
             pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
-            if pit is None or not compare(got, pit, tol, exact_shape=exact).passed:
-                matches = False
-                break
-        if matches and outputs:
-            return sentence
-    for i, got in outputs.items():
-        exp = expected[i]
-        if got.size != exp.size or (exact and got.shape != exp.shape):
-            return f"Expected shape {tuple(exp.shape)}, got {tuple(got.shape)}."
-        g, e = got.reshape(exp.shape).astype(np.float64), exp
-        bad = ~np.isclose(g, e, rtol=tol.rtol, atol=tol.atol) & np.isfinite(e)
-        if not bad.any():
+            fits[i] = pit is not None and compare(got, pit, tol, exact_shape=exact).passed
+            if not fits[i] and i not in wrong:
+                break  # a right answer the pitfall gets wrong: the learner did not make this mistake
+        else:
+            if outputs and all(fits.values()):
+                return sentence
+        if len(fits) < len(outputs):
             continue
-        for axis, size in enumerate(e.shape):
-            where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
-            if size > 1 and len(where) == 1 and e.ndim > 1:
-                return f"In case {i} the wrong values all lie at index {where[0]} of axis {axis} (shape {e.shape})."
-        return f"In case {i}, {bad.mean():.0%} of the values are wrong."
+        for i in wrong:
+            if fits.get(i):
+                matched[i].append(sentence)
+    explained = {i: m[0] for i, m in matched.items() if m}
+    if not explained:
+        near = _nearest_pitfall(problem, cases, inputs, expected, wrong)
+        if near:
+            return (f"Hint: your output is much closer to this known mistake than to the right answer, though not "
+                    f"equal to it, so it combined with another mistake is likely: {near}")
+    if explained:
+        distinct = list(dict.fromkeys(explained.values()))
+        where = lambda s: _cases([i for i, m in explained.items() if m == s])  # noqa: E731
+        if len(distinct) > 1:
+            return ("Hint: a combination of known mistakes is likely; "
+                    + "; ".join(f"in {where(s)}: {s}" for s in distinct))
+        others = [i for i in wrong if i not in explained]
+        if others:
+            return (f"Hint: in {where(distinct[0])}: {distinct[0]} The other wrong cases differ from it too, "
+                    "so a combination with another mistake is likely.")
+    for i, got in wrong.items():
+        fact = _fact(problem, i, got, expected[i])
+        if fact:
+            return f"Hint: {fact}"
     return ""
+
+
+def _nearest_pitfall(problem: Problem, cases: list[Case], inputs: list[dict[str, object]],
+                     expected: list[np.ndarray], wrong: dict[int, np.ndarray]) -> str:
+    """The known mistake every wrong output lies at least 3x closer to than to the right answer, if one does."""
+    best, best_ratio = "", 1 / 3
+    for name, sentence in problems.pitfall_messages(problem).items():
+        worst_ratio = 0.0
+        for i, got in wrong.items():
+            pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
+            if pit is None or pit.size != got.size:
+                worst_ratio = np.inf
+                break
+            g = got.reshape(-1).astype(np.float64)
+            to_pit = np.linalg.norm(g - pit.reshape(-1).astype(np.float64))
+            to_exp = np.linalg.norm(g - expected[i].reshape(-1).astype(np.float64))
+            worst_ratio = max(worst_ratio, to_pit / to_exp if to_exp > 0 else np.inf)
+        if worst_ratio < best_ratio:
+            best, best_ratio = sentence, worst_ratio
+    return best
+
+
+def _cases(indices: list[int]) -> str:
+    return f"case {indices[0]}" if len(indices) == 1 else "cases " + ", ".join(map(str, indices))
+
+
+def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> str:
+    """What is true of one wrong output that points at the mistake: shape, zeros, a factor, one slice."""
+    tol, exact = problem.meta.tolerance, problem.meta.exact_shape
+    if got.size != exp.size or (exact and got.shape != exp.shape):
+        return f"expected shape {tuple(exp.shape)}, got {tuple(got.shape)}."
+    g, e = got.reshape(exp.shape).astype(np.float64), exp.astype(np.float64)
+    finite = np.isfinite(e) & np.isfinite(g)
+    bad = ~np.isclose(g, e, rtol=tol.rtol, atol=tol.atol) & np.isfinite(e)
+    if not bad.any():
+        return ""
+    if not g.any() and e.any():
+        return f"in case {i} your output is all zeros."
+    big = finite & (np.abs(e) > 1e-6 * max(1.0, float(np.abs(e[finite]).max(initial=0))))
+    if big.sum() >= 2:
+        ratio = g[big] / e[big]
+        r = float(np.median(ratio))
+        rest_zero = np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9)
+        if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and rest_zero:
+            return (f"in case {i} your output is the expected one times {r:.4g} everywhere: a constant factor "
+                    "(a scale such as 1/sqrt(d), or a missing or extra normalisation).")
+    for axis, size in enumerate(e.shape):
+        where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
+        if size > 1 and len(where) == 1 and e.ndim > 1:
+            return f"in case {i} the wrong values all lie at index {where[0]} of axis {axis} (shape {e.shape})."
+    share = float(bad.mean())
+    if share >= 0.9:
+        seeded = any(a.name == "seed" for a in problem.meta.args)
+        check = ("check how the parameters come from `seed` (the PRNG key, the init functions, use_bias)" if seeded
+                 else "check the computation from its first step")
+        return f"in case {i} the values differ almost everywhere ({share:.0%} of them): {check}."
+    return f"in case {i}, {share:.0%} of the values are wrong."
 
 
 def _summary(status: Status, results: list[CaseResult], load_error: Frame | None) -> str:
@@ -255,6 +382,11 @@ def _summary(status: Status, results: list[CaseResult], load_error: Frame | None
 
 
 def _clip(text: str, total: int) -> str:
+    """The kept start of a captured stream, cut at a line end, with a note of how much was left out."""
     if total > len(text.encode()):
-        return text + f"\n... [output cut: {total:,} bytes in all]"
+        cut = text.rfind("\n")
+        text = text[: cut + 1] if cut >= 0 else text
+        shown = len(text.encode())
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return text + f"{sep}[... output cut: {total - shown:,} more bytes not shown ({total:,} bytes in all)]"
     return text

@@ -306,13 +306,12 @@ def notebook_module(data: bytes, name: str, function: str) -> Conversion:
 def read_source(path: Path, data: bytes, function: str) -> tuple[str, str]:
     """The Python source to grade for a hand-in file, and a note for the result ("" for a .py file).
 
-    Raises NotebookError (one line) when the file cannot be read as what its name says.
+    Raises NotebookError or feedback.SourceError (one line) when the file cannot be read as what its name says.
     """
     if path.suffix != ".ipynb":
-        try:
-            return data.decode("utf-8"), ""
-        except UnicodeDecodeError as e:
-            raise NotebookError(f"{path.name} is not UTF-8 text ({e.reason})") from None
+        from grader.feedback import decode_source  # raises SourceError, with the learner's fix
+
+        return decode_source(data, path.name, function), ""
     conv = notebook_module(data, path.name, function)
     return conv.source, conv.note(path.name, function)
 

@@ -46,8 +46,24 @@ def learner_traceback(exc: BaseException, filename: str) -> str:
         lines.extend(traceback.format_list(own))
         if frames and frames[-1].filename != filename:
             lines.append(f"  (raised inside {shorten(frames[-1].filename)})\n")
+        lines.append(operand_shapes(exc, filename, own[-1].line or ""))
     lines.extend(traceback.format_exception_only(type(exc), exc))
     return "".join(lines).replace(filename, os.path.basename(filename))
+
+
+def operand_shapes(exc: BaseException, filename: str, line: str) -> str:
+    """The shapes of the arrays named on the learner's failing line ("  shapes there: q (2, 3, 4)")."""
+    import re
+
+    try:  # the values are the learner's: anything may fail, and nothing here may hide the real error
+        frame = [f for f, _ in traceback.walk_tb(exc.__traceback__) if f.f_code.co_filename == filename][-1]
+        names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*", line))
+        named = [(n, frame.f_locals[n]) for n in names if n in frame.f_locals]
+        shapes = [f"{n} {tuple(v.shape)}" for n, v in named  # library arrays only: no learner property runs
+                  if str(type(v).__module__).split(".")[0] in ("numpy", "jaxlib", "jax") and isinstance(v.shape, tuple)]
+    except Exception:
+        return ""
+    return f"  shapes there: {', '.join(shapes)}\n" if shapes else ""
 
 
 def classify(exc: BaseException) -> tuple[protocol.CaseStatus, str]:

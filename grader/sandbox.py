@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from grader import protocol, reaper
@@ -99,6 +100,7 @@ class Sandbox:
         self._exit: protocol.KeeperReport | None = None  # the keeper's last word: exit code and peak memory
         self._status_eof = False
         self._started = time.monotonic()
+        self.on_frame: Callable[[Frame], None] | None = None  # each frame as it arrives (progress); must not raise
         self._spawn()
 
     def _spawn(self) -> None:
@@ -184,6 +186,9 @@ class Sandbox:
             with self._cond:
                 self._frames += [(time.monotonic(), f, p) for f, p in frames]
                 self._cond.notify_all()
+            for frame, _ in frames:
+                if self.on_frame is not None:
+                    self.on_frame(frame)
         if self._overflow or self._bad_frame:
             self.kill()
         with self._cond:

@@ -122,7 +122,7 @@ def test_html_summary(graded):
     _, out, _, _ = graded
     page = (out / "report.html").read_text()
     assert page.startswith("<!doctype html>") and MASK in page and "Most common failures" in page
-    assert "hidden 1 (hidden)" in page and "<script" not in page
+    assert "hidden 1" in page and "hidden 1 (hidden)" not in page and "<script" not in page
 
 
 def test_rerun_resumes_and_force_regrades(graded):
@@ -130,6 +130,8 @@ def test_rerun_resumes_and_force_regrades(graded):
     again = judge("batch", str(cls), "--out", str(out), "--problems", PROBLEMS, "--hidden-seed", "s3cret")
     assert again.returncode == 0
     assert again.stderr.count("(resumed)") == 14
+    assert "7 students x 2 problems: 3 passed, 1 wrong, 2 errors, 1 timeout, 1 out of memory, 6 not handed in; " \
+           "14 reused from the last run" in again.stderr
     forced = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "s3cret", "--force")
     assert forced.returncode == 0 and "(resumed)" not in forced.stderr
     other = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "another")

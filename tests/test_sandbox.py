@@ -96,7 +96,7 @@ def test_wrong_return_types_each_get_a_clear_message(level):
     code, doc, _ = run_hostile("bad_returns", level)
     messages = [c["message"] for c in doc["cases"]]
     assert code == 1 and all(c["status"] == "error" for c in doc["cases"])
-    assert "returned str" in messages[0] and "returned NoneType" in messages[1]
+    assert "returned str" in messages[0] and "returned None: did you forget `return`?" in messages[1]
     assert "returned dict" in messages[2] and "list" in messages[3] and "array of numbers" in messages[3]
 
 
@@ -104,7 +104,7 @@ def test_wrong_return_types_each_get_a_clear_message(level):
     ("recursion", "error", "RecursionError"),
     ("sys_exit", "error", "sys.exit(0)"),
     ("syntax_error", "error", "SyntaxError in cross_attention_mask.py line 1"),
-    ("misspelled", "error", "did you mean 'cross_atention_mask'"),
+    ("misspelled", "error", "it defines `cross_atention_mask`: rename it to `cross_attention_mask`"),
 ])
 def test_learner_faults_get_their_own_message(name, status, text, level):
     code, doc, _ = run_hostile(name, level)
