@@ -54,8 +54,13 @@ def main() -> None:
         inputs = tmp / f"{pid}.npz"
         np.savez(inputs, __scalars__=np.frombuffer(json.dumps(scalars).encode(), np.uint8), **arrays)
         judge_cmd = [judge, "run", pid, "--file", str(submission), "--json"]
-        plain_cmd = [sys.executable, str(ROOT / "bench" / "plain_call.py"), str(inputs), str(submission),
-                     problem.meta.function]
+        plain_cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "plain_call.py"),
+            str(inputs),
+            str(submission),
+            problem.meta.function,
+        ]
         timed(judge_cmd)  # fills the caches of expected outputs and compiled code, as any second run finds them
         j, p = [], []
         for _ in range(reps):

@@ -51,8 +51,17 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
         for pid in ids:
             fn = problems.load_problem(pid).meta.function
             r = rng.random()
-            kind = ("correct" if r < 0.65 else "wrong" if r < 0.87 else "missing" if r < 0.94
-                    else "crash" if r < 0.995 else "loop")
+            kind = (
+                "correct"
+                if r < 0.65
+                else "wrong"
+                if r < 0.87
+                else "missing"
+                if r < 0.94
+                else "crash"
+                if r < 0.995
+                else "loop"
+            )
             kinds[(student, pid)] = kind
             target = root / "class" / student / f"{pid}.py"
             if kind == "correct":
@@ -93,8 +102,11 @@ class TreeMemory:
             rss = pss = 0
             for pid in tree:
                 try:
-                    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-                                  if ":" in line)
+                    fields = dict(
+                        line.split(":", 1)
+                        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                        if ":" in line
+                    )
                 except (OSError, ValueError):
                     continue
                 rss += int(fields.get("Rss", "0 kB").split()[0])
@@ -116,8 +128,11 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=float, default=0.1, help="fraction of submissions the naive judge runs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--smoke", action="store_true", help="3 learners, 2 problems (for CI)")
-    parser.add_argument("--executor-compare", action="store_true",
-                        help="grade the class with the local and the Ray executor only, each from cold caches")
+    parser.add_argument(
+        "--executor-compare",
+        action="store_true",
+        help="grade the class with the local and the Ray executor only, each from cold caches",
+    )
     args = parser.parse_args()
     judge = judge_path()
     ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.problem_ids()
@@ -125,16 +140,33 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
     kinds = make_class(root, learners, ids)
     env = clean_env(JUDGE_CACHE_DIR=str(root / "cache"))
-    print(f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
-          + ", ".join(f"{k} {sum(v == k for v in kinds.values())}" for k in ("correct", "wrong", "missing", "crash", "loop")))
+    print(
+        f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
+        + ", ".join(
+            f"{k} {sum(v == k for v in kinds.values())}" for k in ("correct", "wrong", "missing", "crash", "loop")
+        )
+    )
 
     if args.executor_compare:
         for executor in ("local", "ray"):
             run_env = clean_env(JUDGE_CACHE_DIR=str(root / f"cache-{executor}"))
             start = time.perf_counter()
-            proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / f"out-{executor}"),
-                                   "--workers", str(args.workers), "--executor", executor], env=run_env,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [
+                    judge,
+                    "batch",
+                    str(root / "class"),
+                    "--out",
+                    str(root / f"out-{executor}"),
+                    "--workers",
+                    str(args.workers),
+                    "--executor",
+                    executor,
+                ],
+                env=run_env,
+                capture_output=True,
+                text=True,
+            )
             took = time.perf_counter() - start
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-3000:])
@@ -146,8 +178,12 @@ def main() -> None:
 
     with TreeMemory() as memory:
         start = time.perf_counter()
-        proc = subprocess.run([judge, "batch", str(root / "class"), "--out", str(root / "out"),
-                               "--workers", str(args.workers)], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [judge, "batch", str(root / "class"), "--out", str(root / "out"), "--workers", str(args.workers)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         batch_s = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
@@ -162,7 +198,9 @@ def main() -> None:
     by_group = {}
     for pair in handed_in:
         by_group.setdefault((pair[1], kinds[pair]), []).append(pair)
-    sample = [p for group in by_group.values() for p in rng.sample(group, max(1, round(len(group) * args.naive_sample)))]
+    sample = [
+        p for group in by_group.values() for p in rng.sample(group, max(1, round(len(group) * args.naive_sample)))
+    ]
     if args.smoke:
         sample = handed_in
 
@@ -170,8 +208,11 @@ def main() -> None:
         student, pid = pair
         cache = tempfile.mkdtemp(dir=root)
         # JAX's own compiler settings, not the judge's faster ones (an empty XLA_FLAGS keeps XLA's defaults).
-        subprocess.run([judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
-                       env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS=""), capture_output=True)
+        subprocess.run(
+            [judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
+            env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS=""),
+            capture_output=True,
+        )
         shutil.rmtree(cache, ignore_errors=True)
 
     start = time.perf_counter()
@@ -180,14 +221,20 @@ def main() -> None:
     naive_sample_s = time.perf_counter() - start
     naive_s = naive_sample_s * len(handed_in) / len(sample)
 
-    print(f"judge batch: {batch_s:.1f} s for {len(kinds)} pairs ({len(kinds) / batch_s:.1f} pairs/s), "
-          f"{args.workers} workers")
-    print(f"naive judge: {naive_sample_s:.1f} s for a sample of {len(sample)} of {len(handed_in)} submissions "
-          f"-> {naive_s:.1f} s for the class")
+    print(
+        f"judge batch: {batch_s:.1f} s for {len(kinds)} pairs ({len(kinds) / batch_s:.1f} pairs/s), "
+        f"{args.workers} workers"
+    )
+    print(
+        f"naive judge: {naive_sample_s:.1f} s for a sample of {len(sample)} of {len(handed_in)} submissions "
+        f"-> {naive_s:.1f} s for the class"
+    )
     print(f"speed-up: {naive_s / batch_s:.1f}x")
-    print(f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
-          f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
-          f"PSS {memory.peak_pss / 1024:.0f} MB")
+    print(
+        f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
+        f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
+        f"PSS {memory.peak_pss / 1024:.0f} MB"
+    )
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -10,10 +10,19 @@ Example:
 
 import importlib
 
-_HOME = {"grade": "grader.grading", "load_problem": "grader.problems", "problem_ids": "grader.problems",
-         "Limits": "grader.models", "Result": "grader.models", "Status": "grader.models", "UsageError": "grader.errors",
-         "UnknownProblem": "grader.errors", "ProblemError": "grader.errors",
-         "check_function": "grader.in_notebook", "CheckResult": "grader.in_notebook"}
+_HOME = {
+    "grade": "grader.grading",
+    "load_problem": "grader.problems",
+    "problem_ids": "grader.problems",
+    "Limits": "grader.models",
+    "Result": "grader.models",
+    "Status": "grader.models",
+    "UsageError": "grader.errors",
+    "UnknownProblem": "grader.errors",
+    "ProblemError": "grader.errors",
+    "check_function": "grader.in_notebook",
+    "CheckResult": "grader.in_notebook",
+}
 __all__ = list(_HOME)
 
 

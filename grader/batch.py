@@ -56,8 +56,10 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
         raise UsageError(f"class folder {class_dir} has no learner folders (one subfolder per learner)")
     clash = [s for s in students if s in OUTPUT_NAMES]
     if clash:
-        raise UsageError(f"learner folder {clash[0]!r} has the name of one of the batch's output files "
-                         f"({', '.join(OUTPUT_NAMES)}): rename it")
+        raise UsageError(
+            f"learner folder {clash[0]!r} has the name of one of the batch's output files "
+            f"({', '.join(OUTPUT_NAMES)}): rename it"
+        )
     if out_dir.resolve() == class_dir.resolve() or class_dir.resolve() in out_dir.resolve().parents:
         raise UsageError(f"the output folder must not be inside the class folder: {out_dir}")
     try:
@@ -73,10 +75,17 @@ def _check_inputs(class_dir: Path, out_dir: Path, problem_ids: list[str] | None)
 def _key(task: Task, options: Options) -> str:
     """What a stored result depends on: regrade when any of it changes, the judge and its sandbox included."""
     problem = problems.load_problem(task.problem)
-    return fingerprint(task.source or f"<{task.refused or 'missing'}>".encode(), task.suffix + task.note,
-                       problem.meta.model_dump_json(), json.dumps([c.model_dump() for c in problem.cases]),
-                       problems.reference_digest(problem), options.hidden_seed or "",
-                       options.limits.model_dump_json() if options.limits else "", judge_version(), options.level)
+    return fingerprint(
+        task.source or f"<{task.refused or 'missing'}>".encode(),
+        task.suffix + task.note,
+        problem.meta.model_dump_json(),
+        json.dumps([c.model_dump() for c in problem.cases]),
+        problems.reference_digest(problem),
+        options.hidden_seed or "",
+        options.limits.model_dump_json() if options.limits else "",
+        judge_version(),
+        options.level,
+    )
 
 
 def _stored(out_dir: Path, task: Task) -> Path:
@@ -132,8 +141,10 @@ def batch(
     students, chosen = _check_inputs(class_dir, out_dir, problem_ids)
     level = resolve_level(sandbox)
     if level == "process" and not allow_weak_sandbox:
-        raise UsageError(f"batch grading refuses the weak process-level sandbox: {bubblewrap_advice()}; "
-                         "or pass --allow-weak-sandbox to grade without isolation of files and network")
+        raise UsageError(
+            f"batch grading refuses the weak process-level sandbox: {bubblewrap_advice()}; "
+            "or pass --allow-weak-sandbox to grade without isolation of files and network"
+        )
     run = get_executor(executor, address)
     options = Options(level=level, hidden_seed=hidden_seed, limits=limits)
     results: dict[tuple[str, str], Result] = {}
@@ -141,8 +152,11 @@ def batch(
     for student in students:  # read once: the private copy every grading works from
         for pid in chosen:
             folder = class_dir / student
-            task = (Task(student, pid, None, f"{student} is a link to another folder; links are not followed")
-                    if folder.is_symlink() else read_task(student, pid, *find_submission(folder, pid)))
+            task = (
+                Task(student, pid, None, f"{student} is a link to another folder; links are not followed")
+                if folder.is_symlink()
+                else read_task(student, pid, *find_submission(folder, pid))
+            )
             key = _key(task, options)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None:
@@ -177,8 +191,12 @@ def progress_printer(total: int) -> Callable[[Task, Result, bool], None]:
     def show(task: Task, result: Result, resumed: bool) -> None:
         done[0] += 1
         tag = " (resumed)" if resumed else ""
-        print(f"[{done[0]}/{total}] {visible(task.student)} {task.problem}: {result.status.label} "
-              f"{result.score}/{result.max_score}{tag} ({time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            f"[{done[0]}/{total}] {visible(task.student)} {task.problem}: {result.status.label} "
+            f"{result.score}/{result.max_score}{tag} ({time.monotonic() - start:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return show
 
@@ -194,15 +212,24 @@ def stored_statuses(out_dir: Path) -> dict[tuple[str, str], Status]:
     return found
 
 
-WORDS = {Status.PASSED: ("passed", "passed"), Status.WRONG_ANSWER: ("wrong", "wrong"),
-         Status.ERROR: ("error", "errors"), Status.TIMEOUT: ("timeout", "timeouts"),
-         Status.MEMORY: ("out of memory", "out of memory"), Status.CRASHED: ("crashed", "crashed"),
-         Status.INTERNAL_ERROR: ("internal error", "internal errors"),
-         Status.MISSING: ("not handed in", "not handed in")}
+WORDS = {
+    Status.PASSED: ("passed", "passed"),
+    Status.WRONG_ANSWER: ("wrong", "wrong"),
+    Status.ERROR: ("error", "errors"),
+    Status.TIMEOUT: ("timeout", "timeouts"),
+    Status.MEMORY: ("out of memory", "out of memory"),
+    Status.CRASHED: ("crashed", "crashed"),
+    Status.INTERNAL_ERROR: ("internal error", "internal errors"),
+    Status.MISSING: ("not handed in", "not handed in"),
+}
 
 
-def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]],
-            before: dict[tuple[str, str], Status], out_dir: Path) -> list[str]:
+def summary(
+    results: dict[tuple[str, str], Result],
+    resumed: set[tuple[str, str]],
+    before: dict[tuple[str, str], Status],
+    out_dir: Path,
+) -> list[str]:
     """What a batch did, for the instructor: counts by status, what was reused or regraded, the files written."""
     students = {s for s, _ in results}
     probs = {p for _, p in results}
@@ -210,8 +237,11 @@ def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]
     by_status = ", ".join(f"{counts[s]} {WORDS[s][counts[s] != 1]}" for s in WORDS if counts[s])
     graded = [k for k in results if k not in resumed]
     regraded = [k for k in graded if k in before]
-    changed = [f"{s}/{p}: {WORDS[before[(s, p)]][0]} -> {WORDS[results[(s, p)].status][0]}"
-               for s, p in sorted(regraded) if before[(s, p)] is not results[(s, p)].status]
+    changed = [
+        f"{s}/{p}: {WORDS[before[(s, p)]][0]} -> {WORDS[results[(s, p)].status][0]}"
+        for s, p in sorted(regraded)
+        if before[(s, p)] is not results[(s, p)].status
+    ]
     runs = []
     if resumed:
         runs.append(f"{len(resumed)} reused from the last run")
@@ -223,6 +253,10 @@ def summary(results: dict[tuple[str, str], Result], resumed: set[tuple[str, str]
     levels = sorted({r.replay.sandbox for r in results.values() if r.replay and r.replay.sandbox != "none"})
     where = f"; sandbox: {', '.join(levels)}" if levels else ""
     out = Path(out_dir)
-    return [f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}{where}",
-            f"  {out / 'grades.csv'}", f"  {out / 'grades_wide.csv'}", f"  {out / 'report.html'}",
-            f"  {out / '<student>' / 'results.json'} (Gradescope format, one per learner)"]
+    return [
+        f"{len(students)} students x {len(probs)} problems: {by_status}; {', '.join(runs)}{where}",
+        f"  {out / 'grades.csv'}",
+        f"  {out / 'grades_wide.csv'}",
+        f"  {out / 'report.html'}",
+        f"  {out / '<student>' / 'results.json'} (Gradescope format, one per learner)",
+    ]

@@ -12,8 +12,13 @@ CACHE_LAYOUT = "v3"  # expected outputs and compiled code are filled together: a
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("JUDGE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge")) / CACHE_LAYOUT
+    return (
+        Path(
+            os.environ.get("JUDGE_CACHE_DIR")
+            or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge")
+        )
+        / CACHE_LAYOUT
+    )
 
 
 def cache_dir() -> Path:
@@ -29,7 +34,9 @@ def compile_cache_dir() -> Path:
 # dispatched jnp op is its own small program). The problems' arrays are small, so slower compiled code costs
 # nothing measurable; results stay within float32 rounding. An XLA_FLAGS already set is kept, here and in
 # the sandbox, so that the judge and the learners compute the same cache keys.
-XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
+XLA_FLAGS = (
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
+)
 
 
 def xla_flags() -> str:

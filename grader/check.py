@@ -32,7 +32,9 @@ def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECR
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == meta.function]
     params = [a.arg for a in fns[0].args.args + fns[0].args.kwonlyargs] if fns else []
     wanted = [a.name for a in meta.args]
-    out.append(("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}"))
+    out.append(
+        ("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}")
+    )
     stub = grade(problem_id, problem.stub_path, sandbox=sandbox)
     raises = stub.status is Status.ERROR and all("NotImplementedError" in c.message for c in stub.cases)
     out.append(("stub raises NotImplementedError", raises, stub.message))
@@ -63,8 +65,13 @@ def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECR
     out.append(("spec names the function and every argument", not missing, f"missing: {missing}" if missing else ""))
     returns = [line for line in spec.splitlines() if line.startswith("**Returns**")]
     states = bool(returns) and bool(re.search(r"shape|1-D", returns[0]))
-    out.append(("spec states the output's shape", states and meta.exact_shape,
-                "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on"))
+    out.append(
+        (
+            "spec states the output's shape",
+            states and meta.exact_shape,
+            "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on",
+        )
+    )
     out.append(hints_check(problem_id))
     return out
 
@@ -90,10 +97,15 @@ def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
 
     fn = getattr(problems._load_module(problem.reference_path), problem.meta.function)
     rng = np.random.default_rng(0)
-    wide = {k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v
-            for k, v in inputs.items()}
-    nudged = {k: v * (1 + rng.choice([-1.0, 1.0], v.shape) * 2.0**-24) if isinstance(v, np.ndarray) and
-              v.dtype == np.float64 else v for k, v in wide.items()}
+    wide = {
+        k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v for k, v in inputs.items()
+    }
+    nudged = {
+        k: v * (1 + rng.choice([-1.0, 1.0], v.shape) * 2.0**-24)
+        if isinstance(v, np.ndarray) and v.dtype == np.float64
+        else v
+        for k, v in wide.items()
+    }
     with jax.enable_x64(True):
         return [np.asarray(fn(**x), dtype=np.float64) for x in (wide, nudged)]
 
@@ -101,21 +113,28 @@ def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
 def tolerance_margin(problem: Problem, inputs: list[dict], expected: list[np.ndarray]) -> tuple[str, bool, str]:
     """Where the tolerance sits between float rounding of correct answers and the closest known mistake."""
     correct = max(_misfit(form, e, problem) for x, e in zip(inputs, expected) for form in correct_forms(problem, x))
-    misses = {name: max(_misfit(problems.pitfall_output(problem, name, c, x), e, problem)
-                        for c, x, e in zip(problem.cases, inputs, expected))
-              for name in problems.pitfall_messages(problem)}
+    misses = {
+        name: max(
+            _misfit(problems.pitfall_output(problem, name, c, x), e, problem)
+            for c, x, e in zip(problem.cases, inputs, expected)
+        )
+        for name in problems.pitfall_messages(problem)
+    }
     closest = min(misses, key=misses.get) if misses else None
     parts = [f"correct float forms use up to {correct:.2g} of it" if correct else "correct float forms match exactly"]
     if closest is not None:
         parts.append(f"the closest mistake ({closest}) misses it {misses[closest]:.3g}x")
         if correct:
             parts.append(f"margin {misses[closest] / correct:.3g}x")
-    return ("tolerance separates correct float forms from known mistakes", correct < 1 < min(misses.values(), default=2),
-            "; ".join(parts))
+    return (
+        "tolerance separates correct float forms from known mistakes",
+        correct < 1 < min(misses.values(), default=2),
+        "; ".join(parts),
+    )
 
 
 def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str]]:
-    """Per known mistake: on how many hidden cases of `secrets` secrets it is caught (and how often a draw was redone)."""
+    """Per known mistake: on how many hidden cases of `secrets` secrets it is caught; how many draws it made redo."""
     redrawn: Counter = Counter()
     try:
         cases: list[Case] = [c for i in range(secrets) for c in problems.draw_hidden(problem, f"check-{i}", 3, redrawn)]
@@ -132,8 +151,13 @@ def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str
             out.append((f"hidden cases catch {name}", True, "public cases only (space.public_only)"))
             continue
         caught = len(cases) - blind[name]
-        out.append((f"hidden cases catch {name}", caught == len(cases),
-                    f"{caught}/{len(cases)} hidden cases of {secrets} secrets ({redrawn[name]} draws redone)"))
+        out.append(
+            (
+                f"hidden cases catch {name}",
+                caught == len(cases),
+                f"{caught}/{len(cases)} hidden cases of {secrets} secrets ({redrawn[name]} draws redone)",
+            )
+        )
     return out
 
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from grader import problem_set, problems
@@ -26,8 +25,9 @@ from grader.textsafe import visible
 from grader.sandbox import resolve_level
 
 # Plain click help: rich's help panels cut option names at 80 columns.
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  help="Grade JAX, Flax and NumPy exercises.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="Grade JAX, Flax and NumPy exercises."
+)
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -42,11 +42,13 @@ out.on_broken_pipe = _reader_left  # rich's default exits with 1, which reads as
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-Sandbox = Annotated[str, typer.Option(metavar="LEVEL",
-                                       help="Isolation level: auto (bwrap where usable), bwrap or process.")]
+Sandbox = Annotated[
+    str, typer.Option(metavar="LEVEL", help="Isolation level: auto (bwrap where usable), bwrap or process.")
+]
 ProblemId = Annotated[str, typer.Argument(metavar="PROBLEM_ID", help="Problem id, as `judge list` shows.")]
-Problems = Annotated[Optional[str], typer.Option("--problems", metavar="IDS",
-                                                 help="Comma-separated problem ids (default all).")]
+Problems = Annotated[
+    Optional[str], typer.Option("--problems", metavar="IDS", help="Comma-separated problem ids (default all).")
+]
 
 
 def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
@@ -71,19 +73,30 @@ KIT_REFUSED = ("batch", "gradescope", "release", "autograder", "new", "check")
 @app.callback()
 def main(
     ctx: typer.Context,
-    problems_dir: Annotated[Optional[Path], typer.Option(
-        "--problems-dir", envvar=problem_set.ENV, show_default=False,
-        help="A problem set of your own (SET/problems/<id>/, SET/reference/<id>.py); or $JUDGE_PROBLEMS.")] = None,
+    problems_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--problems-dir",
+            envvar=problem_set.ENV,
+            show_default=False,
+            help="A problem set of your own (SET/problems/<id>/, SET/reference/<id>.py); or $JUDGE_PROBLEMS.",
+        ),
+    ] = None,
 ) -> None:
     """Grade JAX, Flax and NumPy exercises."""
     try:
         if problem_set.is_kit():
             refused = next((a for a in sys.argv[1:] if a.split("=")[0] in ("--hidden-seed", "--problems-dir")), None)
             if ctx.invoked_subcommand in KIT_REFUSED or refused or problems_dir:
-                what = f"`judge {ctx.invoked_subcommand}`" if ctx.invoked_subcommand in KIT_REFUSED else \
-                    f"`{refused or '--problems-dir'}`"
-                raise UsageError(f"{what} needs the instructor's install of the judge; this is a learner kit "
-                                 "(it has `judge list`, `show`, `init` and `run`)")
+                what = (
+                    f"`judge {ctx.invoked_subcommand}`"
+                    if ctx.invoked_subcommand in KIT_REFUSED
+                    else f"`{refused or '--problems-dir'}`"
+                )
+                raise UsageError(
+                    f"{what} needs the instructor's install of the judge; this is a learner kit "
+                    "(it has `judge list`, `show`, `init` and `run`)"
+                )
         if problems_dir is not None:
             root = problems_dir.expanduser().resolve()
             problem_set.validate_set_dir(root, create=ctx.invoked_subcommand == "new")
@@ -112,8 +125,9 @@ def list_cmd() -> None:
         except ProblemError as e:
             title = f"(malformed: {e})"
         state, score = mark(progress.get(pid))
-        out.print(visible(f"{pid:{width}s}  {state:9s} {score:>5s}  {title}"), highlight=False, soft_wrap=True,
-                  markup=False)
+        out.print(
+            visible(f"{pid:{width}s}  {state:9s} {score:>5s}  {title}"), highlight=False, soft_wrap=True, markup=False
+        )
 
 
 @app.command()
@@ -144,8 +158,11 @@ def init(
     except UsageError as e:
         raise _usage(e) from None
     shutil.copyfile(problem.stub_path, target)
-    out.print(visible(f"wrote {target}; read the task with `judge show {problem_id}`, grade with "
-                      f"`judge run {problem_id}`"), highlight=False, markup=False)
+    out.print(
+        visible(f"wrote {target}; read the task with `judge show {problem_id}`, grade with `judge run {problem_id}`"),
+        highlight=False,
+        markup=False,
+    )
 
 
 # JAX's CPU runtime reserves about 1.5 GB of address space before any code runs: measured, the correct
@@ -160,8 +177,10 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
         if value is None:
             continue
         if name == "memory_mb" and value < MIN_MEMORY_MB:
-            raise UsageError(f"--memory-limit must be at least {MIN_MEMORY_MB} (MB; got {value}): JAX alone "
-                             "reserves about 1.5 GB of address space, so even the reference fails below it")
+            raise UsageError(
+                f"--memory-limit must be at least {MIN_MEMORY_MB} (MB; got {value}): JAX alone "
+                "reserves about 1.5 GB of address space, so even the reference fails below it"
+            )
         if name != "memory_mb" and not value > 0:
             option = "--time-limit" if name == "time_s" else "--import-limit"
             raise UsageError(f"{option} must be more than 0 seconds (got {value:g})")
@@ -177,16 +196,23 @@ def _limits(problem_id: str, time_limit: float | None, import_limit: float | Non
 @app.command()
 def run(
     problem_id: ProblemId,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Submission file: .py or "
-                                                 ".ipynb (default ./ID.py, else ./ID.ipynb).")] = None,
+    file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--file", "-f", metavar="FILE", help="Submission file: .py or .ipynb (default ./ID.py, else ./ID.ipynb)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     sandbox: Sandbox = "auto",
-    time_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS",
-                                                        help="Seconds for all cases together.")] = None,
-    import_limit: Annotated[Optional[float], typer.Option(metavar="SECONDS",
-                                                          help="Seconds to import the file.")] = None,
-    memory_limit: Annotated[Optional[int], typer.Option(
-        metavar="MB", help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")] = None,
+    time_limit: Annotated[
+        Optional[float], typer.Option(metavar="SECONDS", help="Seconds for all cases together.")
+    ] = None,
+    import_limit: Annotated[
+        Optional[float], typer.Option(metavar="SECONDS", help="Seconds to import the file.")
+    ] = None,
+    memory_limit: Annotated[
+        Optional[int], typer.Option(metavar="MB", help=f"Address-space limit in MB (at least {MIN_MEMORY_MB}).")
+    ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Grade again after every save; Ctrl-C stops.")] = False,
 ) -> None:
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
@@ -213,8 +239,12 @@ def run(
             if result.status is Status.INTERNAL_ERROR:
                 err.print(visible(result.traceback), highlight=False, markup=False)
             elif result.replay and result.replay.sandbox == "process" and sandbox == "auto":
-                err.print(f"note: graded in the weak process-level sandbox; for the strong one, "
-                          f"{bubblewrap_advice()}", style="dim", highlight=False, markup=False)
+                err.print(
+                    f"note: graded in the weak process-level sandbox; for the strong one, {bubblewrap_advice()}",
+                    style="dim",
+                    highlight=False,
+                    markup=False,
+                )
         sys.stdout.flush()
     except BrokenPipeError:  # `judge run ... | head`: the reader left; the verdict stands
         _reader_left()
@@ -246,8 +276,15 @@ def _record(result: Result) -> None:
         err.print(f"[yellow]warning:[/] progress not saved: {e}", highlight=False)
 
 
-def _watch(problem_id: str, path: Path, as_json: bool, sandbox: str, time_limit: float | None,
-           import_limit: float | None, memory_limit: int | None) -> None:
+def _watch(
+    problem_id: str,
+    path: Path,
+    as_json: bool,
+    sandbox: str,
+    time_limit: float | None,
+    import_limit: float | None,
+    memory_limit: int | None,
+) -> None:
     """`judge run --watch`: grade, then grade again after every save, with one sandbox zygote throughout."""
     import signal
 
@@ -291,9 +328,15 @@ def _watch(problem_id: str, path: Path, as_json: bool, sandbox: str, time_limit:
         zygote.close()
 
 
-HiddenSeed = Annotated[Optional[str], typer.Option(
-    envvar="JUDGE_HIDDEN_SEED", metavar="SECRET", show_envvar=False,
-    help="Secret from which hidden cases are derived (or $JUDGE_HIDDEN_SEED).")]
+HiddenSeed = Annotated[
+    Optional[str],
+    typer.Option(
+        envvar="JUDGE_HIDDEN_SEED",
+        metavar="SECRET",
+        show_envvar=False,
+        help="Secret from which hidden cases are derived (or $JUDGE_HIDDEN_SEED).",
+    ),
+]
 ShowHidden = Annotated[bool, typer.Option("--show-hidden", help="Show hidden cases' details in the feedback.")]
 
 
@@ -303,24 +346,32 @@ def _problem_list(text: str | None) -> list[str] | None:
 
 @app.command("batch")
 def batch_cmd(
-    class_dir: Annotated[Path, typer.Argument(metavar="CLASS_DIR",
-                                              help="One subfolder per learner, holding <problem-id>.py files.")],
-    out: Annotated[Path, typer.Option("--out", metavar="DIR",
-                                      help="Folder for grades.csv, grades_wide.csv, report.html, "
-                                                    "<student>/results.json.")],
+    class_dir: Annotated[
+        Path, typer.Argument(metavar="CLASS_DIR", help="One subfolder per learner, holding <problem-id>.py files.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", metavar="DIR", help="Folder for grades.csv, grades_wide.csv, report.html, <student>/results.json."
+        ),
+    ],
     problems_: Problems = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, metavar="N",
-                                                   help="Parallel sandboxes (default: cores).")] = None,
+    workers: Annotated[
+        Optional[int], typer.Option(min=1, metavar="N", help="Parallel sandboxes (default: cores).")
+    ] = None,
     hidden_seed: HiddenSeed = None,
     show_hidden: ShowHidden = False,
     force: Annotated[bool, typer.Option("--force", help="Regrade what OUT already holds.")] = False,
     sandbox: Sandbox = "auto",
-    allow_weak_sandbox: Annotated[bool, typer.Option("--allow-weak-sandbox",
-                                                     help="Allow the process-level sandbox.")] = False,
-    executor: Annotated[str, typer.Option(metavar="NAME",
-                                          help="local (this machine) or ray (a Ray cluster).")] = "local",
-    address: Annotated[Optional[str], typer.Option(metavar="ADDRESS",
-                                                   help="Ray cluster address (default: start a local one).")] = None,
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option("--allow-weak-sandbox", help="Allow the process-level sandbox.")
+    ] = False,
+    executor: Annotated[
+        str, typer.Option(metavar="NAME", help="local (this machine) or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        Optional[str], typer.Option(metavar="ADDRESS", help="Ray cluster address (default: start a local one).")
+    ] = None,
 ) -> None:
     """Grade a class folder; rerun with the same --out to resume after an interruption."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -337,9 +388,17 @@ def batch_cmd(
         if skipped:
             err.print(f"not grading hidden folders: {', '.join(skipped)}", highlight=False, markup=False)
         total = n_students * len(ids or problems.problem_ids())
-        kwargs: dict[str, Any] = dict(problem_ids=ids, workers=workers, sandbox=sandbox, allow_weak_sandbox=allow_weak_sandbox,
-                      hidden_seed=hidden_seed, show_hidden=show_hidden, force=force, executor=executor,
-                      address=address)
+        kwargs: dict[str, Any] = dict(
+            problem_ids=ids,
+            workers=workers,
+            sandbox=sandbox,
+            allow_weak_sandbox=allow_weak_sandbox,
+            hidden_seed=hidden_seed,
+            show_hidden=show_hidden,
+            force=force,
+            executor=executor,
+            address=address,
+        )
         before = stored_statuses(out)
         resumed: set[tuple[str, str]] = set()
         printer = progress_printer(total)
@@ -395,8 +454,9 @@ def gradescope(
                 found.append(f"{pid}: graded {shown}")
             if note:
                 warnings.append(f"{pid}: {note.strip('[]')}")
-            result = grade_submission(read_task("learner", pid, path, note), level=level, hidden_seed=hidden_seed,
-                                      limits=None)
+            result = grade_submission(
+                read_task("learner", pid, path, note), level=level, hidden_seed=hidden_seed, limits=None
+            )
             graded.append(result.model_copy(update={"submission": str(shown)}))
         doc = gradescope_doc(graded, show_hidden=show_hidden)
         doc["output"] = "\n".join([doc["output"], *found, *(f"warning: {w}" for w in warnings)])
@@ -413,8 +473,10 @@ def gradescope(
 def check(
     problem_id: Annotated[Optional[str], typer.Argument(help="Problem id (default: every problem).")] = None,
     sandbox: Sandbox = "auto",
-    secrets: Annotated[int, typer.Option(min=0, help="Secrets whose hidden cases are checked against every "
-                                                      "known mistake (0 skips it).")] = 200,
+    secrets: Annotated[
+        int,
+        typer.Option(min=0, help="Secrets whose hidden cases are checked against every known mistake (0 skips it)."),
+    ] = 200,
 ) -> None:
     """Validate problem folders: metadata, stub, reference, pitfalls caught by public and hidden cases, tolerance."""
     from grader.check import check_problem
@@ -451,8 +513,10 @@ def new(
     for path in written:
         out.print(visible(f"wrote {path}"), highlight=False, markup=False)
     chosen = os.environ.get(problem_set.ENV)
-    out.print(f"edit them, then run `judge {f'--problems-dir {chosen} ' if chosen else ''}check {problem_id}`",
-              highlight=False)
+    out.print(
+        f"edit them, then run `judge {f'--problems-dir {chosen} ' if chosen else ''}check {problem_id}`",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -468,8 +532,10 @@ def release(
         wheel = write_kit(out_dir, _problem_list(problems_), sandbox=sandbox)
     except UsageError as e:
         raise _usage(e) from None
-    out.print(f"wrote {wheel} and {out_dir / 'README.md'}; learners install it with `pip install {wheel.name}`",
-              highlight=False)
+    out.print(
+        f"wrote {wheel} and {out_dir / 'README.md'}; learners install it with `pip install {wheel.name}`",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -486,8 +552,12 @@ def autograder(
         path = write_zip(out_zip, _problem_list(problems_), hidden_seed=hidden_seed, sandbox=sandbox)
     except UsageError as e:
         raise _usage(e) from None
-    out.print(f"wrote {path}" + (" (with hidden cases)" if hidden_seed else "") +
-              "; upload it as the assignment's autograder on Gradescope", highlight=False)
+    out.print(
+        f"wrote {path}"
+        + (" (with hidden cases)" if hidden_seed else "")
+        + "; upload it as the assignment's autograder on Gradescope",
+        highlight=False,
+    )
 
 
 ProblemArg = Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]
@@ -513,8 +583,11 @@ def hint(
         out.print(f"[bold]Hint {i} of {total}[/] ({problem_id})", highlight=False)
         out.print(text, markup=False, highlight=False, soft_wrap=True)
     if not show_all:
-        more = (f"`judge hint {problem_id}` again for the next one" if first < total
-                else f"that was the last one; `judge solution {problem_id}` opens once your file passes")
+        more = (
+            f"`judge hint {problem_id}` again for the next one"
+            if first < total
+            else f"that was the last one; `judge solution {problem_id}` opens once your file passes"
+        )
         out.print(f"[dim]({more})[/]", highlight=False, soft_wrap=True)
 
 
@@ -569,6 +642,8 @@ def progress(
         out.print(f"{pid:{width}s}  {state:9s} {score:>5s}  {runs:>8s}  {hints}", highlight=False, soft_wrap=True)
     solved = sum(m == "solved" for m, _ in marks.values())
     attempted = sum(m == "attempted" for m, _ in marks.values())
-    out.print(f"{solved} of {len(ids)} solved, {attempted} attempted; kept in {practice.progress_path()}",
-              highlight=False, soft_wrap=True)
-
+    out.print(
+        f"{solved} of {len(ids)} solved, {attempted} attempted; kept in {practice.progress_path()}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -28,13 +28,22 @@ def shape_message(got: np.ndarray, expected: np.ndarray) -> str:
     """What a learner needs when the shape is wrong: both shapes and, where it is obvious, the fix."""
     want, have = tuple(expected.shape), tuple(got.shape)
     if got.size == expected.size:
-        same = np.allclose(got.astype(np.float64).reshape(-1), expected.astype(np.float64).reshape(-1),
-                           rtol=1e-3, atol=1e-4, equal_nan=True)
+        same = np.allclose(
+            got.astype(np.float64).reshape(-1),
+            expected.astype(np.float64).reshape(-1),
+            rtol=1e-3,
+            atol=1e-4,
+            equal_nan=True,
+        )
         values = " (the values themselves are right)" if same else ""
         if len(want) == 1:
-            return f"expected a 1-D array of {expected.size} values; you returned shape {have}{values}: add .reshape(-1)"
-        return (f"expected shape {want}; you returned shape {have} with the same number of values{values}: "
-                f"return the array in the shape the spec gives")
+            return (
+                f"expected a 1-D array of {expected.size} values; you returned shape {have}{values}: add .reshape(-1)"
+            )
+        return (
+            f"expected shape {want}; you returned shape {have} with the same number of values{values}: "
+            f"return the array in the shape the spec gives"
+        )
     return f"expected shape {want} ({expected.size} values); you returned shape {have} ({got.size} values)"
 
 
@@ -64,9 +73,16 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shap
     if bad_finite.any():
         first = int(np.flatnonzero(bad_finite)[0])
         kinds = "NaN" if np.isnan(g[bad_finite]).all() else "NaN or infinite"
-        return Comparison(False, f"{int(bad_finite.sum())} {kinds} values where the expected output is finite, "
-                                 f"first at index {tuple(where(first))}", max_abs, max_rel, where(first),
-                          float(g[first]), float(e[first]))
+        return Comparison(
+            False,
+            f"{int(bad_finite.sum())} {kinds} values where the expected output is finite, "
+            f"first at index {tuple(where(first))}",
+            max_abs,
+            max_rel,
+            where(first),
+            float(g[first]),
+            float(e[first]),
+        )
 
     # Non-finite expected values must be matched exactly (NaN by NaN, inf by the same inf).
     ok = np.where(np.isfinite(e), diff <= tol.atol + tol.rtol * np.abs(e), (g == e) | (np.isnan(g) & np.isnan(e)))
@@ -78,5 +94,9 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shap
         f"{int((~ok).sum())} of {e.size} values differ beyond rtol={tol.rtol:g}, atol={tol.atol:g} "
         f"(max abs error {_fmt(max_abs or 0.0)}); first at index {tuple(where(first))}: "
         f"got {_fmt(g[first])}, expected {_fmt(e[first])}",
-        max_abs, max_rel, where(first), float(g[first]), float(e[first]),
+        max_abs,
+        max_rel,
+        where(first),
+        float(g[first]),
+        float(e[first]),
     )

@@ -133,19 +133,19 @@ def deny_sockets() -> None:
         return struct.pack("<HBBI", code, jt, jf, k)
 
     program = [
-        op(BPF_LD_W_ABS, 4),                          # 0: seccomp_data.arch
-        op(BPF_JEQ, AUDIT_ARCH[arch], 1, 0),          # 1: our arch: go on; another (x32, compat): refuse
-        op(BPF_RET, RET_EACCES),                      # 2
-        op(BPF_LD_W_ABS, 0),                          # 3: seccomp_data.nr
-        op(BPF_JGE, 0x40000000, 0, 1),                # 4: x32 syscall numbers: refuse
-        op(BPF_RET, RET_EACCES),                      # 5
-        op(BPF_JEQ, nr["io_uring_setup"], 0, 1),      # 6
-        op(BPF_RET, RET_EACCES),                      # 7
-        op(BPF_JEQ, nr["socket"], 0, 3),              # 8: not socket(): allow
-        op(BPF_LD_W_ABS, 16),                         # 9: args[0], the family (low half)
-        op(BPF_JEQ, AF_UNIX, 1, 0),                   # 10
-        op(BPF_RET, RET_EACCES),                      # 11
-        op(BPF_RET, RET_ALLOW),                       # 12
+        op(BPF_LD_W_ABS, 4),  # 0: seccomp_data.arch
+        op(BPF_JEQ, AUDIT_ARCH[arch], 1, 0),  # 1: our arch: go on; another (x32, compat): refuse
+        op(BPF_RET, RET_EACCES),  # 2
+        op(BPF_LD_W_ABS, 0),  # 3: seccomp_data.nr
+        op(BPF_JGE, 0x40000000, 0, 1),  # 4: x32 syscall numbers: refuse
+        op(BPF_RET, RET_EACCES),  # 5
+        op(BPF_JEQ, nr["io_uring_setup"], 0, 1),  # 6
+        op(BPF_RET, RET_EACCES),  # 7
+        op(BPF_JEQ, nr["socket"], 0, 3),  # 8: not socket(): allow
+        op(BPF_LD_W_ABS, 16),  # 9: args[0], the family (low half)
+        op(BPF_JEQ, AF_UNIX, 1, 0),  # 10
+        op(BPF_RET, RET_EACCES),  # 11
+        op(BPF_RET, RET_ALLOW),  # 12
     ]
     filters = ctypes.create_string_buffer(b"".join(program))
     fprog = struct.pack("<HxxxxxxQ", len(program), ctypes.addressof(filters))

@@ -29,9 +29,11 @@ def decode_source(data: bytes, name: str, function: str) -> str:
     writes it back as UTF-8); line numbers stay the same. Raises SourceError with the learner's fix.
     """
     if _is_notebook(data):
-        return _raise(f"{name} is a Jupyter notebook, not a Python file: export it as a script (in Jupyter: "
-                      f"File > Save and Export Notebook As > Executable Script, or `jupyter nbconvert --to script`) "
-                      f"and keep only the `def {function}(...)` and what it needs")
+        return _raise(
+            f"{name} is a Jupyter notebook, not a Python file: export it as a script (in Jupyter: "
+            f"File > Save and Export Notebook As > Executable Script, or `jupyter nbconvert --to script`) "
+            f"and keep only the `def {function}(...)` and what it needs"
+        )
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         return _raise(f"{name} is not a Python source file: it holds binary data (a NUL byte on line {line})")
@@ -48,10 +50,12 @@ def decode_source(data: bytes, name: str, function: str) -> str:
         guess = bytes([byte]).decode("cp1252", errors="replace")
         seen = f" ({guess!r} in Windows-1252)" if guess != "\ufffd" and byte >= 0x80 else ""
         declared = "" if encoding.startswith("utf-8") else f" (its coding line says {encoding})"
-        return _raise(f"{name} is not valid {'UTF-8' if not declared else encoding} text{declared}: line {line}, "
-                      f"column {column} has the byte 0x{byte:02x}{seen}. Save the file as UTF-8 (in VS Code: click "
-                      f"the encoding in the status bar, 'Save with Encoding', 'UTF-8'), or declare its encoding on "
-                      f"line 1, e.g. `# -*- coding: cp1252 -*-`")
+        return _raise(
+            f"{name} is not valid {'UTF-8' if not declared else encoding} text{declared}: line {line}, "
+            f"column {column} has the byte 0x{byte:02x}{seen}. Save the file as UTF-8 (in VS Code: click "
+            f"the encoding in the status bar, 'Save with Encoding', 'UTF-8'), or declare its encoding on "
+            f"line 1, e.g. `# -*- coding: cp1252 -*-`"
+        )
     if not encoding.startswith("utf-8"):
         text = _utf8_coding_line(text)
     return text
@@ -63,7 +67,7 @@ def _raise(message: str) -> str:
 
 def _is_notebook(data: bytes) -> bool:
     head = data[:4096].lstrip()
-    return head.startswith(b"{") and b'"cells"' in data[:1 << 20] and b'"nbformat"' in data
+    return head.startswith(b"{") and b'"cells"' in data[: 1 << 20] and b'"nbformat"' in data
 
 
 def _utf8_coding_line(text: str) -> str:
@@ -72,7 +76,7 @@ def _utf8_coding_line(text: str) -> str:
         m = _CODING.match(lines[i].encode())
         if m:
             raw = lines[i].encode()
-            lines[i] = (raw[: m.start(1)] + b"utf-8" + raw[m.end(1):]).decode()
+            lines[i] = (raw[: m.start(1)] + b"utf-8" + raw[m.end(1) :]).decode()
             break
         if lines[i].strip() and not lines[i].lstrip().startswith("#"):
             break  # a coding line after code does not count
@@ -83,33 +87,38 @@ def _utf8_coding_line(text: str) -> str:
 
 _MISSING_FN = re.compile(r"^(?P<file>\S+) has no function '(?P<fn>\w+)'; did you mean '(?P<near>\w+)'\?$")
 _DEFINES_NOTHING = re.compile(r"^(?P<file>\S+) has no function '(?P<fn>\w+)'; it defines: nothing$")
-_STUB_LINE = re.compile(r'line (\d+), in \w+\n\s*raise NotImplementedError\b')
+_STUB_LINE = re.compile(r"line (\d+), in \w+\n\s*raise NotImplementedError\b")
 
 
 def learner_message(message: str, traceback: str, source: str, function: str) -> str:
     """A case's or the file's message, with the fix spelled out where the facts show the mistake."""
     m = _MISSING_FN.match(message)
     if m:  # the child offers the closest name the file defines: that is the learner's typo, not the fix
-        return (f"{m['file']} has no function `{m['fn']}` (the name the judge calls); it defines `{m['near']}`: "
-                f"rename it to `{m['fn']}`")
+        return (
+            f"{m['file']} has no function `{m['fn']}` (the name the judge calls); it defines `{m['near']}`: "
+            f"rename it to `{m['fn']}`"
+        )
     if _DEFINES_NOTHING.match(message) and not source.strip():
-        return (f"{function}.py is empty: write `def {function}(...)` in it "
-                f"(`judge init {function}` writes the starter file)")
+        return (
+            f"{function}.py is empty: write `def {function}(...)` in it "
+            f"(`judge init {function}` writes the starter file)"
+        )
     if message.startswith("returned NoneType"):
         return f"`{function}` returned None: did you forget `return`?"
     if message.strip() == "NotImplementedError" or message.startswith("NotImplementedError:"):
         found = _STUB_LINE.findall(traceback)
         if found:
-            return (f"still has the starter `raise NotImplementedError` (line {found[-1]}): "
-                    f"replace it with your code")
+            return f"still has the starter `raise NotImplementedError` (line {found[-1]}): replace it with your code"
     return message
 
 
 # ---------------------------------------------------------------- stderr: the learner's or JAX's own
 
 # absl/XLA log lines (`E0000 00:00:1700000000.123456  1234 file.cc:12] ...`) and JAX's own warnings.
-_LIBRARY_LINE = re.compile(r"^(?:[EWIF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|WARNING: All log messages before "
-                           r"absl::InitializeLog|\S*(?:jax|xla|flax)\S*\.py:\d+: \w*Warning:|  warnings\.warn\()")
+_LIBRARY_LINE = re.compile(
+    r"^(?:[EWIF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|WARNING: All log messages before "
+    r"absl::InitializeLog|\S*(?:jax|xla|flax)\S*\.py:\d+: \w*Warning:|  warnings\.warn\()"
+)
 
 
 def split_stderr(text: str) -> tuple[str, str]:
@@ -122,9 +131,14 @@ def split_stderr(text: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- installing bubblewrap
 
-_MANAGERS = (("apt-get", "apt-get install -y bubblewrap"), ("dnf", "dnf install -y bubblewrap"),
-             ("yum", "yum install -y bubblewrap"), ("zypper", "zypper install -y bubblewrap"),
-             ("pacman", "pacman -S --noconfirm bubblewrap"), ("apk", "apk add bubblewrap"))
+_MANAGERS = (
+    ("apt-get", "apt-get install -y bubblewrap"),
+    ("dnf", "dnf install -y bubblewrap"),
+    ("yum", "yum install -y bubblewrap"),
+    ("zypper", "zypper install -y bubblewrap"),
+    ("pacman", "pacman -S --noconfirm bubblewrap"),
+    ("apk", "apk add bubblewrap"),
+)
 
 
 def bubblewrap_install_command() -> str | None:
@@ -140,7 +154,9 @@ def bubblewrap_install_command() -> str | None:
 def bubblewrap_advice() -> str:
     """Why the strong sandbox is missing and what to do, in one sentence."""
     if shutil.which("bwrap"):
-        return ("bubblewrap is installed but cannot create namespaces here (a container without user "
-                "namespaces?): run the judge on a host or VM that allows them")
+        return (
+            "bubblewrap is installed but cannot create namespaces here (a container without user "
+            "namespaces?): run the judge on a host or VM that allows them"
+        )
     command = bubblewrap_install_command()
     return f"install bubblewrap: {command}" if command else "install bubblewrap with your system's package manager"

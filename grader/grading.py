@@ -25,6 +25,7 @@ from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygot
 # takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
 _DIAGNOSING = threading.Lock()
 
+
 def grade(
     problem_id: str,
     submission: str | Path,
@@ -57,17 +58,22 @@ def grade(
     """
     problem = problems.load_problem(problem_id)
     if callable(submission):
-        raise UsageError("grade() takes the path of a file; to check a function object use "
-                         f"check_function({problem_id!r}, fn)")
+        raise UsageError(
+            f"grade() takes the path of a file; to check a function object use check_function({problem_id!r}, fn)"
+        )
     path = Path(submission)
     try:
         if path.is_dir():
-            raise UsageError(f"{path} is a folder, not a file: give your Python file, e.g. --file "
-                             f"{path / (problem_id + '.py')}")
+            raise UsageError(
+                f"{path} is a folder, not a file: give your Python file, e.g. --file {path / (problem_id + '.py')}"
+            )
         if not path.is_file():
             notebook = path.with_suffix(".ipynb")
-            hint = (f"{notebook} is a notebook: export it as a Python script first" if notebook.is_file()
-                    else f"run `judge init {problem_id}` to get the stub")
+            hint = (
+                f"{notebook} is a notebook: export it as a Python script first"
+                if notebook.is_file()
+                else f"run `judge init {problem_id}` to get the stub"
+            )
             raise UsageError(f"no such file: {path} ({hint})")
         data = path.read_bytes()
     except OSError as e:
@@ -99,7 +105,9 @@ def grade(
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
-        result = uniform_result(problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits)
+        result = uniform_result(
+            problem, path, cases, Status.INTERNAL_ERROR, f"internal error: {kind}: {detail}", limits
+        )
         return result.model_copy(update={"traceback": traceback.format_exc()})
     finally:
         if own and zygote is not None:
@@ -108,23 +116,30 @@ def grade(
 
 def _safe(progress: Callable[[str, int], None] | None) -> Callable[[str, object], None]:
     """The progress callback, never failing the grading (it runs in the sandbox's reader thread too)."""
+
     def tell(event: str, index: object) -> None:
         if progress is not None and isinstance(event, str) and isinstance(index, int):
             try:
                 progress(event, index)
             except Exception:
                 pass
+
     return tell
 
 
 def _learner_facing(problem: Problem, result: Result, source: str) -> Result:
     """The result with messages a learner can act on: the fix spelled out, cases that never ran said so."""
     fn = problem.meta.function
-    cases = [c.model_copy(update={"message": feedback.learner_message(c.message, c.traceback, source, fn)})
-             for c in result.cases]
+    cases = [
+        c.model_copy(update={"message": feedback.learner_message(c.message, c.traceback, source, fn)})
+        for c in result.cases
+    ]
     # Cases run in order: of those the run ended without a result for, only the first was running.
-    idle = [c for c in cases if c.status in (Status.TIMEOUT, Status.CRASHED, Status.MEMORY)
-            and c.shape is None and not c.traceback]
+    idle = [
+        c
+        for c in cases
+        if c.status in (Status.TIMEOUT, Status.CRASHED, Status.MEMORY) and c.shape is None and not c.traceback
+    ]
     in_cases = idle and (len(idle) < len(cases) or idle[0].message.startswith("the cases took longer"))
     if in_cases and len({c.message for c in idle}) == 1 and idle[0].message:
         stopped = idle[0].index
@@ -149,24 +164,42 @@ def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tupl
         cases.append(CaseArgs(scalars=scalars, arrays=names))
     buf = io.BytesIO()
     np.savez(buf, **arrays)  # type: ignore[arg-type]
-    job = Job(module=problem.id, filename=f"{problem.id}.py", source=source, function=problem.meta.function,
-              arg_names=[a.name for a in problem.meta.args], cases=cases)
+    job = Job(
+        module=problem.id,
+        filename=f"{problem.id}.py",
+        source=source,
+        function=problem.meta.function,
+        arg_names=[a.name for a in problem.meta.args],
+        cases=cases,
+    )
     return job, buf.getvalue()
 
 
-def uniform_result(problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits,
-            level: str = "none") -> Result:
+def uniform_result(
+    problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits, level: str = "none"
+) -> Result:
     """A result where every case shares one status (the file could not be run at all)."""
     return Result(
-        problem=problem.id, submission=str(path), status=status, message=message, limits=limits,
-        cases=[CaseResult(index=i, name=c.name, seed=c.seed, hidden=c.hidden, status=status) for i, c in enumerate(cases)],
+        problem=problem.id,
+        submission=str(path),
+        status=status,
+        message=message,
+        limits=limits,
+        cases=[
+            CaseResult(index=i, name=c.name, seed=c.seed, hidden=c.hidden, status=status) for i, c in enumerate(cases)
+        ],
         replay=_replay(problem, cases, level),
     )
 
 
 def _replay(problem: Problem, cases: list[Case], level: str) -> Replay:
-    return Replay(problem=problem.id, problem_version=problem.meta.version, seeds=[c.seed for c in cases],
-                  versions=problems.library_versions(), sandbox=level)
+    return Replay(
+        problem=problem.id,
+        problem_version=problem.meta.version,
+        seeds=[c.seed for c in cases],
+        versions=problems.library_versions(),
+        sandbox=level,
+    )
 
 
 def _parse_array(payload: bytes) -> np.ndarray | None:
@@ -188,8 +221,10 @@ def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
     if outcome.overflow:
         return Status.CRASHED, "sent back more data than any answer needs; the run was stopped"
     if outcome.bad_frame:
-        return Status.CRASHED, (f"wrote something that is not a result on the judge's result channel "
-                                f"({outcome.bad_frame}); the run was stopped before returning all results")
+        return Status.CRASHED, (
+            f"wrote something that is not a result on the judge's result channel "
+            f"({outcome.bad_frame}); the run was stopped before returning all results"
+        )
     if outcome.timed_out == "import":
         return Status.TIMEOUT, f"importing your file took longer than the limit of {limits.import_s:g} s"
     if outcome.timed_out == "cases":
@@ -197,12 +232,21 @@ def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
     if outcome.signal:
         name = signal.Signals(outcome.signal).name if outcome.signal in signal.valid_signals() else outcome.signal
         return Status.CRASHED, f"the process was killed by {name} before returning all results"
-    return Status.CRASHED, (f"the process exited (code {outcome.exit_code}) before returning all results; "
-                            "do not call os._exit() or exit the interpreter")
+    return Status.CRASHED, (
+        f"the process exited (code {outcome.exit_code}) before returning all results; "
+        "do not call os._exit() or exit the interpreter"
+    )
 
 
-def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dict[str, object]],
-               expected: list[np.ndarray], outcome: Outcome, limits: Limits) -> Result:
+def _interpret(
+    problem: Problem,
+    path: Path,
+    cases: list[Case],
+    inputs: list[dict[str, object]],
+    expected: list[np.ndarray],
+    outcome: Outcome,
+    limits: Limits,
+) -> Result:
     frames = outcome.frames
     load_error = next((f for f, _ in frames if f.kind is Kind.LOAD_ERROR), None)
     by_index: dict[int, tuple[Frame, bytes]] = {}
@@ -213,8 +257,13 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
 
     results, outputs = [], {}
     for i, (case, exp) in enumerate(zip(cases, expected)):
-        base: dict[str, Any] = {"index": i, "name": case.name, "seed": case.seed, "hidden": case.hidden,
-                "expected_shape": list(exp.shape)}
+        base: dict[str, Any] = {
+            "index": i,
+            "name": case.name,
+            "seed": case.seed,
+            "hidden": case.hidden,
+            "expected_shape": list(exp.shape),
+        }
         if load_error is not None:
             status = Status.MEMORY if load_error.status is CaseStatus.MEMORY else Status.ERROR
             results.append(CaseResult(**base, status=status, message=load_error.message))
@@ -232,15 +281,26 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
             continue
         got = _parse_array(payload)
         if got is None:
-            results.append(CaseResult(**base, status=Status.ERROR, message="returned something that is not an array of numbers"))
+            results.append(
+                CaseResult(**base, status=Status.ERROR, message="returned something that is not an array of numbers")
+            )
             continue
         outputs[i] = got
         cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
-        results.append(CaseResult(
-            **base, status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER, message=cmp.message,
-            shape=list(got.shape), max_abs_err=cmp.max_abs_err, max_rel_err=cmp.max_rel_err,
-            mismatch_index=cmp.mismatch_index, got=cmp.got, expected=cmp.expected, time_s=header.time,
-        ))
+        results.append(
+            CaseResult(
+                **base,
+                status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER,
+                message=cmp.message,
+                shape=list(got.shape),
+                max_abs_err=cmp.max_abs_err,
+                max_rel_err=cmp.max_rel_err,
+                mismatch_index=cmp.mismatch_index,
+                got=cmp.got,
+                expected=cmp.expected,
+                time_s=header.time,
+            )
+        )
 
     status = worst([r.status for r in results])
     message = _summary(status, results, load_error)
@@ -249,24 +309,35 @@ def _interpret(problem: Problem, path: Path, cases: list[Case], inputs: list[dic
         with _DIAGNOSING:
             diagnosis = diagnose(problem, cases, inputs, expected, outputs)
     return Result(
-        problem=problem.id, submission=str(path), status=status, message=f"{message} {diagnosis}".strip(),
+        problem=problem.id,
+        submission=str(path),
+        status=status,
+        message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,
         traceback=load_error.traceback if load_error else "",
-        cases=results, stdout=_clip(outcome.stdout, outcome.stdout_bytes), stderr=_clip(outcome.stderr, outcome.stderr_bytes),
-        time_s=round(outcome.wall_s, 3), peak_memory_mb=outcome.peak_rss_mb, limits=limits,
+        cases=results,
+        stdout=_clip(outcome.stdout, outcome.stdout_bytes),
+        stderr=_clip(outcome.stderr, outcome.stderr_bytes),
+        time_s=round(outcome.wall_s, 3),
+        peak_memory_mb=outcome.peak_rss_mb,
+        limits=limits,
         replay=_replay(problem, cases, outcome.level),
     )
 
 
-def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]], expected: list[np.ndarray],
-             outputs: dict[int, np.ndarray]) -> str:
+def diagnose(
+    problem: Problem,
+    cases: list[Case],
+    inputs: list[dict[str, object]],
+    expected: list[np.ndarray],
+    outputs: dict[int, np.ndarray],
+) -> str:
     """Name the mistake when a known pitfall gives the learner's outputs; else a "Hint:" with facts that help.
 
     A named mistake is its pitfall's sentence as it is; a hint starts with "Hint:".
     """
     tol, exact = problem.meta.tolerance, problem.meta.exact_shape
-    wrong = {i: got for i, got in outputs.items()
-             if not compare(got, expected[i], tol, exact_shape=exact).passed}
+    wrong = {i: got for i, got in outputs.items() if not compare(got, expected[i], tol, exact_shape=exact).passed}
     matched: dict[int, list[str]] = {i: [] for i in wrong}
     sentences = problems.pitfall_messages(problem)
     for name, sentence in sentences.items():
@@ -288,18 +359,23 @@ def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]
     if not explained:
         near = _nearest_pitfall(problem, cases, inputs, expected, wrong)
         if near:
-            return (f"Hint: your output is much closer to this known mistake than to the right answer, though not "
-                    f"equal to it, so it combined with another mistake is likely: {near}")
+            return (
+                f"Hint: your output is much closer to this known mistake than to the right answer, though not "
+                f"equal to it, so it combined with another mistake is likely: {near}"
+            )
     if explained:
         distinct = list(dict.fromkeys(explained.values()))
         where = lambda s: _cases([i for i, m in explained.items() if m == s])  # noqa: E731
         if len(distinct) > 1:
-            return ("Hint: a combination of known mistakes is likely; "
-                    + "; ".join(f"in {where(s)}: {s}" for s in distinct))
+            return "Hint: a combination of known mistakes is likely; " + "; ".join(
+                f"in {where(s)}: {s}" for s in distinct
+            )
         others = [i for i in wrong if i not in explained]
         if others:
-            return (f"Hint: in {where(distinct[0])}: {distinct[0]} The other wrong cases differ from it too, "
-                    "so a combination with another mistake is likely.")
+            return (
+                f"Hint: in {where(distinct[0])}: {distinct[0]} The other wrong cases differ from it too, "
+                "so a combination with another mistake is likely."
+            )
     for i, got in wrong.items():
         fact = _fact(problem, i, got, expected[i])
         if fact:
@@ -307,8 +383,13 @@ def diagnose(problem: Problem, cases: list[Case], inputs: list[dict[str, object]
     return ""
 
 
-def _nearest_pitfall(problem: Problem, cases: list[Case], inputs: list[dict[str, object]],
-                     expected: list[np.ndarray], wrong: dict[int, np.ndarray]) -> str:
+def _nearest_pitfall(
+    problem: Problem,
+    cases: list[Case],
+    inputs: list[dict[str, object]],
+    expected: list[np.ndarray],
+    wrong: dict[int, np.ndarray],
+) -> str:
     """The known mistake every wrong output lies at least 3x closer to than to the right answer, if one does."""
     best, best_ratio = "", 1 / 3
     for name, sentence in problems.pitfall_messages(problem).items():
@@ -349,8 +430,10 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> str:
         r = float(np.median(ratio))
         rest_zero = np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9)
         if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and rest_zero:
-            return (f"in case {i} your output is the expected one times {r:.4g} everywhere: a constant factor "
-                    "(a scale such as 1/sqrt(d), or a missing or extra normalisation).")
+            return (
+                f"in case {i} your output is the expected one times {r:.4g} everywhere: a constant factor "
+                "(a scale such as 1/sqrt(d), or a missing or extra normalisation)."
+            )
     for axis, size in enumerate(e.shape):
         where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
         if size > 1 and len(where) == 1 and e.ndim > 1:
@@ -358,8 +441,11 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> str:
     share = float(bad.mean())
     if share >= 0.9:
         seeded = any(a.name == "seed" for a in problem.meta.args)
-        check = ("check how the parameters come from `seed` (the PRNG key, the init functions, use_bias)" if seeded
-                 else "check the computation from its first step")
+        check = (
+            "check how the parameters come from `seed` (the PRNG key, the init functions, use_bias)"
+            if seeded
+            else "check the computation from its first step"
+        )
         return f"in case {i} the values differ almost everywhere ({share:.0%} of them): {check}."
     return f"in case {i}, {share:.0%} of the values are wrong."
 
@@ -372,8 +458,11 @@ def _summary(status: Status, results: list[CaseResult], load_error: Frame | None
     for kind, group in (("public", [r for r in results if not r.hidden]), ("hidden", [r for r in results if r.hidden])):
         if group:
             passed = sum(r.status is Status.PASSED for r in group)
-            counts.append(f"{passed} of {len(group)} {kind} cases passed" if passed < len(group)
-                          else f"all {len(group)} {kind} cases passed")
+            counts.append(
+                f"{passed} of {len(group)} {kind} cases passed"
+                if passed < len(group)
+                else f"all {len(group)} {kind} cases passed"
+            )
     if status is Status.PASSED:
         return " and ".join(counts)
     first = next(r for r in results if r.status is status)

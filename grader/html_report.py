@@ -57,53 +57,77 @@ def _group(r: Result) -> str:
     return f"{r.status.label}: {text[:200]}"
 
 
-def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[str, str], Result], *,
-               show_hidden: bool = False, now: datetime.datetime | None = None) -> str:
+def class_html(
+    students: list[str],
+    problem_ids: list[str],
+    results: dict[tuple[str, str], Result],
+    *,
+    show_hidden: bool = False,
+    now: datetime.datetime | None = None,
+) -> str:
     """The page. `now` is the date printed on it (default: now)."""
     n = len(students)
     now = now or datetime.datetime.now().astimezone()
     hidden = any(c.hidden for r in results.values() for c in r.cases)
     max_total = sum(results[(students[0], p)].max_score for p in problem_ids) if students else 0
-    out = ["<!doctype html><html lang=en><meta charset=utf-8>"
-           "<meta name=viewport content='width=device-width,initial-scale=1'><title>Class report</title>",
-           f"<style>{CSS}</style>", "<h1>Class report</h1>",
-           f"<p class=meta>{n} learners, {len(problem_ids)} problems ({_h(', '.join(problem_ids))}); "
-           f"maximum score {max_total}; hidden cases {'on' if hidden else 'off'}; "
-           f"graded {now:%Y-%m-%d %H:%M %Z}.</p>"]
+    out = [
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'><title>Class report</title>",
+        f"<style>{CSS}</style>",
+        "<h1>Class report</h1>",
+        f"<p class=meta>{n} learners, {len(problem_ids)} problems ({_h(', '.join(problem_ids))}); "
+        f"maximum score {max_total}; hidden cases {'on' if hidden else 'off'}; "
+        f"graded {now:%Y-%m-%d %H:%M %Z}.</p>",
+    ]
 
-    out.append("<h2>Problems</h2><div class=wrap><table><tr><th>problem</th><th>handed in</th>"
-               "<th>passed</th><th class=barcell></th></tr>")
+    out.append(
+        "<h2>Problems</h2><div class=wrap><table><tr><th>problem</th><th>handed in</th>"
+        "<th>passed</th><th class=barcell></th></tr>"
+    )
     for p in problem_ids:
         rs = [results[(s, p)] for s in students]
         handed = sum(r.status is not Status.MISSING for r in rs)
         passed = sum(r.passed for r in rs)
-        out.append(f"<tr><td class=id>{_id(p)}</td><td class=num>{handed} of {n}</td>"
-                   f"<td class=num>{passed} of {handed} handed in: {_pct(passed, handed)}<br>"
-                   f"({_pct(passed, n)} of the class)</td>{_bar(passed / handed if handed else 0)}</tr>")
+        out.append(
+            f"<tr><td class=id>{_id(p)}</td><td class=num>{handed} of {n}</td>"
+            f"<td class=num>{passed} of {handed} handed in: {_pct(passed, handed)}<br>"
+            f"({_pct(passed, n)} of the class)</td>{_bar(passed / handed if handed else 0)}</tr>"
+        )
     out.append("</table></div>")
 
-    out.append("<h2>Cases</h2><p class=meta>Pass rates among the learners who handed the problem in.</p>"
-               "<div class=wrap><table><tr><th>problem</th><th>case</th><th>passed</th><th class=barcell></th></tr>")
+    out.append(
+        "<h2>Cases</h2><p class=meta>Pass rates among the learners who handed the problem in.</p>"
+        "<div class=wrap><table><tr><th>problem</th><th>case</th><th>passed</th><th class=barcell></th></tr>"
+    )
     for p in problem_ids:
         rs = [results[(s, p)] for s in students if results[(s, p)].status is not Status.MISSING]
         template = results[(students[0], p)].cases if students else []
         for i, c in enumerate(template):
             ok = sum(1 for r in rs if i < len(r.cases) and r.cases[i].status is Status.PASSED)
-            out.append(f"<tr><td class=id>{_id(p)}</td><td>{_h(case_name(c))}</td><td class=num>{ok} of {len(rs)} "
-                       f"({_pct(ok, len(rs))})</td>{_bar(ok / len(rs) if rs else 0)}</tr>")
+            out.append(
+                f"<tr><td class=id>{_id(p)}</td><td>{_h(case_name(c))}</td><td class=num>{ok} of {len(rs)} "
+                f"({_pct(ok, len(rs))})</td>{_bar(ok / len(rs) if rs else 0)}</tr>"
+            )
     out.append("</table></div>")
 
-    out.append(f"<h2>Total scores (out of {max_total})</h2><div class=wrap><table>"
-               "<tr><th>score</th><th>learners</th><th class=barcell></th></tr>")
+    out.append(
+        f"<h2>Total scores (out of {max_total})</h2><div class=wrap><table>"
+        "<tr><th>score</th><th>learners</th><th class=barcell></th></tr>"
+    )
     totals = Counter(sum(results[(s, p)].score for p in problem_ids) for s in students)
     top = max(totals.values(), default=1)
     for score in sorted(totals):
-        out.append(f"<tr><td class=num>{score} / {max_total}</td><td class=num>{totals[score]}</td>"
-                   f"{_bar(totals[score] / top)}</tr>")
+        out.append(
+            f"<tr><td class=num>{score} / {max_total}</td><td class=num>{totals[score]}</td>"
+            f"{_bar(totals[score] / top)}</tr>"
+        )
     out.append("</table></div>")
 
-    out.append("<h2>Learners</h2><div class=wrap><table><tr><th>learner</th>"
-               + "".join(f"<th>{_id(p)}</th>" for p in problem_ids) + "<th>total</th></tr>")
+    out.append(
+        "<h2>Learners</h2><div class=wrap><table><tr><th>learner</th>"
+        + "".join(f"<th>{_id(p)}</th>" for p in problem_ids)
+        + "<th>total</th></tr>"
+    )
     for s in students:
         cells = []
         for p in problem_ids:
@@ -112,29 +136,35 @@ def class_html(students: list[str], problem_ids: list[str], results: dict[tuple[
                 cells.append("<td class='num miss'>not handed in</td>")
             else:
                 cls = "ok" if r.passed else "bad"
-                cells.append(f"<td class='num {cls}'>{r.score} / {r.max_score}"
-                             f"{'' if r.passed else ' ' + _h(r.status.label)}</td>")
+                cells.append(
+                    f"<td class='num {cls}'>{r.score} / {r.max_score}"
+                    f"{'' if r.passed else ' ' + _h(r.status.label)}</td>"
+                )
         total = sum(results[(s, p)].score for p in problem_ids)
         out.append(f"<tr><td>{_h(s)}</td>{''.join(cells)}<td class=num>{total} / {max_total}</td></tr>")
     out.append("</table></div>")
 
     out.append("<h2>Most common failures</h2>")
-    out.append("<p class=meta>Grouped by the named mistake, else by the kind of failure; one full example "
-               "each.</p>")
+    out.append("<p class=meta>Grouped by the named mistake, else by the kind of failure; one full example each.</p>")
     groups: dict[tuple[str, str], list[tuple[str, Result]]] = defaultdict(list)
     for (s, p), r in results.items():
         if not r.passed and r.status is not Status.MISSING:
             groups[(p, _group(r))].append((s, r))
     if not groups:
         out.append("<p>None: every handed-in problem passed.</p>")
-    for (p, key), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for (p, _), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         s, example = members[0]
         names = ", ".join(_h(m) for m, _ in members)
         named = example.diagnosis and not example.diagnosis.startswith("Hint:")
         first = next((c for c in example.cases if c.status is example.status), None)
-        title = f"Likely mistake: {example.diagnosis}" if named else \
-            f"{example.status.label}: {first.message if first is not None and first.message else example.message}"
-        out.append(f"<div class=fail><b>{_h(p)}</b>: {len(members)} learner{'s' if len(members) > 1 else ''} "
-                   f"({names})<br>{_h(title)}<pre>{_h(s)}: "
-                   f"{_h(learner_message(example, show_hidden=show_hidden))}</pre></div>")
+        title = (
+            f"Likely mistake: {example.diagnosis}"
+            if named
+            else f"{example.status.label}: {first.message if first is not None and first.message else example.message}"
+        )
+        out.append(
+            f"<div class=fail><b>{_h(p)}</b>: {len(members)} learner{'s' if len(members) > 1 else ''} "
+            f"({names})<br>{_h(title)}<pre>{_h(s)}: "
+            f"{_h(learner_message(example, show_hidden=show_hidden))}</pre></div>"
+        )
     return "\n".join(out) + "\n"

@@ -21,7 +21,8 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -62,18 +63,24 @@ class CheckResult(Result):
             err = "" if c.max_abs_err is None else f"{c.max_abs_err:.3g}"
             colour = COLOURS.get(c.status, "#9a6700")
             detail = "" if c.status is Status.PASSED else h(c.message[:300])
-            rows.append(f"<tr><td>{c.index}</td><td>{h(c.name)}</td>"
-                        f"<td style='color:{colour};font-weight:bold'>{h(c.status.label)}</td>"
-                        f"<td style='text-align:right'>{h(err)}</td><td>{detail}</td></tr>")
+            rows.append(
+                f"<tr><td>{c.index}</td><td>{h(c.name)}</td>"
+                f"<td style='color:{colour};font-weight:bold'>{h(c.status.label)}</td>"
+                f"<td style='text-align:right'>{h(err)}</td><td>{detail}</td></tr>"
+            )
         colour = COLOURS.get(self.status, "#9a6700")
-        verdict = (f"<p style='color:{colour};font-weight:bold'>{h(self.problem)}: {h(self.status.label.upper())} "
-                   f"{self.score}/{self.max_score}</p>")
+        verdict = (
+            f"<p style='color:{colour};font-weight:bold'>{h(self.problem)}: {h(self.status.label.upper())} "
+            f"{self.score}/{self.max_score}</p>"
+        )
         mistake = f"<p><b>Likely mistake:</b> {h(self.diagnosis)}</p>" if self.diagnosis else ""
         first = next((c for c in self.cases if c.status is not Status.PASSED and c.traceback), None)
         trace = f"<pre style='font-size:smaller'>{h(first.traceback[-3000:])}</pre>" if first else ""
-        return (f"<div class='judge-result'>{verdict}<table><tr><th>#</th><th>case</th><th>status</th>"
-                f"<th>max error</th><th>detail</th></tr>{''.join(rows)}</table>{mistake}"
-                f"<p>{h(self.message)}</p>{trace}</div>")
+        return (
+            f"<div class='judge-result'>{verdict}<table><tr><th>#</th><th>case</th><th>status</th>"
+            f"<th>max error</th><th>detail</th></tr>{''.join(rows)}</table>{mistake}"
+            f"<p>{h(self.message)}</p>{trace}</div>"
+        )
 
 
 def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float | None = None) -> CheckResult:
@@ -95,8 +102,11 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
     problem = problems.load_problem(problem_id)
     if not callable(fn):
         raise UsageError(f"check_function({problem_id!r}, fn) needs the function itself, not {type(fn).__name__}")
-    limits = problem.meta.limits if time_limit is None else Limits(
-        **{**problem.meta.limits.model_dump(), "time_s": time_limit})
+    limits = (
+        problem.meta.limits
+        if time_limit is None
+        else Limits(**{**problem.meta.limits.model_dump(), "time_s": time_limit})
+    )
     cases = list(problem.cases)
     inputs = [problems.make_inputs(problem.meta, c) for c in cases]
     with _on_cpu():
@@ -133,21 +143,41 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
                 continue
             outputs[i] = got
             cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
-            results.append(CaseResult(
-                **base, status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER, message=cmp.message,
-                shape=list(got.shape), max_abs_err=cmp.max_abs_err, max_rel_err=cmp.max_rel_err,
-                mismatch_index=cmp.mismatch_index, got=cmp.got, expected=cmp.expected,
-                time_s=round(time.perf_counter() - t0, 4)))
+            results.append(
+                CaseResult(
+                    **base,
+                    status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER,
+                    message=cmp.message,
+                    shape=list(got.shape),
+                    max_abs_err=cmp.max_abs_err,
+                    max_rel_err=cmp.max_rel_err,
+                    mismatch_index=cmp.mismatch_index,
+                    got=cmp.got,
+                    expected=cmp.expected,
+                    time_s=round(time.perf_counter() - t0, 4),
+                )
+            )
     status = worst([r.status for r in results])
     message = _summary(status, results, None)
     diagnosis = diagnose(problem, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else ""
     name = getattr(fn, "__qualname__", None) or type(fn).__name__
     return CheckResult(
-        problem=problem.id, submission=f"function {name}", status=status,
-        message=f"{message} {diagnosis}".strip(), diagnosis=diagnosis, cases=results,
-        time_s=round(time.perf_counter() - start, 3), limits=limits,
-        replay=Replay(problem=problem.id, problem_version=problem.meta.version, seeds=[c.seed for c in cases],
-                      versions=problems.library_versions(), sandbox=LEVEL))
+        problem=problem.id,
+        submission=f"function {name}",
+        status=status,
+        message=f"{message} {diagnosis}".strip(),
+        diagnosis=diagnosis,
+        cases=results,
+        time_s=round(time.perf_counter() - start, 3),
+        limits=limits,
+        replay=Replay(
+            problem=problem.id,
+            problem_version=problem.meta.version,
+            seeds=[c.seed for c in cases],
+            versions=problems.library_versions(),
+            sandbox=LEVEL,
+        ),
+    )
 
 
 def _on_cpu():

@@ -61,17 +61,23 @@ class Conversion:
         left += [f"cell {cell} ({why})" for cell, why in self.skipped_cells[:3]]
         if self.dropped:
             cells = sorted(set(self.dropped))
-            left.append(f"{len(self.dropped)} top-level statement{'s' * (len(self.dropped) > 1)} {function} "
-                        f"does not need (cell{'s' * (len(cells) > 1)} {', '.join(map(str, cells[:8]))}"
-                        f"{', ...' if len(cells) > 8 else ''})")
+            left.append(
+                f"{len(self.dropped)} top-level statement{'s' * (len(self.dropped) > 1)} {function} "
+                f"does not need (cell{'s' * (len(cells) > 1)} {', '.join(map(str, cells[:8]))}"
+                f"{', ...' if len(cells) > 8 else ''})"
+            )
         text = f"{name}: {self.code_cells} code cell{'s' * (self.code_cells != 1)}"
         if left:
             text += "; left out: " + "; ".join(left)
         if not self.has_function:
             near = difflib.get_close_matches(function, self.defined, n=1)
             text += f"; no code cell defines {function}" + (
-                f" (did you mean {near[0]}?)" if near else
-                f" (it defines {', '.join(self.defined[:6])})" if self.defined else "")
+                f" (did you mean {near[0]}?)"
+                if near
+                else f" (it defines {', '.join(self.defined[:6])})"
+                if self.defined
+                else ""
+            )
         return f"[{text}]"
 
 
@@ -82,19 +88,22 @@ def code_cells(data: bytes, name: str) -> list[str]:
     except UnicodeDecodeError as e:
         raise NotebookError(f"{name} is not a notebook: it is not UTF-8 text ({e.reason})") from None
     except json.JSONDecodeError as e:
-        raise NotebookError(f"{name} is not a notebook: invalid JSON at line {e.lineno} column {e.colno} "
-                            f"({e.msg}); save it again from Jupyter") from None
+        raise NotebookError(
+            f"{name} is not a notebook: invalid JSON at line {e.lineno} column {e.colno} "
+            f"({e.msg}); save it again from Jupyter"
+        ) from None
     except (RecursionError, MemoryError):
         raise NotebookError(f"{name} is not a notebook: its JSON is nested too deeply") from None
     if not isinstance(doc, dict) or "cells" not in doc and "worksheets" not in doc:
-        raise NotebookError(f"{name} is not a notebook: no \"cells\" in its JSON")
+        raise NotebookError(f'{name} is not a notebook: no "cells" in its JSON')
     version = doc.get("nbformat")
     if version != 4:
-        raise NotebookError(f"{name} is nbformat {version!r}; the judge reads nbformat 4 "
-                            "(open and save it with Jupyter 4 or later)")
+        raise NotebookError(
+            f"{name} is nbformat {version!r}; the judge reads nbformat 4 (open and save it with Jupyter 4 or later)"
+        )
     cells = doc.get("cells")
     if not isinstance(cells, list) or len(cells) > MAX_CELLS:
-        raise NotebookError(f"{name} is not a valid notebook: \"cells\" is not a list of at most {MAX_CELLS} cells")
+        raise NotebookError(f'{name} is not a valid notebook: "cells" is not a list of at most {MAX_CELLS} cells')
     sources = []
     for i, cell in enumerate(cells):
         if not isinstance(cell, dict):
@@ -116,8 +125,9 @@ def strip_outputs(data: bytes) -> bytes:
     that grading reports it."""
     try:
         doc = json.loads(data.decode("utf-8"))
-        cells = [{"cell_type": "code", "source": c.get("source", "")} for c in doc["cells"]
-                 if c.get("cell_type") == "code"]
+        cells = [
+            {"cell_type": "code", "source": c.get("source", "")} for c in doc["cells"] if c.get("cell_type") == "code"
+        ]
         return json.dumps({"nbformat": doc["nbformat"], "cells": cells}, sort_keys=True).encode()
     except Exception:
         return data
@@ -201,10 +211,15 @@ def _analyse(unit: _Unit, text: str) -> None:
         for t in targets:
             if isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t):
                 unit.binds.add(_root(t))  # `cfg["heads"] = 4` changes cfg
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
-                isinstance(node.value.func, ast.Attribute) and _root(node.value.func):
-            if _attrs(node.value.func)[-2:] == ["config", "update"] or \
-                    (_attrs(node.value.func) == ["update"] and _root(node.value.func) == "config"):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and _root(node.value.func)
+        ):
+            if _attrs(node.value.func)[-2:] == ["config", "update"] or (
+                _attrs(node.value.func) == ["update"] and _root(node.value.func) == "config"
+            ):
                 unit.always = True  # jax.config.update(...), config.update(...): numerics of what follows
             else:
                 unit.calls_on = _root(node.value.func)
@@ -220,8 +235,10 @@ def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
         conv.skipped_cells.append((cell, f"not valid Python: {type(e).__name__}"))
         return []
     if len(tree.body) > room:
-        raise NotebookError(f"{conv.name} has more than {MAX_STATEMENTS} top-level statements; "
-                            "the judge reads notebooks of at most that many")
+        raise NotebookError(
+            f"{conv.name} has more than {MAX_STATEMENTS} top-level statements; "
+            "the judge reads notebooks of at most that many"
+        )
     lines = src.split("\n")
     units: list[_Unit] = []
     for node in tree.body:
@@ -233,7 +250,7 @@ def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
             units.append(_Unit(cell, first, node.end_lineno or first, [node]))
     kept = []
     for unit in units:
-        text = "\n".join(lines[unit.first - 1: unit.last])
+        text = "\n".join(lines[unit.first - 1 : unit.last])
         try:
             _analyse(unit, text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. `return` outside a function
@@ -287,8 +304,9 @@ def notebook_module(data: bytes, name: str, function: str) -> Conversion:
             continue
         units.extend(_units(python, cell, conv, MAX_STATEMENTS - len(units)))
     keep = _needed(units, function)
-    conv.has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or \
-        any(keep[i] and u.star for i, u in enumerate(units))
+    conv.has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or any(
+        keep[i] and u.star for i, u in enumerate(units)
+    )
     out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/notebook.py)."], 0
     for i, u in enumerate(units):
         if not keep[i]:
@@ -336,8 +354,9 @@ def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -
         return found[0], ""
     shown = [str(p.relative_to(folder)) for p in found]
     others = ", ".join(shown[1:4]) + (" and more" if len(shown) > 4 else "")
-    return found[0], (f"[graded {shown[0]}; not graded: {others} (the shallowest file is graded, "
-                      "and a .py file before a notebook)]")
+    return found[0], (
+        f"[graded {shown[0]}; not graded: {others} (the shallowest file is graded, and a .py file before a notebook)]"
+    )
 
 
 NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are dropped before grading

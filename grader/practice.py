@@ -180,13 +180,16 @@ def solution(problem_id: str) -> tuple[str, str]:
         raise SolutionUnavailable("this copy of the judge has no solutions: a learner kit ships none")
     reference = problem_set.active().reference_path(problem_id)
     if not reference.is_file():
-        raise SolutionUnavailable(f"this copy of the judge has no solutions (no {reference.name} here): "
-                                  "a learner kit ships none")
+        raise SolutionUnavailable(
+            f"this copy of the judge has no solutions (no {reference.name} here): a learner kit ships none"
+        )
     p = load_progress().problems.get(problem_id)
     if p is None or not p.solved:
         so_far = f" (your last run: {p.last_score}/{p.max_score})" if p and p.runs else ""
-        raise SolutionUnavailable(f"the solution opens once your own file passes: run `judge run {problem_id}` "
-                                  f"until it does{so_far}; `judge hint {problem_id}` gives a nudge")
+        raise SolutionUnavailable(
+            f"the solution opens once your own file passes: run `judge run {problem_id}` "
+            f"until it does{so_far}; `judge hint {problem_id}` gives a nudge"
+        )
     try:
         explanation = explanation_path(problem_id).read_text()
     except OSError:
@@ -205,8 +208,9 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-def watch(path: Path, regrade: Callable[[], None], *, poll_s: float = 0.25,
-          sleep: Callable[[float], None] = time.sleep) -> None:
+def watch(
+    path: Path, regrade: Callable[[], None], *, poll_s: float = 0.25, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Call `regrade` now and after every save of `path`, until interrupted (KeyboardInterrupt propagates).
 
     Polls the file's mtime, size and inode (no dependency, works on every file system) and waits

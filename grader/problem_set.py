@@ -52,8 +52,9 @@ class ProblemSet(Protocol):
     def required_files(self, problem_id: str) -> list[Path]: ...
     def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray: ...
     def pitfall_messages(self, problem: Problem) -> dict[str, str]: ...
-    def pitfall_output(self, problem: Problem, name: str, case: Case,
-                       inputs: dict[str, object]) -> np.ndarray | None: ...
+    def pitfall_output(
+        self, problem: Problem, name: str, case: Case, inputs: dict[str, object]
+    ) -> np.ndarray | None: ...
     def reference_digest(self, problem: Problem) -> str: ...
     def warm_compile_cache(self, problem: Problem) -> None: ...
 
@@ -147,8 +148,10 @@ class KitSet:
     def expected_output(self, problem, case, inputs):
         out = self._array(problem, f"expected/{case_key(case)}")
         if out is None:
-            raise ProblemError(f"{problem.folder / KIT_DATA}: no expected output for case {case.name!r}: a learner "
-                               "kit has those of its public cases only (hidden cases need the instructor's install)")
+            raise ProblemError(
+                f"{problem.folder / KIT_DATA}: no expected output for case {case.name!r}: a learner "
+                "kit has those of its public cases only (hidden cases need the instructor's install)"
+            )
         return out
 
     def pitfall_messages(self, problem):

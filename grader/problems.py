@@ -161,8 +161,14 @@ def draw_hidden(problem: Problem, secret: str, count: int, redrawn: Counter | No
             both = {**dims, **values}
             if not all(both[a] % both[b] == 0 for a, b in space.divisible):
                 continue
-            case = Case(name=f"hidden {i + 1}", seed=int(rng.integers(1, 2**31)), dims=dims, values=values,
-                        scales=scales, hidden=True)
+            case = Case(
+                name=f"hidden {i + 1}",
+                seed=int(rng.integers(1, 2**31)),
+                dims=dims,
+                values=values,
+                scales=scales,
+                hidden=True,
+            )
             try:
                 check_case(problem.meta, case)
             except ValueError as e:
@@ -174,7 +180,11 @@ def draw_hidden(problem: Problem, secret: str, count: int, redrawn: Counter | No
                 cases.append(case)
                 break
         else:
-            why = f"known mistake {blind[0]!r} matches the reference" if blind else "no draw meets its divisible constraints"
+            why = (
+                f"known mistake {blind[0]!r} matches the reference"
+                if blind
+                else "no draw meets its divisible constraints"
+            )
             raise ProblemError(f"{where}: {HIDDEN_DRAWS} draws gave no hidden case: {why}; widen the space")
     return tuple(cases)
 
@@ -188,7 +198,10 @@ def undetected_mistakes(problem: Problem, case: Case) -> list[str]:
         if case.hidden and name in problem.meta.space.public_only:
             continue
         got = pitfall_output(problem, name, case, inputs)
-        if got is not None and compare(got, expected, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed:
+        if (
+            got is not None
+            and compare(got, expected, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed
+        ):
             blind.append(name)
     return blind
 
@@ -207,8 +220,9 @@ def make_inputs(meta: ProblemMeta, case: Case) -> dict[str, object]:
                 inputs[arg.name] = float(value) if arg.as_float else int(value)
             continue
         # A dimension may also be an int argument (mha_self's d_model).
-        shape: tuple[int, ...] = tuple((case.dims[d] if d in case.dims else case.values[d]) if isinstance(d, str)
-                                       else d for d in arg.shape or [])
+        shape: tuple[int, ...] = tuple(
+            (case.dims[d] if d in case.dims else case.values[d]) if isinstance(d, str) else d for d in arg.shape or []
+        )
         if arg.kind == "normal":
             scale = case.scales.get(arg.name, arg.scale)
             inputs[arg.name] = (rng.standard_normal(shape) * scale).astype(np.float32)
@@ -253,8 +267,12 @@ def library_versions() -> dict[str, str]:
 def _enable_compile_cache() -> None:
     # XLA's own caches would put the cache's path into the compile options, and so into the keys: the
     # sandbox mounts the cache elsewhere, so they are off on both sides.
-    settings = {"jax_compilation_cache_dir": str(compile_cache_dir()), "jax_persistent_cache_enable_xla_caches": "none",
-                "jax_persistent_cache_min_compile_time_secs": 0, "jax_persistent_cache_min_entry_size_bytes": -1}
+    settings = {
+        "jax_compilation_cache_dir": str(compile_cache_dir()),
+        "jax_persistent_cache_enable_xla_caches": "none",
+        "jax_persistent_cache_min_compile_time_secs": 0,
+        "jax_persistent_cache_min_entry_size_bytes": -1,
+    }
     if "jax" in sys.modules:
         jax = sys.modules["jax"]
         if jax.config.jax_compilation_cache_dir != settings["jax_compilation_cache_dir"]:
@@ -276,14 +294,24 @@ def reference_digest(problem: Problem) -> str:
 
 def reference_code_digest(problem: Problem) -> str:
     """Changes whenever the expected outputs or compiled code could: the reference, the generators, the libraries."""
-    return fingerprint(problem.reference_path.read_bytes(), Path(__file__).read_bytes(), xla_flags(),
-                       json.dumps(library_versions(), sort_keys=True))
+    return fingerprint(
+        problem.reference_path.read_bytes(),
+        Path(__file__).read_bytes(),
+        xla_flags(),
+        json.dumps(library_versions(), sort_keys=True),
+    )
 
 
 def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:
     # Anything that could change the output changes the key; Path(__file__) holds the input generators.
-    return fingerprint(source.read_bytes(), variant, problem.meta.model_dump_json(), case.model_dump_json(),
-                       json.dumps(library_versions(), sort_keys=True), Path(__file__).read_bytes())[:32]
+    return fingerprint(
+        source.read_bytes(),
+        variant,
+        problem.meta.model_dump_json(),
+        case.model_dump_json(),
+        json.dumps(library_versions(), sort_keys=True),
+        Path(__file__).read_bytes(),
+    )[:32]
 
 
 @functools.cache

@@ -61,8 +61,9 @@ def require_checked(ids: list[str], sandbox: str, hidden_seed: str | None = None
     for pid in ids:
         for name, ok, detail in check_problem(pid, sandbox=sandbox):
             if not ok:
-                raise UsageError(f"problem {pid!r} fails `judge check {pid}`: {name}"
-                                 + (f" ({detail})" if detail else ""))
+                raise UsageError(
+                    f"problem {pid!r} fails `judge check {pid}`: {name}" + (f" ({detail})" if detail else "")
+                )
         if hidden_seed:
             try:
                 problems.hidden_cases(problems.load_problem(pid), hidden_seed)
@@ -100,8 +101,10 @@ def _refuse_leaks(problem: problems.Problem, files: list[Path]) -> None:
         text = path.read_bytes().decode("utf-8", "replace")
         for line in text.splitlines():
             if line.strip() in secret:
-                raise UsageError(f"{path} contains a line of the reference or its mistakes ({line.strip()[:60]!r}); "
-                                 "answers belong in reference/, not in the problem folder")
+                raise UsageError(
+                    f"{path} contains a line of the reference or its mistakes ({line.strip()[:60]!r}); "
+                    "answers belong in reference/, not in the problem folder"
+                )
 
 
 # ---------------------------------------------------------------- what a kit precomputes
@@ -128,8 +131,12 @@ def kit_data(problem: problems.Problem) -> tuple[bytes, bytes]:
                 arrays[f"pitfall/{name}/{key}"] = out
         cases.append({"name": case.name, "key": key})
     files = {f"{k}.npy": _npy(v) for k, v in arrays.items()}
-    info = {"problem": problem.id, "version": problem.meta.version, "cases": cases,
-            "pitfalls": [{"name": n, "sentence": s} for n, s in sentences.items()]}
+    info = {
+        "problem": problem.id,
+        "version": problem.meta.version,
+        "cases": cases,
+        "pitfalls": [{"name": n, "sentence": s} for n, s in sentences.items()],
+    }
     return _zip_bytes(files, zipfile.ZIP_DEFLATED), (json.dumps(info, indent=1) + "\n").encode()
 
 
@@ -159,8 +166,11 @@ def _requires() -> tuple[str, list[str]]:
 def engine_files() -> dict[str, bytes]:
     """The judge's own package, as installed or checked out: its Python files only."""
     root = Path(__file__).resolve().parent
-    return {f"grader/{p.relative_to(root).as_posix()}": p.read_bytes()
-            for p in sorted(root.rglob("*.py")) if "__pycache__" not in p.parts}
+    return {
+        f"grader/{p.relative_to(root).as_posix()}": p.read_bytes()
+        for p in sorted(root.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    }
 
 
 def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
@@ -170,10 +180,19 @@ def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
     tops = sorted({name.split("/")[0] for name in files})
     files = dict(files)
     files[f"{dist_info}/METADATA"] = "\n".join(
-        ["Metadata-Version: 2.1", f"Name: {DIST}", f"Version: {version}", f"Summary: {summary}",
-         f"Requires-Python: {REQUIRES_PYTHON}", *[f"Requires-Dist: {r}" for r in requires], ""]).encode()
-    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\n"
-                                   b"Tag: py3-none-any\n")
+        [
+            "Metadata-Version: 2.1",
+            f"Name: {DIST}",
+            f"Version: {version}",
+            f"Summary: {summary}",
+            f"Requires-Python: {REQUIRES_PYTHON}",
+            *[f"Requires-Dist: {r}" for r in requires],
+            "",
+        ]
+    ).encode()
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\njudge = grader.launch:main\n"
     files[f"{dist_info}/top_level.txt"] = ("\n".join(tops) + "\n").encode()
     record = []
@@ -191,8 +210,11 @@ def _problem_files(problem: problems.Problem) -> dict[str, bytes]:
 
 
 def kit_wheel(ids: list[str]) -> tuple[str, bytes]:
-    files = {**engine_files(), "problems/__init__.py": b"",
-             f"problems/{problem_set.KIT_MARKER}": (json.dumps({"problems": ids}) + "\n").encode()}
+    files = {
+        **engine_files(),
+        "problems/__init__.py": b"",
+        f"problems/{problem_set.KIT_MARKER}": (json.dumps({"problems": ids}) + "\n").encode(),
+    }
     for pid in ids:
         problem = problems.load_problem(pid)
         files.update(_problem_files(problem))
@@ -203,8 +225,12 @@ def kit_wheel(ids: list[str]) -> tuple[str, bytes]:
 
 
 def full_wheel(ids: list[str]) -> tuple[str, bytes]:
-    files = {**engine_files(), "problems/__init__.py": b"", "reference/__init__.py": b"",
-             "reference/pitfalls/__init__.py": b""}
+    files = {
+        **engine_files(),
+        "problems/__init__.py": b"",
+        "reference/__init__.py": b"",
+        "reference/pitfalls/__init__.py": b"",
+    }
     for pid in ids:
         problem = problems.load_problem(pid)
         files.update(_problem_files(problem))
@@ -312,8 +338,9 @@ fi
 """
 
 
-def autograder(out_zip: Path, ids: list[str] | None = None, *, hidden_seed: str | None = None,
-               sandbox: str = "auto") -> Path:
+def autograder(
+    out_zip: Path, ids: list[str] | None = None, *, hidden_seed: str | None = None, sandbox: str = "auto"
+) -> Path:
     """Write a Gradescope autograder zip: setup.sh and run_autograder at its top, the judge's wheel beside them."""
     out_zip = Path(out_zip)
     if out_zip.suffix != ".zip":
@@ -325,9 +352,11 @@ def autograder(out_zip: Path, ids: list[str] | None = None, *, hidden_seed: str 
     ids = chosen_ids(ids)
     require_checked(ids, sandbox, hidden_seed)
     name, data = full_wheel(ids)
-    files = {"setup.sh": SETUP_SH.format(venv=VENV, wheel=name, secret=SECRET_FILE).encode(),
-             "run_autograder": RUN_AUTOGRADER.format(venv=VENV, ids=",".join(ids), secret=SECRET_FILE).encode(),
-             name: data}
+    files = {
+        "setup.sh": SETUP_SH.format(venv=VENV, wheel=name, secret=SECRET_FILE).encode(),
+        "run_autograder": RUN_AUTOGRADER.format(venv=VENV, ids=",".join(ids), secret=SECRET_FILE).encode(),
+        name: data,
+    }
     modes = {"setup.sh": 0o755, "run_autograder": 0o755}
     if hidden_seed:
         files[SECRET_FILE] = hidden_seed.encode()

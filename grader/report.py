@@ -22,8 +22,10 @@ from grader.storage import atomic_write
 from grader.textsafe import clip, visible, visible_line
 
 STYLE = {Status.PASSED: "green", Status.WRONG_ANSWER: "red", Status.INTERNAL_ERROR: "magenta"}
-JAX_FOOTER = re.compile(r"\n?-{10,}\n*For simplicity, JAX has removed its internal frames[^\n]*"
-                        r"(\n[^\n]*JAX_TRACEBACK_FILTERING=off[^\n]*)?\n?(-{10,}\n?)?")
+JAX_FOOTER = re.compile(
+    r"\n?-{10,}\n*For simplicity, JAX has removed its internal frames[^\n]*"
+    r"(\n[^\n]*JAX_TRACEBACK_FILTERING=off[^\n]*)?\n?(-{10,}\n?)?"
+)
 
 
 def to_json(result: Result) -> str:
@@ -46,8 +48,11 @@ def case_name(case: CaseResult) -> str:
 def file_level(result: Result) -> bool:
     """The file could not be run case by case (a load error, an import timeout), or every case failed alike."""
     cases = result.cases
-    return bool(cases) and all(c.status not in (Status.PASSED, Status.WRONG_ANSWER) for c in cases) and \
-        len({(c.status, c.message, c.traceback) for c in cases}) == 1
+    return (
+        bool(cases)
+        and all(c.status not in (Status.PASSED, Status.WRONG_ANSWER) for c in cases)
+        and len({(c.status, c.message, c.traceback) for c in cases}) == 1
+    )
 
 
 def clean_traceback(text: str) -> str:
@@ -87,7 +92,7 @@ def render(result: Result, console: Console) -> None:
     else:
         _case_lines(result, console)
     for name in ("stdout", "stderr"):
-        text, library = (split_stderr(result.stderr) if name == "stderr" else (result.stdout, ""))
+        text, library = split_stderr(result.stderr) if name == "stderr" else (result.stdout, "")
         for label, part in ((f"your {name}", text), ("JAX/XLA's own messages (not from your code)", library)):
             if part.strip():
                 say(f"{label}:", 0, "bold")
@@ -96,15 +101,20 @@ def render(result: Result, console: Console) -> None:
         hint = result.diagnosis if result.diagnosis.startswith("Hint:") else f"Likely mistake: {result.diagnosis}"
         _headed(console, wrap(visible(hint), width, 0), hint.index(":") + 1, "bold")
     if uniform:
-        verdict = f"none of the {result.max_score} cases could run" if loaded else \
-            f"0 of {result.max_score} cases passed"
+        verdict = (
+            f"none of the {result.max_score} cases could run" if loaded else f"0 of {result.max_score} cases passed"
+        )
     elif any(c.status is not Status.PASSED for c in result.cases):
         verdict = f"{result.score} of {result.max_score} cases passed"
     else:
         verdict = result.message
     head = f"{result.status.label.upper()} {result.score}/{result.max_score}"
-    _headed(console, wrap(f"{head}: {visible(verdict)} ({result.time_s:.2f} s)", width, 0), len(head),
-            f"bold {STYLE.get(result.status, 'yellow')}")
+    _headed(
+        console,
+        wrap(f"{head}: {visible(verdict)} ({result.time_s:.2f} s)", width, 0),
+        len(head),
+        f"bold {STYLE.get(result.status, 'yellow')}",
+    )
 
 
 def _headed(console: Console, text: str, head: int, style: str) -> None:
@@ -135,9 +145,14 @@ def wrap(text: str, width: int, indent: int) -> str:
     for line in text.split("\n"):
         lead = len(line) - len(line.lstrip(" "))
         pad = " " * (indent + lead)
-        out += textwrap.wrap(line.lstrip(" "), max(20, width - 1), initial_indent=pad,
-                             subsequent_indent=pad + ("  " if lead else ""), break_long_words=True,
-                             break_on_hyphens=False) or [""]
+        out += textwrap.wrap(
+            line.lstrip(" "),
+            max(20, width - 1),
+            initial_indent=pad,
+            subsequent_indent=pad + ("  " if lead else ""),
+            break_long_words=True,
+            break_on_hyphens=False,
+        ) or [""]
     return "\n".join(out)
 
 
@@ -191,8 +206,9 @@ def case_lines(result: Result, *, show_hidden: bool, failing_only: bool = False)
             lines.append(f"{c.name}: {case_label(c)}")
         else:
             detail = f": {c.message}" if c.message and c.status is not Status.PASSED and not not_run(c) else ""
-            lines.append(f"case {c.index} ({c.name}, seed {c.seed}){' [hidden]' if c.hidden else ''}: "
-                         f"{case_label(c)}{detail}")
+            lines.append(
+                f"case {c.index} ({c.name}, seed {c.seed}){' [hidden]' if c.hidden else ''}: {case_label(c)}{detail}"
+            )
     return lines
 
 
@@ -216,8 +232,11 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
     else:
         failing = case_lines(result, show_hidden=show_hidden, failing_only=True)
         text = counts(result)
-        mentioned = {int(n) for group in re.findall(r"\bcases? ((?:\d+(?:, )?)+)", result.diagnosis)
-                     for n in re.findall(r"\d+", group)}
+        mentioned = {
+            int(n)
+            for group in re.findall(r"\bcases? ((?:\d+(?:, )?)+)", result.diagnosis)
+            for n in re.findall(r"\d+", group)
+        }
         if not show_hidden and any(c.hidden and c.index in mentioned for c in result.cases):
             pass  # a hint about a hidden case would give its details away
         elif result.diagnosis:
@@ -234,22 +253,39 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
 def counts(result: Result) -> str:
     """ "3 of 4 public cases passed; all 3 hidden cases passed": public and hidden apart."""
     parts = []
-    for kind, group in (("public", [c for c in result.cases if not c.hidden]),
-                        ("hidden", [c for c in result.cases if c.hidden])):
+    for kind, group in (
+        ("public", [c for c in result.cases if not c.hidden]),
+        ("hidden", [c for c in result.cases if c.hidden]),
+    ):
         if group:
             ok = sum(c.status is Status.PASSED for c in group)
-            parts.append(f"all {len(group)} {kind} cases passed" if ok == len(group)
-                         else f"{ok} of {len(group)} {kind} cases passed")
+            parts.append(
+                f"all {len(group)} {kind} cases passed"
+                if ok == len(group)
+                else f"{ok} of {len(group)} {kind} cases passed"
+            )
     return "; ".join(parts)
 
 
 def gradescope_doc(results: list[Result], *, show_hidden: bool) -> dict:
     """The Gradescope autograder results.json: one test per problem, scored by cases passed."""
-    tests = [{"name": r.problem, "score": r.score, "max_score": r.max_score,
-              "status": "passed" if r.passed else "failed", "output": gradescope_output(r, show_hidden=show_hidden),
-              "visibility": "visible"} for r in results]
-    return {"score": sum(r.score for r in results), "execution_time": round(sum(r.time_s for r in results), 3),
-            "output": f"{sum(r.passed for r in results)} of {len(results)} problems passed", "tests": tests}
+    tests = [
+        {
+            "name": r.problem,
+            "score": r.score,
+            "max_score": r.max_score,
+            "status": "passed" if r.passed else "failed",
+            "output": gradescope_output(r, show_hidden=show_hidden),
+            "visibility": "visible",
+        }
+        for r in results
+    ]
+    return {
+        "score": sum(r.score for r in results),
+        "execution_time": round(sum(r.time_s for r in results), 3),
+        "output": f"{sum(r.passed for r in results)} of {len(results)} problems passed",
+        "tests": tests,
+    }
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -262,8 +298,14 @@ def csv_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[str],
-                        results: dict[tuple[str, str], Result], *, show_hidden: bool) -> None:
+def write_class_reports(
+    out_dir: Path,
+    students: list[str],
+    problem_ids: list[str],
+    results: dict[tuple[str, str], Result],
+    *,
+    show_hidden: bool,
+) -> None:
     """grades.csv (long), grades_wide.csv (a blank cell: not handed in), results.json per learner, report.html."""
     from grader.html_report import class_html
 
@@ -275,10 +317,24 @@ def write_class_reports(out_dir: Path, students: list[str], problem_ids: list[st
     for s in students:
         row = [results[(s, p)] for p in problem_ids]
         for r in row:
-            w.writerow([csv_cell(s), r.problem, r.score, r.max_score, r.status.value,
-                        csv_cell(learner_message(r, show_hidden=show_hidden))])
-        ww.writerow([csv_cell(s), *["" if r.status is Status.MISSING else r.score for r in row],
-                     sum(r.score for r in row), sum(r.max_score for r in row)])
+            w.writerow(
+                [
+                    csv_cell(s),
+                    r.problem,
+                    r.score,
+                    r.max_score,
+                    r.status.value,
+                    csv_cell(learner_message(r, show_hidden=show_hidden)),
+                ]
+            )
+        ww.writerow(
+            [
+                csv_cell(s),
+                *["" if r.status is Status.MISSING else r.score for r in row],
+                sum(r.score for r in row),
+                sum(r.max_score for r in row),
+            ]
+        )
         _write_atomic(out_dir / s / "results.json", json.dumps(gradescope_doc(row, show_hidden=show_hidden), indent=2))
     _write_atomic(out_dir / "grades.csv", long.getvalue())
     _write_atomic(out_dir / "grades_wide.csv", wide.getvalue())

@@ -59,8 +59,11 @@ def operand_shapes(exc: BaseException, filename: str, line: str) -> str:
         frame = [f for f, _ in traceback.walk_tb(exc.__traceback__) if f.f_code.co_filename == filename][-1]
         names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*", line))
         named = [(n, frame.f_locals[n]) for n in names if n in frame.f_locals]
-        shapes = [f"{n} {tuple(v.shape)}" for n, v in named  # library arrays only: no learner property runs
-                  if str(type(v).__module__).split(".")[0] in ("numpy", "jaxlib", "jax") and isinstance(v.shape, tuple)]
+        shapes = [
+            f"{n} {tuple(v.shape)}"
+            for n, v in named  # library arrays only: no learner property runs
+            if str(type(v).__module__).split(".")[0] in ("numpy", "jaxlib", "jax") and isinstance(v.shape, tuple)
+        ]
     except Exception:
         return ""
     return f"  shapes there: {', '.join(shapes)}\n" if shapes else ""

@@ -84,8 +84,11 @@ def judge_masks() -> list[str]:
     """Files and folders of the judge inside the runtime dirs, to be hidden in the sandbox."""
     masks = []
     for d in site_dirs():
-        masks += [os.path.join(d, n) for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
-                  if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))]
+        masks += [
+            os.path.join(d, n)
+            for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
+            if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))
+        ]
         for pattern in JUDGE_GLOBS:
             masks += glob.glob(os.path.join(d, pattern))
     return sorted(set(masks))

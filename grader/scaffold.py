@@ -17,11 +17,13 @@ META = {
     "exact_shape": True,
     "space": {"dims": {"N": [1, 2, 3], "D": [2, 4, 8]}, "values": {"scale": [2, 3, 5]}},
 }
-CASES = {"cases": [
-    {"name": "small", "seed": 11, "dims": {"N": 2, "D": 3}, "values": {"scale": 2}},
-    {"name": "wider", "seed": 22, "dims": {"N": 3, "D": 8}, "values": {"scale": 3}},
-    {"name": "one row", "seed": 33, "dims": {"N": 1, "D": 5}, "values": {"scale": 5}},
-]}
+CASES = {
+    "cases": [
+        {"name": "small", "seed": 11, "dims": {"N": 2, "D": 3}, "values": {"scale": 2}},
+        {"name": "wider", "seed": 22, "dims": {"N": 3, "D": 8}, "values": {"scale": 3}},
+        {"name": "one row", "seed": 33, "dims": {"N": 1, "D": 5}, "values": {"scale": 5}},
+    ]
+}
 SPEC = """# {title}
 
 Replace this text with the task, in your own words: what the function computes, each argument
@@ -54,22 +56,24 @@ def {id}(x, scale):
     """
     raise NotImplementedError
 '''
-REFERENCE = '''import numpy as np
+REFERENCE = """import numpy as np
 
 
 def {id}(x, scale):
     return np.asarray(x, np.float64) * scale
-'''
-PITFALLS = '''import numpy as np
+"""
+PITFALLS = """import numpy as np
 
 PITFALLS = {{
     "no_scale": ("Your output matches x itself: multiply by scale.", lambda x, scale: np.asarray(x, np.float64)),
 }}
-'''
-HINTS = {"hints": [
-    "Replace these with two to four hints, from a nudge to nearly the answer (`judge hint` shows them in order).",
-    "The output has the shape of x: multiply every value of x by scale.",
-]}
+"""
+HINTS = {
+    "hints": [
+        "Replace these with two to four hints, from a nudge to nearly the answer (`judge hint` shows them in order).",
+        "The output has the shape of x: multiply every value of x by scale.",
+    ]
+}
 
 
 def new_problem(problem_id: str, title: str | None = None) -> list[str]:
@@ -80,12 +84,16 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
     if target.kit:
         raise UsageError("`judge new` needs the instructor's install of the judge; this is a learner kit")
     if os.environ.get(problem_set.ENV) is None and problem_set.in_site_packages(problem_set.builtin_root()):
-        raise UsageError("the built-in problems are installed in site-packages; write into a set of your own: "
-                         f"`judge --problems-dir DIR new {problem_id}`")
+        raise UsageError(
+            "the built-in problems are installed in site-packages; write into a set of your own: "
+            f"`judge --problems-dir DIR new {problem_id}`"
+        )
     folder = target.problems_dir / problem_id
     files = {
-        folder / "problem.json": json.dumps({"id": problem_id, "title": title or problem_id.replace("_", " "),
-                                             "function": problem_id, **META}, indent=2) + "\n",
+        folder / "problem.json": json.dumps(
+            {"id": problem_id, "title": title or problem_id.replace("_", " "), "function": problem_id, **META}, indent=2
+        )
+        + "\n",
         folder / "cases.json": json.dumps(CASES, indent=1) + "\n",
         folder / "spec.md": SPEC.format(id=problem_id, title=title or problem_id),
         folder / f"{problem_id}.py": STUB.format(id=problem_id),

@@ -56,11 +56,13 @@ def clip(text: str, max_chars: int = 2000, max_lines: int = 40) -> str:
         head = head[: cut if cut > max_chars // 2 else max_chars]
         rest = len(text) - len(head)
         return f"{head}\n[... {rest:,} more characters not shown]"
-    left = lines[len(kept):]
+    left = lines[len(kept) :]
     if not left:
         return text
     n_chars = sum(map(len, left))
     plural = "line" if len(left) == 1 else "lines"
     body = "".join(kept)
-    return f"{body}{'' if body.endswith(chr(10)) or not body else chr(10)}" \
-           f"[... {len(left):,} more {plural} ({n_chars:,} characters) not shown]"
+    return (
+        f"{body}{'' if body.endswith(chr(10)) or not body else chr(10)}"
+        f"[... {len(left):,} more {plural} ({n_chars:,} characters) not shown]"
+    )

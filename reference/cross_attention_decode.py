@@ -8,7 +8,8 @@ def _heads(x, num_heads):
 
 def cross_attention_decode(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads):
     decoder_x, encoder_out, w_q, w_k, w_v, w_o = (
-        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
+        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o)
+    )
     h = int(num_heads)
     n, t_dec, d = decoder_x.shape
     # The encoder's keys and values are projected once and reused by every decoding step.

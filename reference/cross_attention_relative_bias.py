@@ -8,7 +8,8 @@ def _heads(x, num_heads):
 
 def cross_attention_relative_bias(decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias, num_heads):
     decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias = (
-        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias))
+        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias)
+    )
     h = int(num_heads)
     n, t_dec, d = decoder_x.shape
     t_enc = encoder_out.shape[1]

@@ -21,8 +21,21 @@ def _attention(x_q, x_kv, w_q, w_k, w_v, w_o, num_heads, causal):
     return ctx.transpose(0, 2, 1, 3).reshape(n, t_q, d) @ w_o
 
 
-def decoder_layer(x, encoder_out, self_w_q, self_w_k, self_w_v, self_w_o, cross_w_q, cross_w_k, cross_w_v,
-                  cross_w_o, w_mlp1, w_mlp2, num_heads):
+def decoder_layer(
+    x,
+    encoder_out,
+    self_w_q,
+    self_w_k,
+    self_w_v,
+    self_w_o,
+    cross_w_q,
+    cross_w_k,
+    cross_w_v,
+    cross_w_o,
+    w_mlp1,
+    w_mlp2,
+    num_heads,
+):
     x, enc = np.asarray(x, np.float64), np.asarray(encoder_out, np.float64)
     sw = [np.asarray(w, np.float64) for w in (self_w_q, self_w_k, self_w_v, self_w_o)]
     cw = [np.asarray(w, np.float64) for w in (cross_w_q, cross_w_k, cross_w_v, cross_w_o)]

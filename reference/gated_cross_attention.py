@@ -8,7 +8,8 @@ def _heads(x, num_heads):
 
 def gated_cross_attention(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=None):
     decoder_x, encoder_out, w_q, w_k, w_v, w_o = (
-        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
+        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o)
+    )
     h = int(num_heads)
     n, t_dec, d = decoder_x.shape
     q, k, v = _heads(decoder_x @ w_q, h), _heads(encoder_out @ w_k, h), _heads(encoder_out @ w_v, h)

@@ -39,8 +39,11 @@ def build_class(root: Path) -> Path:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def rows(path: Path) -> list[dict]:
@@ -53,8 +56,12 @@ def check_gradescope(doc: dict) -> None:
     for t in doc["tests"]:
         assert isinstance(t["name"], str) and isinstance(t["output"], str)
         assert isinstance(t["score"], (int, float)) and isinstance(t["max_score"], (int, float))
-        assert t["status"] in ("passed", "failed") and t["visibility"] in ("visible", "hidden", "after_due_date",
-                                                                            "after_published")
+        assert t["status"] in ("passed", "failed") and t["visibility"] in (
+            "visible",
+            "hidden",
+            "after_due_date",
+            "after_published",
+        )
         assert 0 <= t["score"] <= t["max_score"]
     assert doc["score"] == sum(t["score"] for t in doc["tests"])
 
@@ -66,8 +73,20 @@ def graded(tmp_path_factory):
     cls = build_class(root)
     before = digest(cls)
     out = root / "out"
-    proc = judge("batch", str(cls), "--out", str(out), "--problems", PROBLEMS, "--hidden-seed", "s3cret",
-                 "--sandbox", level, "--workers", "2")
+    proc = judge(
+        "batch",
+        str(cls),
+        "--out",
+        str(out),
+        "--problems",
+        PROBLEMS,
+        "--hidden-seed",
+        "s3cret",
+        "--sandbox",
+        level,
+        "--workers",
+        "2",
+    )
     return cls, out, before, proc
 
 
@@ -80,14 +99,21 @@ def test_batch_exits_0_and_leaves_the_class_untouched(graded):
 def test_every_row_of_grades_csv(graded):
     _, out, _, _ = graded
     got = {(r["student"], r["problem"]): r for r in rows(out / "grades.csv")}
-    assert set(got) == {(s, p) for s in ("alice", "bob", "carol", "dave", "eve", "frank", "gina")
-                        for p in (MASK, BLOCK)}
+    assert set(got) == {
+        (s, p) for s in ("alice", "bob", "carol", "dave", "eve", "frank", "gina") for p in (MASK, BLOCK)
+    }
     expect = {
-        ("alice", MASK): "passed", ("alice", BLOCK): "passed",
-        ("bob", MASK): "error", ("bob", BLOCK): "passed",
-        ("carol", MASK): "timeout", ("carol", BLOCK): "missing",
-        ("dave", MASK): "missing", ("dave", BLOCK): "missing",
-        ("eve", MASK): "error", ("frank", MASK): "memory", ("gina", MASK): "wrong_answer",
+        ("alice", MASK): "passed",
+        ("alice", BLOCK): "passed",
+        ("bob", MASK): "error",
+        ("bob", BLOCK): "passed",
+        ("carol", MASK): "timeout",
+        ("carol", BLOCK): "missing",
+        ("dave", MASK): "missing",
+        ("dave", BLOCK): "missing",
+        ("eve", MASK): "error",
+        ("frank", MASK): "memory",
+        ("gina", MASK): "wrong_answer",
     }
     for key, status in expect.items():
         assert got[key]["status"] == status, (key, got[key])
@@ -130,8 +156,10 @@ def test_rerun_resumes_and_force_regrades(graded):
     again = judge("batch", str(cls), "--out", str(out), "--problems", PROBLEMS, "--hidden-seed", "s3cret")
     assert again.returncode == 0
     assert again.stderr.count("(resumed)") == 14
-    assert "7 students x 2 problems: 3 passed, 1 wrong, 2 errors, 1 timeout, 1 out of memory, 6 not handed in; " \
-           "14 reused from the last run" in again.stderr
+    assert (
+        "7 students x 2 problems: 3 passed, 1 wrong, 2 errors, 1 timeout, 1 out of memory, 6 not handed in; "
+        "14 reused from the last run" in again.stderr
+    )
     forced = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "s3cret", "--force")
     assert forced.returncode == 0 and "(resumed)" not in forced.stderr
     other = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "another")
@@ -140,6 +168,7 @@ def test_rerun_resumes_and_force_regrades(graded):
 
 def test_hidden_cases_are_deterministic_and_depend_on_the_secret(tmp_path):
     from grader import problems
+
     p = problems.load_problem(MASK)
     assert problems.hidden_cases(p, "a") == problems.hidden_cases(p, "a") != problems.hidden_cases(p, "b")
 
@@ -148,8 +177,21 @@ def test_interrupted_batch_resumes(tmp_path):
     level = strong_level()
     cls = build_class(tmp_path)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "grader", "batch", str(cls), "--out", str(out), "--problems", MASK,
-           "--sandbox", level, "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(cls),
+        "--out",
+        str(out),
+        "--problems",
+        MASK,
+        "--sandbox",
+        level,
+        "--workers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((out / ".results").rglob("*.json"))) < 2:
@@ -164,12 +206,15 @@ def test_interrupted_batch_resumes(tmp_path):
     assert len(rows(out / "grades.csv")) == 7
 
 
-@pytest.mark.parametrize("args,text", [
-    (["/no/such/class"], "class folder not found"),
-    (["EMPTY"], "no learner folders"),
-    (["CLASS", "--problems", "nope"], "unknown problem 'nope'"),
-    (["CLASS", "--out", "/proc/forbidden"], "not writable"),
-])
+@pytest.mark.parametrize(
+    "args,text",
+    [
+        (["/no/such/class"], "class folder not found"),
+        (["EMPTY"], "no learner folders"),
+        (["CLASS", "--problems", "nope"], "unknown problem 'nope'"),
+        (["CLASS", "--out", "/proc/forbidden"], "not writable"),
+    ],
+)
 def test_bad_input_is_exit_2(args, text, tmp_path):
     (tmp_path / "empty").mkdir()
     cls = build_class(tmp_path)
@@ -184,8 +229,17 @@ def test_weak_sandbox_is_refused_unless_allowed(tmp_path):
     cls = build_class(tmp_path)
     proc = judge("batch", str(cls), "--out", str(tmp_path / "o"), "--problems", MASK, "--sandbox", "process")
     assert proc.returncode == 2 and "--allow-weak-sandbox" in proc.stderr
-    ok = judge("batch", str(cls), "--out", str(tmp_path / "o"), "--problems", BLOCK, "--sandbox", "process",
-               "--allow-weak-sandbox")
+    ok = judge(
+        "batch",
+        str(cls),
+        "--out",
+        str(tmp_path / "o"),
+        "--problems",
+        BLOCK,
+        "--sandbox",
+        "process",
+        "--allow-weak-sandbox",
+    )
     assert ok.returncode == 0 and rows(tmp_path / "o" / "grades.csv")[0]["status"] == "passed"
 
 
@@ -194,8 +248,15 @@ def test_gradescope_entry_point(tmp_path):
     sub.mkdir(parents=True)
     (sub / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_loops_bool.py").read_text())
     results = tmp_path / "results" / "results.json"
-    proc = judge("gradescope", "--submission-dir", str(tmp_path / "submission"), "--results", str(results),
-                 "--problems", PROBLEMS)
+    proc = judge(
+        "gradescope",
+        "--submission-dir",
+        str(tmp_path / "submission"),
+        "--results",
+        str(results),
+        "--problems",
+        PROBLEMS,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(results.read_text())
     check_gradescope(doc)
@@ -205,8 +266,9 @@ def test_gradescope_entry_point(tmp_path):
 
 def test_gradescope_writes_results_when_nothing_was_handed_in(tmp_path):
     results = tmp_path / "results.json"
-    proc = judge("gradescope", "--submission-dir", str(tmp_path / "empty"), "--results", str(results),
-                 "--problems", MASK)
+    proc = judge(
+        "gradescope", "--submission-dir", str(tmp_path / "empty"), "--results", str(results), "--problems", MASK
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(results.read_text())
     assert doc["score"] == 0 and "no file handed in" in doc["tests"][0]["output"]

@@ -7,8 +7,9 @@ from conftest import ROOT
 
 
 def run_bench(name: str) -> str:
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / name), "--smoke"], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / name), "--smoke"], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.stdout
 

@@ -30,7 +30,9 @@ def test_check_fails_when_no_case_catches_a_pitfall(scratch_problem):
 
 
 def test_check_reports_a_broken_stub(scratch_problem):
-    (scratch_problem / "cross_attention_mask.py").write_text("def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n")
+    (scratch_problem / "cross_attention_mask.py").write_text(
+        "def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n"
+    )
     checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
     assert checks["stub has the declared signature"] is False and checks["stub raises NotImplementedError"] is False
 

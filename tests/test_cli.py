@@ -47,9 +47,11 @@ def test_passing_run_json():
 
 def test_wrong_answer_exits_1_with_mismatch_details(tmp_path):
     path = tmp_path / "inverted.py"
-    path.write_text("import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    keep = (encoder_ids == pad_id).astype(float)\n"
-                    "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n")
+    path.write_text(
+        "import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    keep = (encoder_ids == pad_id).astype(float)\n"
+        "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n"
+    )
     code, doc = judge_json("run", MASK, "--file", str(path))
     assert code == 1 and doc["status"] == "wrong_answer" and doc["passed"] is False
     case = doc["cases"][0]
@@ -62,8 +64,10 @@ def test_wrong_answer_exits_1_with_mismatch_details(tmp_path):
 
 def test_exception_shows_the_learners_traceback_not_the_judges(tmp_path):
     path = tmp_path / "oops.py"
-    path.write_text("def helper(x):\n    return x / 0\n\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    return helper(1)\n")
+    path.write_text(
+        "def helper(x):\n    return x / 0\n\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    return helper(1)\n"
+    )
     proc = judge("run", MASK, "--file", str(path))
     assert proc.returncode == 1
     assert "ZeroDivisionError" in proc.stdout and "line 2, in helper" in proc.stdout

@@ -35,8 +35,10 @@ def test_an_unflattened_output_is_told_to_reshape():
     e = np.arange(24.0)
     c = compare(e.reshape(3, 8), e, TOL)
     assert not c.passed
-    assert c.message == ("expected a 1-D array of 24 values; you returned shape (3, 8) "
-                         "(the values themselves are right): add .reshape(-1)")
+    assert c.message == (
+        "expected a 1-D array of 24 values; you returned shape (3, 8) "
+        "(the values themselves are right): add .reshape(-1)"
+    )
     wrong = compare(np.zeros((3, 8)), e, TOL)
     assert "(the values themselves are right)" not in wrong.message and ".reshape(-1)" in wrong.message
 

@@ -34,9 +34,14 @@ def test_an_unflattened_output_fails_and_says_how_to_fix_it(tmp_path):
     result = grade("mha_cross", path)
     assert result.status is Status.WRONG_ANSWER and result.score == 0
     case = result.cases[0]
-    t_q, d_in = problems.load_problem("mha_cross").cases[0].dims["T_q"], problems.load_problem("mha_cross").cases[0].dims["D_in"]
-    assert case.message == (f"expected a 1-D array of {t_q * d_in} values; you returned shape ({t_q}, {d_in}) "
-                            "(the values themselves are right): add .reshape(-1)")
+    t_q, d_in = (
+        problems.load_problem("mha_cross").cases[0].dims["T_q"],
+        problems.load_problem("mha_cross").cases[0].dims["D_in"],
+    )
+    assert case.message == (
+        f"expected a 1-D array of {t_q * d_in} values; you returned shape ({t_q}, {d_in}) "
+        "(the values themselves are right): add .reshape(-1)"
+    )
 
 
 @pytest.mark.parametrize("pid", IDS)
@@ -101,8 +106,11 @@ def test_check_measures_the_tolerance_margin():
     expected = [problems.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
     name, ok, detail = tolerance_margin(problem, inputs, expected)
     assert ok, detail
-    used, closest, margin = re.search(r"use up to ([\d.e+-]+) of it; the closest mistake \((\w+)\) misses it "
-                                      r"([\d.e+-]+)x; margin", detail).groups()
+    used, closest, margin = re.search(
+        r"use up to ([\d.e+-]+) of it; the closest mistake \((\w+)\) misses it "
+        r"([\d.e+-]+)x; margin",
+        detail,
+    ).groups()
     assert 0 < float(used) < 0.2 and float(margin) > 10 and closest in problems.pitfall_messages(problem)
 
 
@@ -122,10 +130,13 @@ def test_gradescope_grades_the_shallowest_file_names_it_and_warns(tmp_path):
     sub = tmp_path / "submission"
     (sub / "old" / "deeper").mkdir(parents=True)
     (sub / "cross_attention_mask.py").write_text((SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text())
-    (sub / "old" / "deeper" / "cross_attention_mask.py").write_text("def cross_attention_mask(*a, **k):\n    return 0\n")
+    (sub / "old" / "deeper" / "cross_attention_mask.py").write_text(
+        "def cross_attention_mask(*a, **k):\n    return 0\n"
+    )
     results = tmp_path / "results.json"
-    proc = judge("gradescope", "--submission-dir", str(sub), "--results", str(results),
-                 "--problems", "cross_attention_mask")
+    proc = judge(
+        "gradescope", "--submission-dir", str(sub), "--results", str(results), "--problems", "cross_attention_mask"
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(results.read_text())
     assert doc["tests"][0]["status"] == "passed"
@@ -136,8 +147,15 @@ def test_gradescope_grades_the_shallowest_file_names_it_and_warns(tmp_path):
 
 def test_gradescope_refuses_an_unknown_problem_before_grading(tmp_path):
     results = tmp_path / "results.json"
-    proc = judge("gradescope", "--submission-dir", str(tmp_path), "--results", str(results),
-                 "--problems", "cross_attention_mask,mha_cros")
+    proc = judge(
+        "gradescope",
+        "--submission-dir",
+        str(tmp_path),
+        "--results",
+        str(results),
+        "--problems",
+        "cross_attention_mask,mha_cros",
+    )
     assert proc.returncode == 2 and "unknown problem 'mha_cros'" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not results.exists()
 
@@ -157,7 +175,8 @@ def test_hidden_learner_folders_are_named_not_dropped_silently(tmp_path):
     (cls / ".results" / "cross_attention_mask.py").write_text("x = 1\n")
     (cls / "alice").mkdir()
     (cls / "alice" / "cross_attention_mask.py").write_text(
-        (SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text())
+        (SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text()
+    )
     out = tmp_path / "out"
     proc = judge("batch", str(cls), "--out", str(out), "--problems", "cross_attention_mask")
     assert proc.returncode == 0, proc.stderr

@@ -65,8 +65,9 @@ def kit_venv(kit):
     home = scratch("judge-kit-")
     venv = home / "venv"
     run([sys.executable, "-m", "venv", str(venv)], check=True)
-    purelib = run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                  check=True).stdout.strip()
+    purelib = run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True
+    ).stdout.strip()
     Path(purelib, "offline-deps.pth").write_text(deps_site() + "\n")
     wheel = next(kit.glob("*.whl"))
     proc = run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)])
@@ -93,13 +94,19 @@ def test_the_kit_has_only_the_released_problems(kit_venv):
     assert [line.split()[0] for line in proc.stdout.splitlines()] == sorted(KIT_IDS)
 
 
-@pytest.mark.parametrize("problem_id, make, words", [
-    ("mha_cross", lambda d: SUBMISSIONS / "mha_cross" / "correct_keywords.py", []),
-    ("mha_cross", lambda d: pitfall_submission("mha_cross", "swapped_inputs", d), ["x_q and x_kv swapped"]),
-    ("cross_attention_block", lambda d: SUBMISSIONS / "cross_attention_block" / "correct_jax_float32.py", []),
-    ("cross_attention_block", lambda d: pitfall_submission("cross_attention_block", "pre_ln", d),
-     ["pre-LN", "LayerNorm"]),
-])
+@pytest.mark.parametrize(
+    "problem_id, make, words",
+    [
+        ("mha_cross", lambda d: SUBMISSIONS / "mha_cross" / "correct_keywords.py", []),
+        ("mha_cross", lambda d: pitfall_submission("mha_cross", "swapped_inputs", d), ["x_q and x_kv swapped"]),
+        ("cross_attention_block", lambda d: SUBMISSIONS / "cross_attention_block" / "correct_jax_float32.py", []),
+        (
+            "cross_attention_block",
+            lambda d: pitfall_submission("cross_attention_block", "pre_ln", d),
+            ["pre-LN", "LayerNorm"],
+        ),
+    ],
+)
 def test_the_kit_grades_like_the_full_install(kit_venv, tmp_path, problem_id, make, words):
     path = make(tmp_path)
     proc = kit_judge(kit_venv, "run", problem_id, "--file", str(path), "--json")
@@ -174,24 +181,32 @@ def test_no_file_the_kit_installs_holds_a_line_of_an_answer(kit_venv):
     assert _leaks(files, secret) == []
 
 
-@pytest.mark.parametrize("args, words", [
-    (["batch", "class", "--out", "grades"], ["`judge batch`"]),
-    (["gradescope"], ["`judge gradescope`"]),
-    (["release", "out"], ["`judge release`"]),
-    (["autograder", "out.zip"], ["`judge autograder`"]),
-    (["new", "my_problem"], ["`judge new`"]),
-    (["check"], ["`judge check`"]),
-    (["run", "mha_cross", "--hidden-seed", "x"], ["`--hidden-seed`"]),
-    (["--problems-dir", ".", "list"], ["`--problems-dir`"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["batch", "class", "--out", "grades"], ["`judge batch`"]),
+        (["gradescope"], ["`judge gradescope`"]),
+        (["release", "out"], ["`judge release`"]),
+        (["autograder", "out.zip"], ["`judge autograder`"]),
+        (["new", "my_problem"], ["`judge new`"]),
+        (["check"], ["`judge check`"]),
+        (["run", "mha_cross", "--hidden-seed", "x"], ["`--hidden-seed`"]),
+        (["--problems-dir", ".", "list"], ["`--problems-dir`"]),
+    ],
+)
 def test_the_kit_refuses_instructor_commands_in_one_line(kit_venv, args, words):
     one_line_refusal(kit_judge(kit_venv, *args), "instructor's install", *words)
 
 
 def test_a_release_is_reproducible(kit, tmp_path):
     env = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path / "fresh-cache")}  # the outputs are computed again
-    proc = subprocess.run([shutil.which("judge"), "release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS)],
-                          capture_output=True, text=True, timeout=900, env=env)
+    proc = subprocess.run(
+        [shutil.which("judge"), "release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = next(kit.glob("*.whl")), next((tmp_path / "again").glob("*.whl"))
     assert first.read_bytes() == second.read_bytes()
@@ -202,8 +217,9 @@ def test_release_refuses_bad_input_and_leaves_nothing(tmp_path):
     (tmp_path / "full" / "x").write_text("")
     one_line_refusal(judge("release", str(tmp_path / "full")), "not an empty folder")
     one_line_refusal(judge("release", str(tmp_path / "kit"), "--problems", "mha_cross,nope"), "unknown problem 'nope'")
-    one_line_refusal(judge("--problems-dir", str(tmp_path / "missing"), "release", str(tmp_path / "kit")),
-                     "problem set not found")
+    one_line_refusal(
+        judge("--problems-dir", str(tmp_path / "missing"), "release", str(tmp_path / "kit")), "problem set not found"
+    )
     one_line_refusal(judge("autograder", str(tmp_path / "ag.tar")), ".zip")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
 
@@ -266,25 +282,32 @@ def test_a_set_that_fails_check_is_not_released(course, tmp_path):
     pitfalls = course / "reference" / "pitfalls" / "double_it.py"
     source = pitfalls.read_text()  # the mistake becomes the reference: no case can catch it
     pitfalls.write_text(source.replace("np.asarray(x, np.float64)),", "np.asarray(x, np.float64) * scale),"))
-    one_line_refusal(judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
-                     "fails `judge check double_it`", "pitfall no_scale")
+    one_line_refusal(
+        judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
+        "fails `judge check double_it`",
+        "pitfall no_scale",
+    )
     one_line_refusal(judge("--problems-dir", str(course), "autograder", str(tmp_path / "ag.zip")), "fails `judge check")
     assert not (tmp_path / "kit").exists() and not (tmp_path / "ag.zip").exists()
 
 
 def test_an_answer_left_in_a_problem_folder_is_not_released(course, tmp_path):
     shutil.copy(course / "reference" / "double_it.py", course / "problems" / "double_it" / "solution.py")
-    one_line_refusal(judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
-                     "solution.py contains a line of the reference")
+    one_line_refusal(
+        judge("--problems-dir", str(course), "release", str(tmp_path / "kit")),
+        "solution.py contains a line of the reference",
+    )
     assert not (tmp_path / "kit").exists()
 
 
 def test_the_sandbox_does_not_see_an_instructor_set(course, tmp_path):
     strong_level()
     spy = tmp_path / "double_it.py"
-    spy.write_text(f"import os\n\ndef double_it(x, scale):\n"
-                   f"    if not os.path.exists({str(course / 'reference' / 'double_it.py')!r}):\n"
-                   f"        raise RuntimeError('the reference is not visible')\n    return x * scale\n")
+    spy.write_text(
+        f"import os\n\ndef double_it(x, scale):\n"
+        f"    if not os.path.exists({str(course / 'reference' / 'double_it.py')!r}):\n"
+        f"        raise RuntimeError('the reference is not visible')\n    return x * scale\n"
+    )
     proc = judge("--problems-dir", str(course), "run", "double_it", "--file", str(spy), "--sandbox", "bwrap")
     assert proc.returncode == 1 and "the reference is not visible" in proc.stdout, proc.stdout
     # The weak level does not hide files: the same spy passes there, so the check above can fail.
@@ -297,8 +320,10 @@ def test_the_sandbox_does_not_see_an_instructor_set(course, tmp_path):
 
 def _as_gradescope(ag: Path, *cmd: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a command the way Gradescope does: as root, with this folder at /autograder."""
-    return run(["bwrap", "--dev-bind", "/", "/", "--bind", str(ag), "/autograder", "--chdir", "/autograder", *cmd],
-               env={"PATH": "/usr/bin:/bin", "HOME": "/autograder/home", "LANG": "C.UTF-8", **(env or {})})
+    return run(
+        ["bwrap", "--dev-bind", "/", "/", "--bind", str(ag), "/autograder", "--chdir", "/autograder", *cmd],
+        env={"PATH": "/usr/bin:/bin", "HOME": "/autograder/home", "LANG": "C.UTF-8", **(env or {})},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -314,8 +339,9 @@ def autograder(tmp_path_factory):
         for info in z.infolist():  # zipfile drops permissions; Gradescope's unzip keeps them
             os.chmod(ag / "source" / info.filename, info.external_attr >> 16 & 0o777)
     base_python = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
-    setup = _as_gradescope(ag, "bash", "/autograder/source/setup.sh",
-                           env={"JUDGE_SETUP_DEPS": deps_site(), "JUDGE_PYTHON": base_python})
+    setup = _as_gradescope(
+        ag, "bash", "/autograder/source/setup.sh", env={"JUDGE_SETUP_DEPS": deps_site(), "JUDGE_PYTHON": base_python}
+    )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     yield built, ag, setup
     shutil.rmtree(ag, ignore_errors=True)
@@ -345,9 +371,13 @@ def test_the_zip_has_setup_and_run_autograder_at_its_top(autograder):
 
 def test_a_correct_submission_gets_full_marks_with_hidden_cases(autograder):
     _, ag, _ = autograder
-    doc = grade_on_gradescope(ag, {
-        "deep/er/mha_cross.py": SUBMISSIONS / "mha_cross" / "correct_keywords.py",
-        "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py"})
+    doc = grade_on_gradescope(
+        ag,
+        {
+            "deep/er/mha_cross.py": SUBMISSIONS / "mha_cross" / "correct_keywords.py",
+            "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py",
+        },
+    )
     assert [t["max_score"] for t in doc["tests"]] == [7, 7], doc  # 4 public + 3 hidden cases each
     assert doc["score"] == 14 and all(t["status"] == "passed" for t in doc["tests"]), doc
     assert all("all 3 hidden cases passed" in t["output"] for t in doc["tests"]), doc
@@ -355,9 +385,13 @@ def test_a_correct_submission_gets_full_marks_with_hidden_cases(autograder):
 
 def test_a_wrong_submission_gets_less_and_the_mistake_named(autograder, tmp_path):
     _, ag, _ = autograder
-    doc = grade_on_gradescope(ag, {
-        "mha_cross.py": pitfall_submission("mha_cross", "swapped_inputs", tmp_path),
-        "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py"})
+    doc = grade_on_gradescope(
+        ag,
+        {
+            "mha_cross.py": pitfall_submission("mha_cross", "swapped_inputs", tmp_path),
+            "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py",
+        },
+    )
     mha = next(t for t in doc["tests"] if t["name"] == "mha_cross")
     assert mha["status"] == "failed" and mha["score"] < mha["max_score"] and doc["score"] < 14, doc
     assert "x_q and x_kv swapped" in mha["output"], mha["output"]
@@ -372,11 +406,16 @@ def test_hidden_cases_count_on_gradescope(autograder, tmp_path):
     unknown = [c for c in problems.hidden_cases(problem, SECRET) if key(c) not in public]
     assert unknown, "every hidden case has public dimensions: choose another secret"
     memorised = tmp_path / "cross_attention_mask.py"
-    right = (SUBMISSIONS / "cross_attention_mask" / "correct_jax.py").read_text().replace("def cross_attention_mask",
-                                                                                        "def _right")
-    memorised.write_text(right + f"\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                         f"    if (*encoder_ids.shape, decoder_len) not in {public!r}:\n"
-                         f"        return jnp.zeros((1,))\n    return _right(encoder_ids, decoder_len, pad_id)\n")
+    right = (
+        (SUBMISSIONS / "cross_attention_mask" / "correct_jax.py")
+        .read_text()
+        .replace("def cross_attention_mask", "def _right")
+    )
+    memorised.write_text(
+        right + f"\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        f"    if (*encoder_ids.shape, decoder_len) not in {public!r}:\n"
+        f"        return jnp.zeros((1,))\n    return _right(encoder_ids, decoder_len, pad_id)\n"
+    )
     doc = grade_on_gradescope(ag, {"cross_attention_mask.py": memorised})
     mask = next(t for t in doc["tests"] if t["name"] == "cross_attention_mask")
     assert mask["score"] == 7 - len(unknown) and mask["status"] == "failed", mask

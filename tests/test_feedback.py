@@ -31,25 +31,68 @@ def shown(result: Result, width: int) -> str:
 
 def result_of(cases: list[CaseResult], status: Status, message: str = "", **kw) -> Result:
     replay = Replay(problem=MASK, problem_version=1, seeds=[c.seed for c in cases], versions={}, sandbox="bwrap")
-    return Result(problem=MASK, submission="work/cross_attention_mask.py", status=status, message=message,
-                  cases=cases, replay=replay, **kw)
+    return Result(
+        problem=MASK,
+        submission="work/cross_attention_mask.py",
+        status=status,
+        message=message,
+        cases=cases,
+        replay=replay,
+        **kw,
+    )
 
 
-WRONG_MESSAGE = ("90 of 90 values differ beyond rtol=0, atol=1e-06 (max abs error 1.2345678); first at index "
-                 "(0, 0, 0, 0): got 0.123456789, expected 1.00000123")
+WRONG_MESSAGE = (
+    "90 of 90 values differ beyond rtol=0, atol=1e-06 (max abs error 1.2345678); first at index "
+    "(0, 0, 0, 0): got 0.123456789, expected 1.00000123"
+)
 
 
 def wrong_result() -> Result:
-    cases = [CaseResult(index=0, name="default pad_id, padding right", seed=1, status=Status.PASSED,
-                        max_abs_err=0.0, max_rel_err=0.0, shape=[3, 1, 5, 6], expected_shape=[3, 1, 5, 6]),
-             CaseResult(index=1, name=LONG_NAME, seed=2, status=Status.WRONG_ANSWER, message=WRONG_MESSAGE,
-                        max_abs_err=1.2345678, max_rel_err=0.0, shape=[4, 1, 7, 4], expected_shape=[4, 1, 7, 4],
-                        mismatch_index=[0, 0, 0, 0], got=0.123456789, expected=1.00000123),
-             CaseResult(index=2, name="pad_id 5", seed=3, status=Status.WRONG_ANSWER, message="other details",
-                        shape=[5, 1, 3, 7], expected_shape=[5, 1, 3, 7], max_rel_err=0.0),
-             CaseResult(index=3, name="hidden 1", seed=4, hidden=True, status=Status.PASSED)]
-    return result_of(cases, Status.WRONG_ANSWER, "2 of 4 cases passed", diagnosis="Hint: in case 1 your output "
-                     "is the expected one times 1.01 everywhere: a constant factor.", time_s=0.5)
+    cases = [
+        CaseResult(
+            index=0,
+            name="default pad_id, padding right",
+            seed=1,
+            status=Status.PASSED,
+            max_abs_err=0.0,
+            max_rel_err=0.0,
+            shape=[3, 1, 5, 6],
+            expected_shape=[3, 1, 5, 6],
+        ),
+        CaseResult(
+            index=1,
+            name=LONG_NAME,
+            seed=2,
+            status=Status.WRONG_ANSWER,
+            message=WRONG_MESSAGE,
+            max_abs_err=1.2345678,
+            max_rel_err=0.0,
+            shape=[4, 1, 7, 4],
+            expected_shape=[4, 1, 7, 4],
+            mismatch_index=[0, 0, 0, 0],
+            got=0.123456789,
+            expected=1.00000123,
+        ),
+        CaseResult(
+            index=2,
+            name="pad_id 5",
+            seed=3,
+            status=Status.WRONG_ANSWER,
+            message="other details",
+            shape=[5, 1, 3, 7],
+            expected_shape=[5, 1, 3, 7],
+            max_rel_err=0.0,
+        ),
+        CaseResult(index=3, name="hidden 1", seed=4, hidden=True, status=Status.PASSED),
+    ]
+    return result_of(
+        cases,
+        Status.WRONG_ANSWER,
+        "2 of 4 cases passed",
+        diagnosis="Hint: in case 1 your output is the expected one times 1.01 everywhere: a constant factor.",
+        time_s=0.5,
+    )
 
 
 @pytest.mark.parametrize("width", [80, 120, 160])
@@ -80,11 +123,23 @@ def test_at_80_columns_short_case_names_stay_on_one_line():
 
 def test_control_characters_are_visible_and_markup_is_not_read():
     hostile = f"{ESC_TITLE} [bold]x[/bold] pip install 'judge[ray]'\r\x9b2J\u202egnp.exe"
-    cases = [CaseResult(index=0, name=f"case {ESC_TITLE}", seed=1, status=Status.ERROR,
-                        message=f"ValueError: {hostile}",
-                        traceback=f"Traceback (your code, most recent call last):\nValueError: {hostile}")]
-    result = result_of(cases + [CaseResult(index=1, name="b", seed=2, status=Status.PASSED)], Status.ERROR,
-                       "1 of 2", stdout=hostile + "\n", stderr=hostile)
+    cases = [
+        CaseResult(
+            index=0,
+            name=f"case {ESC_TITLE}",
+            seed=1,
+            status=Status.ERROR,
+            message=f"ValueError: {hostile}",
+            traceback=f"Traceback (your code, most recent call last):\nValueError: {hostile}",
+        )
+    ]
+    result = result_of(
+        cases + [CaseResult(index=1, name="b", seed=2, status=Status.PASSED)],
+        Status.ERROR,
+        "1 of 2",
+        stdout=hostile + "\n",
+        stderr=hostile,
+    )
     text = shown(result, 80)
     assert "\x1b" not in text and "\r" not in text and "\x9b" not in text and "\u202e" not in text
     assert "\\x1b]0;pwned" in text and "\\x0d" in text and "\\u202e" in text
@@ -108,13 +163,17 @@ def test_clip_cuts_at_a_line_end_and_says_how_much_is_left():
 
 
 def test_the_error_line_is_printed_once_without_jax_footer():
-    tb = ("Traceback (your code, most recent call last):\n  File \"a.py\", line 3, in f\n    return x @ y\n"
-          "--------------------\nFor simplicity, JAX has removed its internal frames from the traceback of the "
-          "following exception. Set JAX_TRACEBACK_FILTERING=off to include these.\n"
-          "TypeError: dot_general requires contracting dimensions to have the same shape, got (4,) and (5,).")
+    tb = (
+        'Traceback (your code, most recent call last):\n  File "a.py", line 3, in f\n    return x @ y\n'
+        "--------------------\nFor simplicity, JAX has removed its internal frames from the traceback of the "
+        "following exception. Set JAX_TRACEBACK_FILTERING=off to include these.\n"
+        "TypeError: dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."
+    )
     msg = "TypeError: dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."
-    cases = [CaseResult(index=0, name="a", seed=1, status=Status.ERROR, message=msg, traceback=tb),
-             CaseResult(index=1, name="b", seed=2, status=Status.PASSED)]
+    cases = [
+        CaseResult(index=0, name="a", seed=1, status=Status.ERROR, message=msg, traceback=tb),
+        CaseResult(index=1, name="b", seed=2, status=Status.PASSED),
+    ]
     text = shown(result_of(cases, Status.ERROR, msg), 120)
     assert text.count("dot_general requires") == 1 and "For simplicity" not in text
     assert "got (4,) and (5,)" in text
@@ -122,11 +181,14 @@ def test_the_error_line_is_printed_once_without_jax_footer():
 
 def test_cases_never_started_show_not_run_after_a_timeout(tmp_path):
     path = tmp_path / f"{MASK}.py"
-    path.write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text() + "\n_ok = cross_attention_mask\n\n\n"
-                    "def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    if decoder_len == 7:\n        while True:\n            pass\n"
-                    "    return _ok(encoder_ids, decoder_len, pad_id)\n")
+    path.write_text(
+        (SUBMISSIONS / MASK / "correct_jax.py").read_text() + "\n_ok = cross_attention_mask\n\n\n"
+        "def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    if decoder_len == 7:\n        while True:\n            pass\n"
+        "    return _ok(encoder_ids, decoder_len, pad_id)\n"
+    )
     from grader.models import Limits
+
     result = grade(MASK, path, limits=Limits(time_s=3))
     assert result.status is Status.TIMEOUT
     labels = [c.message for c in result.cases]
@@ -203,10 +265,11 @@ def test_a_folder_given_as_file_is_a_usage_error(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-CP1252_BODY = ("def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-               "    label = 'café'  # Windows-1252: é is the byte 0xe9\n"
-               + (SUBMISSIONS / MASK / "correct_jax.py").read_text().split("def cross_attention_mask", 1)[1]
-               .split(":\n", 1)[1])
+CP1252_BODY = (
+    "def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+    "    label = 'café'  # Windows-1252: é is the byte 0xe9\n"
+    + (SUBMISSIONS / MASK / "correct_jax.py").read_text().split("def cross_attention_mask", 1)[1].split(":\n", 1)[1]
+)
 
 
 def test_windows_1252_with_a_coding_line_loads(tmp_path):
@@ -245,10 +308,12 @@ def test_mistyped_problem_id_gets_did_you_mean():
 
 def wrapped_sdpa(tmp_path, body: str) -> Result:
     path = tmp_path / f"{SDPA}.py"
-    path.write_text("import numpy as np\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
-                    "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])\n"
-                    "    w = np.exp(s - s.max(axis=-1, keepdims=True))\n    w = w / w.sum(axis=-1, keepdims=True)\n"
-                    f"    out = w @ v\n    return {body}\n")
+    path.write_text(
+        "import numpy as np\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
+        "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])\n"
+        "    w = np.exp(s - s.max(axis=-1, keepdims=True))\n    w = w / w.sum(axis=-1, keepdims=True)\n"
+        f"    out = w @ v\n    return {body}\n"
+    )
     return grade(SDPA, path)
 
 
@@ -268,10 +333,12 @@ def test_a_right_answer_gets_no_hint(tmp_path):
 
 def test_a_combination_of_known_mistakes_is_said_to_be_likely(tmp_path):
     path = tmp_path / f"{SDPA}.py"  # softmax over the queries and a scale by sqrt(d_v): two known mistakes
-    path.write_text("import numpy as np\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
-                    "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(v.shape[-1])\n"
-                    "    w = np.exp(s - s.max(axis=-2, keepdims=True))\n    w = w / w.sum(axis=-2, keepdims=True)\n"
-                    "    return w @ v\n")
+    path.write_text(
+        "import numpy as np\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
+        "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(v.shape[-1])\n"
+        "    w = np.exp(s - s.max(axis=-2, keepdims=True))\n    w = w / w.sum(axis=-2, keepdims=True)\n"
+        "    return w @ v\n"
+    )
     result = grade(SDPA, path)
     assert result.diagnosis.startswith("Hint:") and "combination" in result.diagnosis
     assert "softmax over the query axis" in result.diagnosis
@@ -300,29 +367,38 @@ def test_run_says_what_it_grades_at_once_and_not_the_sandbox(tmp_path):
 
 
 def test_a_broken_pipe_keeps_the_exit_code_of_a_passing_file():
-    proc = subprocess.run(f"judge run {MASK} --file {SUBMISSIONS / MASK / 'correct_jax.py'} | head -1; "
-                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        f"judge run {MASK} --file {SUBMISSIONS / MASK / 'correct_jax.py'} | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("grading") and "Traceback" not in proc.stderr
 
 
 def test_learner_escape_sequences_do_not_reach_a_pipe(tmp_path):
     path = tmp_path / f"{MASK}.py"
-    path.write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text()
-                    + "\nprint('\\x1b]0;pwned \\x1b[2J [red]x[/red]', end='')\n")
+    path.write_text(
+        (SUBMISSIONS / MASK / "correct_jax.py").read_text() + "\nprint('\\x1b]0;pwned \\x1b[2J [red]x[/red]', end='')\n"
+    )
     proc = run80("run", MASK, "--file", str(path))
     assert proc.returncode == 0 and "\x1b" not in proc.stdout + proc.stderr
     assert "\\x1b]0;pwned \\x1b[2J [red]x[/red]" in proc.stdout
     assert proc.stdout.splitlines()[-1].startswith("PASSED 4/4")
 
 
-@pytest.mark.parametrize("args,text", [
-    (["--time-limit", "0"], "--time-limit must be more than 0 seconds"),
-    (["--time-limit", "-1"], "--time-limit must be more than 0 seconds"),
-    (["--import-limit", "0"], "--import-limit must be more than 0 seconds"),
-    (["--memory-limit", "1600"], "--memory-limit must be at least 1800"),
-])
+@pytest.mark.parametrize(
+    "args,text",
+    [
+        (["--time-limit", "0"], "--time-limit must be more than 0 seconds"),
+        (["--time-limit", "-1"], "--time-limit must be more than 0 seconds"),
+        (["--import-limit", "0"], "--import-limit must be more than 0 seconds"),
+        (["--memory-limit", "1600"], "--memory-limit must be at least 1800"),
+    ],
+)
 def test_limits_are_checked_under_their_option_names(args, text):
     proc = run80("run", MASK, *args, "--file", str(SUBMISSIONS / MASK / "correct_jax.py"))
     assert proc.returncode == 2 and text in proc.stderr, proc.stderr
@@ -382,7 +458,7 @@ def test_jax_log_lines_are_labelled_as_jax_not_the_learners():
 def test_gradescope_says_a_file_level_failure_once_and_lists_failing_cases_only():
     msg = "SyntaxError in cross_attention_mask.py line 2: invalid syntax"
     cases = [CaseResult(index=i, name=f"c{i}", seed=i + 1, status=Status.ERROR, message=msg) for i in range(5)]
-    loaded = result_of(cases, Status.ERROR, msg, traceback="  File \"x.py\", line 2\nSyntaxError: invalid syntax")
+    loaded = result_of(cases, Status.ERROR, msg, traceback='  File "x.py", line 2\nSyntaxError: invalid syntax')
     out = gradescope_doc([loaded], show_hidden=False)["tests"][0]["output"]
     assert out.count("invalid syntax") <= 2 and out.count(msg) == 1 and "c3" not in out
     wrong = gradescope_doc([wrong_result()], show_hidden=False)["tests"][0]["output"]
@@ -415,19 +491,31 @@ def test_without_bubblewrap_the_install_command_is_printed(tmp_path):
     (tmp_path / "bin" / "apt-get").symlink_to(apt)
     env = {**os.environ, "PATH": str(tmp_path / "bin"), "COLUMNS": "80"}
     exe = shutil.which("judge")
-    proc = subprocess.run([exe, "run", MASK, "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [exe, "run", MASK, "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     expected = "apt-get install -y bubblewrap" if os.geteuid() == 0 else "apt-get install -y bubblewrap (as root)"
     assert f"install bubblewrap: {expected}" in proc.stderr and "sudo" not in proc.stderr
-    refused = subprocess.run([exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK /
-                              "correct_jax.py")], capture_output=True, text=True, env=env, timeout=300)
+    refused = subprocess.run(
+        [exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert refused.returncode == 2 and f"install bubblewrap: {expected}" in refused.stderr
 
 
 def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
-    cases = [CaseResult(index=0, name="a", seed=1, status=Status.PASSED),
-             CaseResult(index=1, name="hidden 1", seed=2, hidden=True, status=Status.WRONG_ANSWER, message="x")]
+    cases = [
+        CaseResult(index=0, name="a", seed=1, status=Status.PASSED),
+        CaseResult(index=1, name="hidden 1", seed=2, hidden=True, status=Status.WRONG_ANSWER, message="x"),
+    ]
     hint = "Hint: in case 1 the wrong values all lie at index 2 of axis 0 (shape (3, 4))."
     r = result_of(cases, Status.WRONG_ANSWER, "1 of 1", diagnosis=hint)
     assert "index 2 of axis 0" not in gradescope_doc([r], show_hidden=False)["tests"][0]["output"]
@@ -444,8 +532,10 @@ def test_a_notebook_next_to_the_missing_file_is_pointed_at(tmp_path):
 
 def test_the_failing_line_shows_its_operand_shapes_and_the_error_once(tmp_path):
     path = tmp_path / f"{SDPA}.py"
-    path.write_text("import jax\nimport jax.numpy as jnp\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
-                    "    q, k = jnp.asarray(q), jnp.asarray(k)\n    s = jnp.matmul(q, k)\n    return s @ v\n")
+    path.write_text(
+        "import jax\nimport jax.numpy as jnp\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
+        "    q, k = jnp.asarray(q), jnp.asarray(k)\n    s = jnp.matmul(q, k)\n    return s @ v\n"
+    )
     proc = run80("run", SDPA, "--file", str(path))
     assert proc.returncode == 1
     text = proc.stdout

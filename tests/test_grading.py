@@ -7,8 +7,9 @@ from grader import grade, problems
 from grader.models import Status
 
 CORRECT = sorted(SUBMISSIONS.glob("*/correct_*.py"))
-PITFALLS = [(pid, name) for pid in problems.problem_ids()
-            for name in problems.pitfall_messages(problems.load_problem(pid))]
+PITFALLS = [
+    (pid, name) for pid in problems.problem_ids() for name in problems.pitfall_messages(problems.load_problem(pid))
+]
 
 
 def test_every_problem_has_two_correct_variants_and_pitfalls():
@@ -59,7 +60,8 @@ def test_uncast_floats_fail_with_the_learners_own_traceback(tmp_path):
         "def mha_self_attention(seed, x, num_heads, qkv_features):\n"
         "    attn = nn.MultiHeadDotProductAttention(num_heads=num_heads, qkv_features=qkv_features)\n"
         "    params = attn.init(jax.random.PRNGKey(seed), x)\n"
-        "    return attn.apply(params, x).reshape(-1)\n")
+        "    return attn.apply(params, x).reshape(-1)\n"
+    )
     result = grade("mha_self_attention", path)
     assert result.status is Status.ERROR
     tb = result.cases[0].traceback
@@ -89,15 +91,18 @@ def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch)
     problems.expected_output(p, other, problems.make_inputs(p.meta, other))
     assert len(list(tmp_path.rglob("*.npy"))) == 2  # a changed case is a new key
     import numpy as np
+
     np.save(files[0], np.full(first.shape, 7.0))  # the cache is what is read back
     assert (problems.expected_output(p, case, x) == 7.0).all()
 
 
 def test_unknown_mistakes_are_located(tmp_path):
     path = tmp_path / "block.py"
-    path.write_text((SUBMISSIONS / "cross_attention_block" / "correct_numpy_loops.py").read_text()
-                    + "\n_ok = cross_attention_block\n\n\ndef cross_attention_block(*args):\n"
-                    "    out = _ok(*args)\n    out[-1] += 1.0\n    return out\n")
+    path.write_text(
+        (SUBMISSIONS / "cross_attention_block" / "correct_numpy_loops.py").read_text()
+        + "\n_ok = cross_attention_block\n\n\ndef cross_attention_block(*args):\n"
+        "    out = _ok(*args)\n    out[-1] += 1.0\n    return out\n"
+    )
     result = grade("cross_attention_block", path)
     assert result.status is Status.WRONG_ANSWER
     assert "wrong values all lie at index" in result.message and "of axis 0" in result.message

@@ -24,8 +24,9 @@ def learner_notebook(code: str) -> str:
         v4.new_markdown_cell("# Cross-attention\nImplement `mha_cross` below."),
         v4.new_code_cell("!pip install -q flax\n%matplotlib inline\nimport time\nimport numpy as np"),
         v4.new_code_cell(code),
-        v4.new_code_cell("x = np.ones((3, 4), np.float32)\n"
-                         "out = mha_cross(0, x, x, num_heads=2, qkv_features=8)\nprint(out.shape)"),
+        v4.new_code_cell(
+            "x = np.ones((3, 4), np.float32)\nout = mha_cross(0, x, x, num_heads=2, qkv_features=8)\nprint(out.shape)"
+        ),
         v4.new_code_cell(f"for step in range({SLEEPS}):\n    time.sleep(1)\n    print('step', step)"),
     ]
     return nbformat.writes(nb)
@@ -47,22 +48,40 @@ def convert(cells: list, function: str = "f"):
 
 
 def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
-    conv = convert([
-        "!pip install flax\n%matplotlib inline\nimport jax\nimport matplotlib.pyplot as plt\nimport numpy as np",
-        "jax.config.update('jax_enable_x64', True)\nSCALE = 2.0\ncfg = {}\ncfg['bias'] = 1.0\nlayers = []\n"
-        "layers.append(3)\ndef helper(x):\n    return x * SCALE\n\ndef f(x):\n    out = helper(x)\n"
-        "    return jax.numpy.asarray(out + cfg['bias'] + len(layers))",
-        "out = f(np.ones(3))\nplt.plot(out)\nfor i in range(3):\n    print(i)",
-        "%%bash\necho hello",
-        "%%time\ndef unused():\n    pass",
-        "def broken(:\n    pass",
-    ])
+    conv = convert(
+        [
+            "!pip install flax\n%matplotlib inline\nimport jax\nimport matplotlib.pyplot as plt\nimport numpy as np",
+            "jax.config.update('jax_enable_x64', True)\nSCALE = 2.0\ncfg = {}\ncfg['bias'] = 1.0\nlayers = []\n"
+            "layers.append(3)\ndef helper(x):\n    return x * SCALE\n\ndef f(x):\n    out = helper(x)\n"
+            "    return jax.numpy.asarray(out + cfg['bias'] + len(layers))",
+            "out = f(np.ones(3))\nplt.plot(out)\nfor i in range(3):\n    print(i)",
+            "%%bash\necho hello",
+            "%%time\ndef unused():\n    pass",
+            "def broken(:\n    pass",
+        ]
+    )
     kept = conv.source
-    for line in ("import jax", "jax.config.update('jax_enable_x64', True)", "SCALE = 2.0", "cfg['bias'] = 1.0",
-                 "layers.append(3)", "def helper(x):", "def f(x):"):
+    for line in (
+        "import jax",
+        "jax.config.update('jax_enable_x64', True)",
+        "SCALE = 2.0",
+        "cfg['bias'] = 1.0",
+        "layers.append(3)",
+        "def helper(x):",
+        "def f(x):",
+    ):
         assert line in kept, line
-    for line in ("pip", "matplotlib", "import numpy", "out = f(", "plt.plot", "for i in", "echo", "def unused",
-                 "def broken"):
+    for line in (
+        "pip",
+        "matplotlib",
+        "import numpy",
+        "out = f(",
+        "plt.plot",
+        "for i in",
+        "echo",
+        "def unused",
+        "def broken",
+    ):
         assert line not in kept, line
     compile(kept, "f.py", "exec")  # what the sandbox imports is valid Python
     note = conv.note("f.ipynb", "f")
@@ -72,10 +91,14 @@ def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
 
 
 def test_a_statement_that_binds_a_needed_global_is_kept_with_what_it_uses():
-    conv = convert(["from jax import config\nconfig.update('jax_enable_x64', True)\n"
-                    "import numpy as np\nrng = np.random.default_rng(0)\nW = rng.normal(size=(3, 3))\n"
-                    "unused = rng.normal()\nx = 1; y = 2",
-                    "def f(v):\n    return v @ W + y"])
+    conv = convert(
+        [
+            "from jax import config\nconfig.update('jax_enable_x64', True)\n"
+            "import numpy as np\nrng = np.random.default_rng(0)\nW = rng.normal(size=(3, 3))\n"
+            "unused = rng.normal()\nx = 1; y = 2",
+            "def f(v):\n    return v @ W + y",
+        ]
+    )
     assert "W = rng.normal(size=(3, 3))" in conv.source and "rng = np.random.default_rng(0)" in conv.source
     assert "x = 1; y = 2" in conv.source  # statements sharing a line go together
     assert "from jax import config\nconfig.update('jax_enable_x64', True)" in conv.source
@@ -97,17 +120,22 @@ def test_a_notebook_without_the_function_says_what_it_defines():
     assert f"no code cell defines {MHA} (did you mean mha_corss?)" in conv.note("f.ipynb", MHA)
 
 
-@pytest.mark.parametrize("data, says", [
-    (b'{"cells": [', "is not a notebook: invalid JSON at line 1"),
-    (b"[1, 2]", "is not a notebook: no \"cells\""),
-    (json.dumps({"nbformat": 3, "worksheets": []}).encode(), "is nbformat 3; the judge reads nbformat 4"),
-    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": 7}]}).encode(), "cell 1 has a source"),
-    (json.dumps({"nbformat": 4, "cells": "x"}).encode(), "\"cells\" is not a list"),
-    (b"\xff\xfe{}", "is not UTF-8 text"),
-    (b"[" * 100_000 + b"]" * 100_000, "is not a notebook"),
-    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "a = 1\n" * 60}] * 100}).encode(),
-     "more than 5000 top-level statements"),  # so that reading one never costs the judge much
-])
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b'{"cells": [', "is not a notebook: invalid JSON at line 1"),
+        (b"[1, 2]", 'is not a notebook: no "cells"'),
+        (json.dumps({"nbformat": 3, "worksheets": []}).encode(), "is nbformat 3; the judge reads nbformat 4"),
+        (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": 7}]}).encode(), "cell 1 has a source"),
+        (json.dumps({"nbformat": 4, "cells": "x"}).encode(), '"cells" is not a list'),
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "is not a notebook"),
+        (
+            json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "a = 1\n" * 60}] * 100}).encode(),
+            "more than 5000 top-level statements",
+        ),  # so that reading one never costs the judge much
+    ],
+)
 def test_an_unreadable_notebook_is_one_clear_line(data, says):
     from grader.notebook import NotebookError, read_source
 
@@ -207,8 +235,17 @@ def test_batch_and_gradescope_grade_notebooks_and_files_alike(tmp_path):
     sub.mkdir(parents=True)
     (sub / f"{MHA}.ipynb").write_text(learner_notebook(swapped_code(tmp_path)))
     results = tmp_path / "results.json"
-    proc = judge("gradescope", "--submission-dir", str(tmp_path / "submission"), "--results", str(results),
-                 "--problems", MHA, "--sandbox", level)
+    proc = judge(
+        "gradescope",
+        "--submission-dir",
+        str(tmp_path / "submission"),
+        "--results",
+        str(results),
+        "--problems",
+        MHA,
+        "--sandbox",
+        level,
+    )
     doc = json.loads(results.read_text())
     assert proc.returncode == 0 and doc["tests"][0]["score"] == int(grades["carol"]["score"])
     assert SWAP in doc["tests"][0]["output"]
@@ -302,13 +339,16 @@ def test_check_function_renders_in_a_real_kernel(tmp_path):
     nb.cells = [
         v4.new_code_cell("from grader import check_function\n" + CORRECT),
         v4.new_code_cell("check_function('mha_cross', mha_cross)"),
-        v4.new_code_cell("def swapped(seed, x_q, x_kv, num_heads, qkv_features):\n"
-                         "    return mha_cross(seed, x_kv, x_q, num_heads=num_heads, qkv_features=qkv_features)\n"
-                         "check_function('mha_cross', swapped)"),
+        v4.new_code_cell(
+            "def swapped(seed, x_q, x_kv, num_heads, qkv_features):\n"
+            "    return mha_cross(seed, x_kv, x_q, num_heads=num_heads, qkv_features=qkv_features)\n"
+            "check_function('mha_cross', swapped)"
+        ),
         v4.new_code_cell("r = check_function('mha_cross', swapped)\nprint(r.passed, r.score, r.max_score)"),
     ]
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     right_out, wrong_out = nb.cells[1].outputs[0], nb.cells[2].outputs[0]
     assert right_out.output_type == wrong_out.output_type == "execute_result"
     right_html, wrong_html = right_out.data["text/html"], wrong_out.data["text/html"]

@@ -16,13 +16,14 @@ from typer.testing import CliRunner
 from grader import grade, practice, problems
 from grader.check import hints_check
 from grader.cli import app
-from grader.models import Status
 
 MASK = "cross_attention_mask"
 CORRECT = SUBMISSIONS / MASK / "correct_jax.py"
-INVERTED = ("import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-            "    keep = (encoder_ids == pad_id).astype(float)\n"
-            "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n")
+INVERTED = (
+    "import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+    "    keep = (encoder_ids == pad_id).astype(float)\n"
+    "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n"
+)
 NEW = ["cross_attention_relative_bias", "gated_cross_attention", "cross_attention_all_masked"]
 
 
@@ -205,8 +206,9 @@ def _read_until(lines: queue.Queue, marker: str, timeout: float = 240) -> str:
 def test_watch_regrades_a_rewritten_file_and_stops_cleanly_on_ctrl_c(data, tmp_path):
     path = tmp_path / f"{MASK}.py"
     path.write_text(INVERTED)
-    proc = subprocess.Popen(["judge", "run", MASK, "--watch"], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["judge", "run", MASK, "--watch"], cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         lines = _lines(proc)
         first = _read_until(lines, "watching")

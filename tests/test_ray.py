@@ -24,8 +24,9 @@ def test_ray_executor_gives_the_same_grades_as_local(tmp_path):
     cls = build_class(tmp_path)
     args = ["--problems", f"{MASK},cross_attention_block", "--hidden-seed", "s3cret", "--sandbox", level]
     local = judge("batch", str(cls), "--out", str(tmp_path / "local"), *args)
-    remote = judge("batch", str(cls), "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", *args,
-                   timeout=600)
+    remote = judge(
+        "batch", str(cls), "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", *args, timeout=600
+    )
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr[-3000:]
     for name in ("grades.csv", "grades_wide.csv"):
         assert (tmp_path / "ray" / name).read_text() == (tmp_path / "local" / name).read_text(), name
@@ -51,6 +52,7 @@ def test_a_task_carries_its_submission(tmp_path):
     assert result.submission == f"zoe/{MASK}.py" and "returned NoneType" in result.message
     missing = grade_submission(Task("zoe", MASK, None), level="auto", hidden_seed=None, limits=None)
     assert missing.status.value == "missing"
-    refused = grade_submission(Task("zoe", MASK, None, "x.py is not a regular file"), level="auto",
-                               hidden_seed=None, limits=None)
+    refused = grade_submission(
+        Task("zoe", MASK, None, "x.py is not a regular file"), level="auto", hidden_seed=None, limits=None
+    )
     assert refused.status.value == "error" and "not a regular file" in refused.message

@@ -23,22 +23,45 @@ WHEN = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
 def result(problem: str, status: Status, *, diagnosis: str = "", message: str = "", hidden: bool = True) -> Result:
     names = ["two heads", "four heads"] + (["hidden 1"] if hidden else [])
     case_status = {Status.PASSED: [Status.PASSED] * 3, Status.MISSING: [Status.MISSING] * 3}.get(
-        status, [Status.PASSED, status, status])
-    cases = [CaseResult(index=i, name=n, seed=i + 1, hidden=n.startswith("hidden"), status=case_status[i],
-                        message="" if case_status[i] is Status.PASSED else message) for i, n in enumerate(names)]
-    return Result(problem=problem, submission=f"x/{problem}.py", status=status, diagnosis=diagnosis,
-                  message=message or status.label, cases=cases)
+        status, [Status.PASSED, status, status]
+    )
+    cases = [
+        CaseResult(
+            index=i,
+            name=n,
+            seed=i + 1,
+            hidden=n.startswith("hidden"),
+            status=case_status[i],
+            message="" if case_status[i] is Status.PASSED else message,
+        )
+        for i, n in enumerate(names)
+    ]
+    return Result(
+        problem=problem,
+        submission=f"x/{problem}.py",
+        status=status,
+        diagnosis=diagnosis,
+        message=message or status.label,
+        cases=cases,
+    )
 
 
 def a_class() -> tuple[list[str], list[str], dict]:
     students = ["alice", "bob", "carol", "dave", "eve", "<mallory>"]
-    wrong = dict(diagnosis=NO_SCALE, message=f"1 of 2 public cases passed; case 1 (four heads): 12 of 12 values "
-                                            f"differ; got 0.1, expected 0.2 {NO_SCALE}")
+    wrong = dict(
+        diagnosis=NO_SCALE,
+        message=f"1 of 2 public cases passed; case 1 (four heads): 12 of 12 values "
+        f"differ; got 0.1, expected 0.2 {NO_SCALE}",
+    )
     r = {
-        ("alice", P1): result(P1, Status.PASSED), ("alice", P2): result(P2, Status.PASSED),
-        ("bob", P1): result(P1, Status.WRONG_ANSWER, **wrong), ("bob", P2): result(P2, Status.MISSING),
-        ("carol", P1): result(P1, Status.WRONG_ANSWER, **wrong), ("carol", P2): result(P2, Status.MISSING),
-        ("dave", P1): result(P1, Status.MISSING), ("dave", P2): result(P2, Status.MISSING),
+        ("alice", P1): result(P1, Status.PASSED),
+        ("alice", P2): result(P2, Status.PASSED),
+        ("bob", P1): result(P1, Status.WRONG_ANSWER, **wrong),
+        ("bob", P2): result(P2, Status.MISSING),
+        ("carol", P1): result(P1, Status.WRONG_ANSWER, **wrong),
+        ("carol", P2): result(P2, Status.MISSING),
+        ("dave", P1): result(P1, Status.MISSING),
+        ("dave", P2): result(P2, Status.MISSING),
         ("eve", P1): result(P1, Status.ERROR, message="ValueError: \x1b]0;title <script>alert(1)</script>"),
         ("eve", P2): result(P2, Status.MISSING),
         ("<mallory>", P1): result(P1, Status.TIMEOUT, message="the cases took longer than the time limit of 5 s"),
@@ -90,7 +113,7 @@ def test_failures_are_grouped_by_named_mistake_with_full_text_and_learners():
 
 def test_grades_wide_leaves_not_handed_in_blank_and_csv_is_safe(tmp_path):
     students, problem_ids, results = a_class()
-    results[("bob", P1)] = results[("bob", P1)].model_copy(update={"message": "=HYPERLINK(\"http://x\")\x1b[2J"})
+    results[("bob", P1)] = results[("bob", P1)].model_copy(update={"message": '=HYPERLINK("http://x")\x1b[2J'})
     write_class_reports(tmp_path, students, problem_ids, results, show_hidden=False)
     wide = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "grades_wide.csv").read_text()))}
     assert wide["bob"][P1] == "1" and wide["bob"][P2] == ""  # failed with 1 case is not "not handed in"
@@ -106,8 +129,10 @@ def test_batch_summary_counts_every_status_and_what_was_reused():
     before = {("bob", P1): Status.ERROR, ("alice", P1): Status.PASSED}
     resumed = {k for k in results if k not in {("bob", P1), ("alice", P1), ("carol", P1)}}
     lines = summary(results, resumed, before, Path("out"))
-    assert lines[0] == ("6 students x 2 problems: 2 passed, 2 wrong, 1 error, 1 timeout, 6 not handed in; "
-                        "9 reused from the last run, 2 regraded (bob/mha_cross: error -> wrong), 1 graded")
+    assert lines[0] == (
+        "6 students x 2 problems: 2 passed, 2 wrong, 1 error, 1 timeout, 6 not handed in; "
+        "9 reused from the last run, 2 regraded (bob/mha_cross: error -> wrong), 1 graded"
+    )
     assert lines[1:4] == ["  out/grades.csv", "  out/grades_wide.csv", "  out/report.html"]
 
 
@@ -119,11 +144,13 @@ def in_frame(html: str, width: int) -> str:
     with a script that puts the frame's layout width and headings into the page's title."""
     import html as h
 
-    return (f"<!doctype html><title>probe</title><body style='margin:0'><iframe id=f width={width} height=1600 "
-            f"style='border:0' srcdoc=\"{h.escape(html, quote=True)}\"></iframe><script>"
-            "document.getElementById('f').onload=e=>{const d=e.target.contentDocument;"
-            "const hs=[...d.querySelectorAll('h2')].map(x=>x.textContent).join('|');"
-            "document.title='W='+d.documentElement.scrollWidth+';H='+hs}</script>")
+    return (
+        f"<!doctype html><title>probe</title><body style='margin:0'><iframe id=f width={width} height=1600 "
+        f"style='border:0' srcdoc=\"{h.escape(html, quote=True)}\"></iframe><script>"
+        "document.getElementById('f').onload=e=>{const d=e.target.contentDocument;"
+        "const hs=[...d.querySelectorAll('h2')].map(x=>x.textContent).join('|');"
+        "document.title='W='+d.documentElement.scrollWidth+';H='+hs}</script>"
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium here (CI installs the chromium package)")
@@ -133,8 +160,13 @@ def test_report_in_a_real_browser_fits_the_screen(tmp_path, width):
     own scrolling boxes, and a screenshot that is not blank."""
     probe = tmp_path / "probe.html"
     probe.write_text(in_frame(page(), width))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             f"--window-size={max(width, 500)},1600"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--window-size={max(width, 500)},1600",
+    ]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>W=(\d+);H=([^<]*)</title>", dom.stdout)
     assert title, dom.stderr[-2000:]

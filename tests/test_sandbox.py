@@ -20,7 +20,9 @@ def level(request):
 
 def run_hostile(name: str, level: str, *extra: str, path: Path | None = None) -> tuple[int, dict, float]:
     start = time.monotonic()
-    code, doc = judge_json("run", MASK, "--file", str(path or HOSTILE / f"{name}.py"), "--sandbox", level, *FAST, *extra)
+    code, doc = judge_json(
+        "run", MASK, "--file", str(path or HOSTILE / f"{name}.py"), "--sandbox", level, *FAST, *extra
+    )
     assert doc["replay"]["sandbox"] == level
     return code, doc, time.monotonic() - start
 
@@ -78,9 +80,14 @@ def test_forged_verdicts_fail(name, level):
     assert "before returning" in doc["message"]
 
 
-@pytest.mark.parametrize("name,reason", [("forged_time_10_to_400", "not a number of seconds"),
-                                         ("forged_deep_nesting", "nested too deep"),
-                                         ("forged_verdict_frame", "unknown field")])
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("forged_time_10_to_400", "not a number of seconds"),
+        ("forged_deep_nesting", "nested too deep"),
+        ("forged_verdict_frame", "unknown field"),
+    ],
+)
 def test_forged_frames_are_the_learners_crash_never_the_judges(name, reason, level):
     code, doc, _ = run_hostile("", level, path=ROOT / "tests" / "golden" / name / "submission.py")
     assert code == 1 and doc["status"] == "crashed" and doc["score"] == 0, doc["message"]
@@ -100,12 +107,15 @@ def test_wrong_return_types_each_get_a_clear_message(level):
     assert "returned dict" in messages[2] and "list" in messages[3] and "array of numbers" in messages[3]
 
 
-@pytest.mark.parametrize("name,status,text", [
-    ("recursion", "error", "RecursionError"),
-    ("sys_exit", "error", "sys.exit(0)"),
-    ("syntax_error", "error", "SyntaxError in cross_attention_mask.py line 1"),
-    ("misspelled", "error", "it defines `cross_atention_mask`: rename it to `cross_attention_mask`"),
-])
+@pytest.mark.parametrize(
+    "name,status,text",
+    [
+        ("recursion", "error", "RecursionError"),
+        ("sys_exit", "error", "sys.exit(0)"),
+        ("syntax_error", "error", "SyntaxError in cross_attention_mask.py line 1"),
+        ("misspelled", "error", "it defines `cross_atention_mask`: rename it to `cross_attention_mask`"),
+    ],
+)
 def test_learner_faults_get_their_own_message(name, status, text, level):
     code, doc, _ = run_hostile(name, level)
     assert code == 1 and doc["status"] == status and text in doc["message"]
@@ -143,9 +153,11 @@ def test_learner_runs_unprivileged_when_the_judge_is_root(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("the judge is not root here")
     path = tmp_path / f"{MASK}.py"
-    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]\n"
-                    "    raise RuntimeError(f'uid={os.getuid()} caps={caps}')\n")
+    path.write_text(
+        "import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]\n"
+        "    raise RuntimeError(f'uid={os.getuid()} caps={caps}')\n"
+    )
     code, doc, _ = run_hostile("", strong_level(), path=path)
     assert "uid=0" not in doc["message"] and "caps=0000000000000000" in doc["message"]
 
@@ -155,14 +167,16 @@ def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
 
     grade("mha_cross", problems.load_problem("mha_cross").reference_path)  # fills the cache
     path = tmp_path / f"{MASK}.py"
-    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    d = os.environ['JAX_COMPILATION_CACHE_DIR']\n"
-                    "    entries = os.listdir(d)\n"
-                    "    try:\n"
-                    "        open(os.path.join(d, entries[0]), 'wb').write(b'poison')\n"
-                    "        raise RuntimeError('WROTE')\n"
-                    "    except OSError as e:\n"
-                    "        raise RuntimeError(f'READ-ONLY {len(entries)} {e.strerror}')\n")
+    path.write_text(
+        "import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    d = os.environ['JAX_COMPILATION_CACHE_DIR']\n"
+        "    entries = os.listdir(d)\n"
+        "    try:\n"
+        "        open(os.path.join(d, entries[0]), 'wb').write(b'poison')\n"
+        "        raise RuntimeError('WROTE')\n"
+        "    except OSError as e:\n"
+        "        raise RuntimeError(f'READ-ONLY {len(entries)} {e.strerror}')\n"
+    )
     code, doc, _ = run_hostile("", strong_level(), path=path)
     assert "READ-ONLY" in doc["message"] and "Read-only file system" in doc["message"]
     assert int(doc["message"].split("READ-ONLY ")[1].split()[0]) > 0  # the trusted entries are there to read
@@ -170,10 +184,12 @@ def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
 
 def test_learner_sees_only_its_own_processes_and_no_capabilities(tmp_path):
     path = tmp_path / f"{MASK}.py"
-    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
-                    "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
-                    "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n")
+    path.write_text(
+        "import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
+        "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n"
+    )
     code, doc, _ = run_hostile("", strong_level(), path=path)
     assert "pids=[1] caps=['0000000000000000']" in doc["message"], doc["message"]
 
@@ -190,18 +206,33 @@ def test_an_unprivileged_judge_isolates_learners_too():
     strong_level()
     tmp_path = Path(tempfile.mkdtemp(prefix="judge-nobody-"))  # pytest's own are private to root
     tmp_path.chmod(0o777)
-    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={tmp_path}",
-                 f"JUDGE_CACHE_DIR={tmp_path / 'cache'}", sys.executable]
+    as_nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        f"HOME={tmp_path}",
+        f"JUDGE_CACHE_DIR={tmp_path / 'cache'}",
+        sys.executable,
+    ]
     if subprocess.run(as_nobody + ["-c", "import grader"], capture_output=True).returncode != 0:
         pytest.skip("the interpreter or the checkout is not readable by an unprivileged user here")
     path = tmp_path / f"{MASK}.py"
-    path.write_text("import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
-                    "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
-                    "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
-                    "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n")
+    path.write_text(
+        "import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "    caps = {l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
+        "    raise RuntimeError(f'pids={pids} caps={sorted(caps)}')\n"
+    )
     path.chmod(0o644)
-    proc = subprocess.run(as_nobody + ["-m", "grader", "run", MASK, "--file", str(path), "--sandbox", "bwrap", "--json"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        as_nobody + ["-m", "grader", "run", MASK, "--file", str(path), "--sandbox", "bwrap", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert proc.stdout.startswith("{"), proc.stderr[-2000:]
     doc = json.loads(proc.stdout)

@@ -1,8 +1,20 @@
 import numpy as np
 
 
-def _attend(q, k, v, decoder_ids, encoder_ids, pad_id=0, *, empty_rows="zero", decoder_mask=True,
-            after_softmax=False, compare_with=None, scale=True):
+def _attend(
+    q,
+    k,
+    v,
+    decoder_ids,
+    encoder_ids,
+    pad_id=0,
+    *,
+    empty_rows="zero",
+    decoder_mask=True,
+    after_softmax=False,
+    compare_with=None,
+    scale=True,
+):
     """The reference with one detail changed."""
     q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
     pad = pad_id if compare_with is None else compare_with
@@ -31,23 +43,29 @@ PITFALLS = {
     "nan_rows": (
         "Your output has NaN where a query sees no key: softmax over scores that are all -inf is 0/0. "
         "Give such a query zero weights, so its output is 0.",
-        lambda *a: _attend(*a, empty_rows="nan")),
+        lambda *a: _attend(*a, empty_rows="nan"),
+    ),
     "uniform_rows": (
         "Your output matches filling masked scores with a large negative number: a query that sees no key then "
         "averages every value (padding included). Its weights must all be 0, so its output is 0.",
-        lambda *a: _attend(*a, empty_rows="uniform")),
+        lambda *a: _attend(*a, empty_rows="uniform"),
+    ),
     "decoder_padding_ignored": (
         "Your output matches a mask built from encoder_ids alone: a padded decoder position (decoder_ids == pad_id) "
         "sees no key at all, so its output is 0.",
-        lambda *a: _attend(*a, decoder_mask=False)),
+        lambda *a: _attend(*a, decoder_mask=False),
+    ),
     "mask_after_softmax": (
         "Your output matches a softmax over every key followed by zeroing the masked weights: mask the scores "
         "before the softmax, so each visible row's weights sum to 1.",
-        lambda *a: _attend(*a, after_softmax=True)),
+        lambda *a: _attend(*a, after_softmax=True),
+    ),
     "pad_id_ignored": (
         "Your output matches a mask that always compares with 0: compare with the pad_id argument.",
-        lambda q, k, v, d, e, pad_id=0: _attend(q, k, v, d, e, pad_id, compare_with=0)),
+        lambda q, k, v, d, e, pad_id=0: _attend(q, k, v, d, e, pad_id, compare_with=0),
+    ),
     "no_scale": (
         "Your output matches attention without the 1/sqrt(d_head) scale on the scores.",
-        lambda *a: _attend(*a, scale=False)),
+        lambda *a: _attend(*a, scale=False),
+    ),
 }

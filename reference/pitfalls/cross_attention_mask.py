@@ -16,17 +16,22 @@ def _mask(encoder_ids, decoder_len, pad_id=0, *, invert=False, causal=False, sha
 PITFALLS = {
     "causal": (
         "Your output matches the padding mask combined with a causal (lower-triangular) mask: cross-attention has no causal part.",
-        lambda *a, **k: _mask(*a, **k, causal=True)),
+        lambda *a, **k: _mask(*a, **k, causal=True),
+    ),
     "inverted": (
         "Your output matches the mask inverted: 1.0 marks real tokens, 0.0 marks padding.",
-        lambda *a, **k: _mask(*a, **k, invert=True)),
+        lambda *a, **k: _mask(*a, **k, invert=True),
+    ),
     "pad_id_ignored": (
         "Your output matches a mask that always compares with 0: compare with the pad_id argument.",
-        lambda encoder_ids, decoder_len, pad_id=0: _mask(encoder_ids, decoder_len, 0)),
+        lambda encoder_ids, decoder_len, pad_id=0: _mask(encoder_ids, decoder_len, 0),
+    ),
     "missing_head_axis": (
         "Your output has the values of the mask but shape (N, decoder_len, S): keep the axis of size 1, (N, 1, decoder_len, S).",
-        lambda *a, **k: _mask(*a, **k, shape="3d")),
+        lambda *a, **k: _mask(*a, **k, shape="3d"),
+    ),
     "not_expanded": (
         "Your output is one row per batch entry, (N, 1, 1, S): expand it to every decoder position, (N, 1, decoder_len, S).",
-        lambda *a, **k: _mask(*a, **k, shape="one_row")),
+        lambda *a, **k: _mask(*a, **k, shape="one_row"),
+    ),
 }

@@ -1,11 +1,26 @@
 import numpy as np
 
 
-def _attend(decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias, num_heads, *, direction="key_minus_query",
-            offset=True, bias_scaled=False, heads="each", bias=True):
+def _attend(
+    decoder_x,
+    encoder_out,
+    w_q,
+    w_k,
+    w_v,
+    w_o,
+    rel_bias,
+    num_heads,
+    *,
+    direction="key_minus_query",
+    offset=True,
+    bias_scaled=False,
+    heads="each",
+    bias=True,
+):
     """The reference with one detail changed."""
     x, enc, w_q, w_k, w_v, w_o, table = (
-        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias))
+        np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias)
+    )
     h = int(num_heads)
     n, t_dec, d = x.shape
     t_enc = enc.shape[1]
@@ -33,20 +48,25 @@ PITFALLS = {
     "no_bias": (
         "Your output matches cross-attention without the relative position bias: add rel_bias[h, col] to every "
         "head's scores.",
-        lambda *a: _attend(*a, bias=False)),
+        lambda *a: _attend(*a, bias=False),
+    ),
     "direction_reversed": (
         "Your output matches a bias indexed by query position minus key position: the relative position is "
         "s - t (key minus query).",
-        lambda *a: _attend(*a, direction="query_minus_key")),
+        lambda *a: _attend(*a, direction="query_minus_key"),
+    ),
     "no_offset": (
         "Your output matches the clipped relative position used as the column without adding max_distance: "
         "column = clip(s - t, -max_distance, max_distance) + max_distance.",
-        lambda *a: _attend(*a, offset=False)),
+        lambda *a: _attend(*a, offset=False),
+    ),
     "bias_scaled": (
         "Your output matches the bias added before dividing by sqrt(d_head): scale q @ kᵀ first, then add the "
         "bias unscaled.",
-        lambda *a: _attend(*a, bias_scaled=True)),
+        lambda *a: _attend(*a, bias_scaled=True),
+    ),
     "first_head_bias": (
         "Your output matches every head using the bias of head 0: head h reads row h of rel_bias.",
-        lambda *a: _attend(*a, heads="first")),
+        lambda *a: _attend(*a, heads="first"),
+    ),
 }

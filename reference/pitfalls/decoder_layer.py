@@ -3,8 +3,29 @@ import math
 import numpy as np
 
 
-def _layer(x, enc, sq, sk, sv, so, cq, ck, cv, co, w1, w2, num_heads, *, self_mask="causal", cross_mask=None,
-           ln="post", eps=1e-5, act="gelu_tanh", order=("self", "cross"), scale=True):
+def _layer(
+    x,
+    enc,
+    sq,
+    sk,
+    sv,
+    so,
+    cq,
+    ck,
+    cv,
+    co,
+    w1,
+    w2,
+    num_heads,
+    *,
+    self_mask="causal",
+    cross_mask=None,
+    ln="post",
+    eps=1e-5,
+    act="gelu_tanh",
+    order=("self", "cross"),
+    scale=True,
+):
     """The reference layer with one detail changed."""
     x, enc = np.asarray(x, np.float64), np.asarray(enc, np.float64)
     sw = [np.asarray(w, np.float64) for w in (sq, sk, sv, so)]
@@ -38,8 +59,11 @@ def _layer(x, enc, sq, sk, sv, so, cq, ck, cv, co, w1, w2, num_heads, *, self_ma
             u = 0.5 * u * (1 + np.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u**3)))
         return u @ w2
 
-    sublayers = {"self": lambda v: attention(v, v, sw, self_mask), "cross": lambda v: attention(v, enc, cw, cross_mask),
-                 "shared": lambda v: attention(v, enc, sw, cross_mask)}
+    sublayers = {
+        "self": lambda v: attention(v, v, sw, self_mask),
+        "cross": lambda v: attention(v, enc, cw, cross_mask),
+        "shared": lambda v: attention(v, enc, sw, cross_mask),
+    }
     for name in order:
         x = x + sublayers[name](norm(x)) if ln == "pre" else norm(x + sublayers[name](x))
     return x + ffn(norm(x)) if ln == "pre" else norm(x + ffn(x))
@@ -48,32 +72,39 @@ def _layer(x, enc, sq, sk, sv, so, cq, ck, cv, co, w1, w2, num_heads, *, self_ma
 PITFALLS = {
     "no_causal_mask": (
         "Your output matches self-attention without the causal mask: position i may only attend to positions 0..i.",
-        lambda *a: _layer(*a, self_mask=None)),
+        lambda *a: _layer(*a, self_mask=None),
+    ),
     "mask_wrong_direction": (
         "Your output matches a mask that lets each position see the future instead of the past: keep the lower triangle.",
-        lambda *a: _layer(*a, self_mask="future")),
+        lambda *a: _layer(*a, self_mask="future"),
+    ),
     "causal_in_cross": (
         "Your output matches a causal mask in the cross-attention too: only the self-attention is masked.",
-        lambda *a: _layer(*a, cross_mask="causal")),
+        lambda *a: _layer(*a, cross_mask="causal"),
+    ),
     "cross_before_self": (
         "Your output matches the two attention sublayers in the other order: masked self-attention first, then cross-attention.",
-        lambda *a: _layer(*a, order=("cross", "self"))),
+        lambda *a: _layer(*a, order=("cross", "self")),
+    ),
     "shared_weights": (
         "Your output matches the self-attention weights reused in the cross-attention: it has its own cross_w_q/k/v/o.",
-        lambda *a: _layer(*a, order=("self", "shared"))),
+        lambda *a: _layer(*a, order=("self", "shared")),
+    ),
     "pre_ln": (
         "Your output matches a pre-LN layer (LayerNorm before each sublayer): this layer is post-LN, LayerNorm(x + sublayer(x)).",
-        lambda *a: _layer(*a, ln="pre")),
+        lambda *a: _layer(*a, ln="pre"),
+    ),
     "gelu_erf": (
         "Your output matches the exact (erf) GELU: use the tanh approximation.",
-        lambda *a: _layer(*a, act="gelu_erf")),
+        lambda *a: _layer(*a, act="gelu_erf"),
+    ),
     "relu": (
         "Your output matches ReLU in the feed-forward: use the tanh-approximate GELU.",
-        lambda *a: _layer(*a, act="relu")),
+        lambda *a: _layer(*a, act="relu"),
+    ),
     "no_scale": (
         "Your output matches attention without the 1/sqrt(d_head) scale on the scores.",
-        lambda *a: _layer(*a, scale=False)),
-    "eps_1e-6": (
-        "Your output matches LayerNorm with eps=1e-6: use eps=1e-5.",
-        lambda *a: _layer(*a, eps=1e-6)),
+        lambda *a: _layer(*a, scale=False),
+    ),
+    "eps_1e-6": ("Your output matches LayerNorm with eps=1e-6: use eps=1e-5.", lambda *a: _layer(*a, eps=1e-6)),
 }

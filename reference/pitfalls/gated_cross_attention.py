@@ -1,8 +1,21 @@
 import numpy as np
 
 
-def _gated(decoder_x, encoder_out, w_q, w_k, w_v, w_o, num_heads, gate=None, *, initial=0.0, squash="tanh",
-           what="attention", residual=True):
+def _gated(
+    decoder_x,
+    encoder_out,
+    w_q,
+    w_k,
+    w_v,
+    w_o,
+    num_heads,
+    gate=None,
+    *,
+    initial=0.0,
+    squash="tanh",
+    what="attention",
+    residual=True,
+):
     """The reference with one detail changed."""
     x, enc, w_q, w_k, w_v, w_o = (np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
     h = int(num_heads)
@@ -27,19 +40,24 @@ PITFALLS = {
     "gate_opens_by_default": (
         "Your output matches a gate that defaults to 1.0: the gate starts at 0.0, so a new layer leaves "
         "decoder_x unchanged.",
-        lambda *a: _gated(*a, initial=1.0)),
+        lambda *a: _gated(*a, initial=1.0),
+    ),
     "no_tanh": (
         "Your output matches the raw gate multiplying the attention: squash it with tanh(gate) first.",
-        lambda *a: _gated(*a, squash="none")),
+        lambda *a: _gated(*a, squash="none"),
+    ),
     "sigmoid_gate": (
         "Your output matches sigmoid(gate) as the gate: use tanh(gate), which is 0 at 0 and can also be negative.",
-        lambda *a: _gated(*a, squash="sigmoid")),
+        lambda *a: _gated(*a, squash="sigmoid"),
+    ),
     "gate_on_the_sum": (
         "Your output matches the gate multiplying decoder_x + attention: gate only the attention, "
         "decoder_x + tanh(gate) * attn_out.",
-        lambda *a: _gated(*a, what="sum")),
+        lambda *a: _gated(*a, what="sum"),
+    ),
     "no_residual": (
         "Your output matches tanh(gate) * attn_out without decoder_x: add the residual, "
         "decoder_x + tanh(gate) * attn_out.",
-        lambda *a: _gated(*a, residual=False)),
+        lambda *a: _gated(*a, residual=False),
+    ),
 }

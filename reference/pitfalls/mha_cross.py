@@ -32,23 +32,32 @@ def _by_hand(seed, x_q, x_kv, num_heads, qkv_features, *, softmax_axis=-1, scale
 PITFALLS = {
     "swapped_inputs": (
         "Your output matches calling the module with x_q and x_kv swapped: the first argument is the query source.",
-        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(seed, x_kv, x_q, num_heads, qkv_features)),
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(seed, x_kv, x_q, num_heads, qkv_features),
+    ),
     "self_attention": (
         "Your output matches self-attention on x_q alone: cross-attention takes its keys and values from x_kv.",
-        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(seed, x_q, None, num_heads, qkv_features)),
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(seed, x_q, None, num_heads, qkv_features),
+    ),
     "fixed_seed": (
         "Your output matches parameters initialised with PRNGKey(0): initialise with jax.random.PRNGKey(seed).",
-        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(0, x_q, x_kv, num_heads, qkv_features)),
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(0, x_q, x_kv, num_heads, qkv_features),
+    ),
     "qkv_per_head": (
         "Your output matches qkv_features taken as the width of one head: it is the total width over all heads.",
-        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(seed, x_q, x_kv, num_heads, int(qkv_features) * int(num_heads))),
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(
+            seed, x_q, x_kv, num_heads, int(qkv_features) * int(num_heads)
+        ),
+    ),
     "softmax_over_queries": (
         "Your output matches a softmax over the query axis: normalise over the keys (the last axis of the scores).",
-        lambda *a: _by_hand(*a, softmax_axis=-2)),
+        lambda *a: _by_hand(*a, softmax_axis=-2),
+    ),
     "no_scale": (
         "Your output matches attention without the 1/sqrt(head_dim) scale on the scores.",
-        lambda *a: _by_hand(*a, scale=False)),
+        lambda *a: _by_hand(*a, scale=False),
+    ),
     "no_out_proj": (
         "Your output matches the concatenated heads without the output projection.",
-        lambda *a: _by_hand(*a, out_proj=False)),
+        lambda *a: _by_hand(*a, out_proj=False),
+    ),
 }

@@ -5,8 +5,19 @@ from flax import nnx
 ORDER = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 
-def _mha(seed, x, num_heads, d_model, *, order=ORDER, split="heads_first", k_transpose="last_two",
-         scale=True, softmax_axis=-1, out_proj=True):
+def _mha(
+    seed,
+    x,
+    num_heads,
+    d_model,
+    *,
+    order=ORDER,
+    split="heads_first",
+    k_transpose="last_two",
+    scale=True,
+    softmax_axis=-1,
+    out_proj=True,
+):
     """The reference forward pass with one detail changed."""
     d, h = int(d_model), int(num_heads)
     rngs = nnx.Rngs(int(seed))
@@ -29,26 +40,34 @@ def _mha(seed, x, num_heads, d_model, *, order=ORDER, split="heads_first", k_tra
 PITFALLS = {
     "projection_order": (
         "Your output matches Q and K swapped (or k_proj created before q_proj): queries come from q_proj, created first, then k_proj, v_proj, out_proj.",
-        lambda *a: _mha(*a, order=("k_proj", "q_proj", "v_proj", "out_proj"))),
+        lambda *a: _mha(*a, order=("k_proj", "q_proj", "v_proj", "out_proj")),
+    ),
     "fixed_seed": (
         "Your output matches nnx.Rngs(0): build the layers from nnx.Rngs(int(seed)).",
-        lambda seed, x, num_heads, d_model: _mha(0, x, num_heads, d_model)),
+        lambda seed, x, num_heads, d_model: _mha(0, x, num_heads, d_model),
+    ),
     "no_head_transpose": (
         "Your output matches reshaping straight to (H, T, head_dim) without moving the heads axis first: reshape to (T, H, head_dim), then transpose(1, 0, 2).",
-        lambda *a: _mha(*a, split="reshape_only")),
+        lambda *a: _mha(*a, split="reshape_only"),
+    ),
     "k_full_transpose": (
         "Your output matches transposing all of K instead of its last two axes: use k.transpose(0, 2, 1).",
-        lambda *a: _mha(*a, k_transpose="all")),
+        lambda *a: _mha(*a, k_transpose="all"),
+    ),
     "no_scale": (
         "Your output matches attention without the 1/sqrt(head_dim) scale on the scores.",
-        lambda *a: _mha(*a, scale=False)),
+        lambda *a: _mha(*a, scale=False),
+    ),
     "softmax_over_heads": (
         "Your output matches a softmax over axis 0 (the heads): normalise over the keys, axis=-1.",
-        lambda *a: _mha(*a, softmax_axis=0)),
+        lambda *a: _mha(*a, softmax_axis=0),
+    ),
     "softmax_over_queries": (
         "Your output matches a softmax over axis 1 (the queries): normalise over the keys, axis=-1.",
-        lambda *a: _mha(*a, softmax_axis=1)),
+        lambda *a: _mha(*a, softmax_axis=1),
+    ),
     "no_out_proj": (
         "Your output matches the concatenated heads without out_proj: the heads need their final mix.",
-        lambda *a: _mha(*a, out_proj=False)),
+        lambda *a: _mha(*a, out_proj=False),
+    ),
 }

@@ -20,7 +20,7 @@ def in_child(fn) -> dict:
         os.close(r)
         try:
             out = fn()
-        except BaseException as e:  # noqa: BLE001 - reported to the parent
+        except BaseException as e:
             out = {"error": repr(e)}
         os.write(w, json.dumps(out).encode())
         os._exit(0)
@@ -49,15 +49,22 @@ def test_only_allowed_trees_are_readable_and_only_the_work_folder_writable(tmp_p
 
     def child():
         confine.restrict_files([str(allowed), sys.prefix, "/usr", "/lib", "/lib64"], [str(work)])
-        return {"allowed": attempt(lambda: open(allowed / "a.txt").read()),
-                "secret": attempt(lambda: open(secret / "answer.py").read()),
-                "write work": attempt(lambda: (work / "x").write_text("1")),
-                "write allowed": attempt(lambda: (allowed / "x").write_text("1")),
-                "list secret": attempt(lambda: os.listdir(secret))}
+        return {
+            "allowed": attempt(lambda: open(allowed / "a.txt").read()),
+            "secret": attempt(lambda: open(secret / "answer.py").read()),
+            "write work": attempt(lambda: (work / "x").write_text("1")),
+            "write allowed": attempt(lambda: (allowed / "x").write_text("1")),
+            "list secret": attempt(lambda: os.listdir(secret)),
+        }
 
     got = in_child(child)
-    assert got == {"allowed": "ok", "secret": "denied 13", "write work": "ok", "write allowed": "denied 13",
-                   "list secret": "denied 13"}
+    assert got == {
+        "allowed": "ok",
+        "secret": "denied 13",
+        "write work": "ok",
+        "write allowed": "denied 13",
+        "list secret": "denied 13",
+    }
 
 
 @pytest.mark.skipif(confine.landlock_abi() < 6, reason="signal scoping needs Landlock ABI 6 (Linux 6.12)")
@@ -74,10 +81,12 @@ def test_a_confined_process_cannot_signal_the_judge(tmp_path):
 def test_only_unix_sockets_can_be_opened():
     def child():
         confine.deny_sockets()
-        return {"tcp": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()),
-                "udp6": attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
-                "netlink": attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()),
-                "unix": attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())}
+        return {
+            "tcp": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()),
+            "udp6": attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
+            "netlink": attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()),
+            "unix": attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()),
+        }
 
     assert in_child(child) == {"tcp": "denied 13", "udp6": "denied 13", "netlink": "denied 13", "unix": "ok"}
 
