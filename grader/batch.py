@@ -22,7 +22,7 @@ from grader.feedback import bubblewrap_advice
 from grader.models import Limits, Result, Status
 from grader.notebook import find_submission
 from grader.report import write_class_reports
-from grader.sandbox_policy import resolve_level
+from grader.sandbox_policy import guarded, resolve_level
 from grader.storage import atomic_write, fingerprint, judge_version
 from grader.textsafe import visible
 from grader.tasks import Options, Task, grade_submission, read_task
@@ -140,9 +140,9 @@ def batch(
     class_dir, out_dir = Path(class_dir), Path(out_dir)
     students, chosen = _check_inputs(class_dir, out_dir, problem_ids)
     level = resolve_level(sandbox)
-    if level == "process" and not allow_weak_sandbox:
+    if not guarded(level) and not allow_weak_sandbox:
         raise UsageError(
-            f"batch grading refuses the weak process-level sandbox: {bubblewrap_advice()}; "
+            f"batch grading refuses the weak process-level sandbox (no bubblewrap, no Landlock): {bubblewrap_advice()}; "
             "or pass --allow-weak-sandbox to grade without isolation of files and network"
         )
     run = get_executor(executor, address)

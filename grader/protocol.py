@@ -263,6 +263,9 @@ class Spawn:
     tmp_mb: int
     shm_mb: int
     hide: list[str] = field(default_factory=list)  # folders covered by an empty tmpfs (the child's own code)
+    # The process level's confinement (Landlock, seccomp): None where it is not applied.
+    read: list[str] | None = None  # the only paths it may read
+    write: list[str] | None = None  # the only paths it may write
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()

@@ -37,7 +37,18 @@ from typing import TYPE_CHECKING, Any
 from grader import protocol, reaper
 from grader.capture import Capture
 from grader.protocol import BadFrame, Frame, Kind
-from grader.sandbox_policy import CHILD_DIR, SHM_MB, STARTUP_S, TMPFS_MB, bwrap_available, resolve_level, rlimits
+from grader.sandbox_policy import (
+    CHILD_DIR,
+    SHM_MB,
+    STARTUP_S,
+    TMPFS_MB,
+    bwrap_available,
+    confinable,
+    confinement,
+    others_can_run_runtime,
+    resolve_level,
+    rlimits,
+)
 from grader.zygote import SandboxError, Zygote, private_zygote, shared_zygote, start_early
 
 if TYPE_CHECKING:
@@ -104,12 +115,19 @@ class Sandbox:
         self._spawn()
 
     def _spawn(self) -> None:
-        # As root, at the bwrap level, the learner runs as a random unprivileged uid of their own.
+        # As root, the learner runs as a random unprivileged uid of their own: always at the bwrap level, and at
+        # the process level where that uid can reach the runtime. At the process level, where the kernel has
+        # Landlock, it reads only the runtime and writes only its own folder, and opens no socket but AF_UNIX.
         isolate = self.level == "bwrap"
-        own_uid = isolate and os.geteuid() == 0
+        own_uid = os.geteuid() == 0 and (isolate or others_can_run_runtime())
         uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if own_uid else None
+        read = write = None
         if not isolate:
             os.chmod(self._tmp, 0o700)
+            if uid is not None:
+                os.chown(self._tmp, uid, uid)
+            if confinable():
+                read, write = confinement(self._tmp)
         spec = protocol.Spawn(
             isolate=isolate,
             uid=uid,
@@ -118,6 +136,8 @@ class Sandbox:
             tmp_mb=TMPFS_MB,
             shm_mb=SHM_MB,
             hide=[CHILD_DIR] if isolate else [],
+            read=read,
+            write=write,
         )
         pipes = [os.pipe() for _ in range(6)]  # stdin, stdout, stderr, channel, status, kill
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1], pipes[4][1], pipes[5][0]]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader import confine
 from grader.caches import compile_cache_dir, xla_flags
 from grader.errors import UsageError
 
@@ -32,7 +33,7 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "protocol.py")
+CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py")
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
 MOUNTED_OVER = ("/tmp", "/dev", "/proc")
 JUDGE_ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +125,79 @@ def prepare_compile_cache() -> Path | None:
     except OSError:
         return None
     return path
+
+
+# ---------------------------------------------------------------- the level without namespaces
+
+# What a learner's process at the process level may read besides the runtime: what the interpreter and
+# XLA's CPU client read at start (the process's own /proc entry, the CPU's description).
+SYSTEM_READ = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+    "/sys/fs/cgroup",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/urandom",
+    "/dev/random",
+)
+
+
+@functools.cache
+def confinable() -> bool:
+    """Whether the process level can keep learners from the answers, the caches and the results (Landlock).
+
+    JUDGE_NO_LANDLOCK=1 grades as on a kernel without it (to see or test that fallback); it only ever weakens.
+    """
+    return confine.landlock_abi() >= 1 and not os.environ.get("JUDGE_NO_LANDLOCK")
+
+
+def guarded(level: str) -> bool:
+    """Whether learners graded at this level are kept from the judge's files, the results and the network."""
+    return level == "bwrap" or confinable()
+
+
+def describe(level: str) -> str:
+    """The level in words, for the people who read a grade: what it keeps a learner from."""
+    if level == "bwrap":
+        return "bwrap: namespaces; nothing of the judge, no network, no other process in view"
+    if confinable():
+        return (
+            f"process, confined by Landlock (ABI {confine.landlock_abi()}) and seccomp: the judge's files, "
+            "the caches and the results out of reach, no sockets"
+        )
+    return "process, unconfined: learner code could read the judge's files and write where the judge can"
+
+
+def confinement(workdir: str) -> tuple[list[str], list[str]]:
+    """What a learner's process at the process level may read, and write: the runtime without the judge in it,
+    the compilation cache (read), its own work folder. Not the judge's checkout, its references, its expected
+    outputs, nor any results folder."""
+    hidden = judge_masks() + hidden_paths()
+    read = list(SYSTEM_READ) + [d for top in runtime_dirs() for d in confine.tree_except(top, hidden)]
+    return read + [str(compile_cache_dir())], [workdir]
+
+
+def others_can_run_runtime() -> bool:
+    """Whether another uid can reach the runtime (pyenv under /root cannot): the process level has no mounts to
+    make it reachable, so a learner gets a uid of its own only then."""
+    for top in [*runtime_dirs(), os.path.realpath(sys.executable)]:
+        for folder in [top, *map(str, Path(top).parents)]:
+            try:
+                if os.path.isdir(folder) and not os.stat(folder).st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 # ---------------------------------------------------------------- limits and environment

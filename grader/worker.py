@@ -25,13 +25,16 @@ import socket
 import sys
 
 if __package__:  # grader.worker, imported by the judge's tests
-    from grader import protocol, runner
-else:  # run as a script in the sandbox: its two siblings are plain modules beside it, loaded once here
+    from grader import confine, protocol, runner
+else:  # run as a script in the sandbox: its siblings are plain modules beside it, loaded once here
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import confine  # type: ignore[import-not-found,no-redef]
     import protocol  # type: ignore[import-not-found,no-redef]
     import runner  # type: ignore[import-not-found,no-redef]
 
-    del sys.path[0], sys.modules["protocol"], sys.modules["runner"]  # a learner's own modules may share the names
+    del sys.path[0]  # a learner's own modules may share the names
+    for name in ("confine", "protocol", "runner"):
+        del sys.modules[name]
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
@@ -156,6 +159,9 @@ def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel:
         for folder in spec.hide:  # the child's own code: loaded already, and none of the learner's business
             mount(b"tmpfs", folder.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555")
     drop_privileges(spec.uid)
+    if spec.read is not None and spec.write is not None:  # the process level: no namespaces to hide things in
+        confine.restrict_files(spec.read, spec.write)
+        confine.deny_sockets()
     os.environ.update({"HOME": spec.workdir, "TMPDIR": spec.workdir})
     os.chdir(spec.workdir)
     set_limits(spec.limits)

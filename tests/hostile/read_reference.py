@@ -22,8 +22,16 @@ def leads_to_runtime(path):
     return any(r == path or r.startswith(path + os.sep) for r in RUNTIME)
 
 
+def listing(path):
+    """What can be read of a folder (where Landlock confines the learner, a folder may exist but not be readable)."""
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 for path in (CHECKOUT, "/root", "/home", os.path.expanduser("~/.cache/judge")):
-    entries = [e for e in os.listdir(path) if not leads_to_runtime(os.path.join(path, e))] if os.path.isdir(path) else []
+    entries = [e for e in listing(path) if not leads_to_runtime(os.path.join(path, e))]
     if entries:
         FOUND.append(f"{path}: {entries[:3]}")
 for dirpath, dirnames, filenames in os.walk("/"):
@@ -32,7 +40,7 @@ for dirpath, dirnames, filenames in os.walk("/"):
         continue
     for d in dirnames:
         path = os.path.join(dirpath, d)
-        if d.startswith("judge") and not leads_to_runtime(path) and os.listdir(path):
+        if d.startswith("judge") and not leads_to_runtime(path) and listing(path):
             FOUND.append(path)
     for f in filenames:
         path = os.path.join(dirpath, f)
