@@ -142,8 +142,8 @@ def batch(
     level = resolve_level(sandbox)
     if not guarded(level) and not allow_weak_sandbox:
         raise UsageError(
-            f"batch grading refuses the weak process-level sandbox (no bubblewrap, no Landlock): {bubblewrap_advice()}; "
-            "or pass --allow-weak-sandbox to grade without isolation of files and network"
+            "batch grading refuses the weak process-level sandbox (no bubblewrap, no Landlock): "
+            f"{bubblewrap_advice()}; or pass --allow-weak-sandbox to grade without isolation of files and network"
         )
     run = get_executor(executor, address)
     options = Options(level=level, hidden_seed=hidden_seed, limits=limits)
