@@ -19,7 +19,7 @@ from grader.models import Case, CaseResult, Limits, Replay, Result, Status, wors
 from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
 from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
-from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygote, resolve_level
+from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, output_budget, private_zygote, resolve_level
 
 # Batch threads: the first diagnosis loads the known mistakes and with them JAX, and problems._load_module
 # takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
@@ -98,6 +98,7 @@ def grade(
         expected = [problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         with Sandbox(zygote, limits) as box:
             box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
+            box.max_output = output_budget([e.size for e in expected])
             tell("import", 0)
             outcome = box.run(*_job(problem, source, inputs))
         result = _interpret(problem, path, cases, inputs, expected, outcome, limits)

@@ -70,6 +70,11 @@ CHANNEL_MAX = 512 * 1024 * 1024  # results larger than this are refused
 MAX_FRAMES = 10_000  # far more than any problem's cases
 
 
+def output_budget(expected_sizes: list[int]) -> int:
+    """Room on the channel for answers of these sizes: 64 bytes a value (float64 is 8) and 1 MiB a case."""
+    return sum(64 * n + (1 << 20) for n in expected_sizes)
+
+
 @dataclass
 class Outcome:
     """What happened to one learner's process, as the judge saw it."""
@@ -79,7 +84,7 @@ class Outcome:
     exit_code: int | None = None  # from the keeper
     signal: int | None = None  # from the keeper
     timed_out: str | None = None  # "import" or "cases": the judge's clock ran out
-    overflow: bool = False  # the result channel went past CHANNEL_MAX
+    overflow: bool = False  # the result channel went past the sandbox's max_output
     bad_frame: str | None = None  # the channel broke the protocol: why (the learner's fault)
     stdout: str = ""  # the learner's output: evidence for people, never an input to a status
     stderr: str = ""
@@ -112,6 +117,9 @@ class Sandbox:
         self._status_eof = False
         self._started = time.monotonic()
         self.on_frame: Callable[[Frame], None] | None = None  # each frame as it arrives (progress); must not raise
+        # The most the channel may carry before the run is stopped: the grader sets it from the expected outputs,
+        # so a learner returning huge arrays costs the judge no more memory than a right answer would.
+        self.max_output = CHANNEL_MAX
         self._spawn()
 
     def _spawn(self) -> None:
@@ -192,7 +200,7 @@ class Sandbox:
         while chunk := self._chan.read(1 << 20):
             total += len(chunk)
             try:
-                if total > CHANNEL_MAX:
+                if total > min(self.max_output, CHANNEL_MAX):
                     with self._cond:
                         self._overflow = True
                     break

@@ -69,3 +69,18 @@ def test_a_batch_grades_at_the_process_level_where_landlock_guards_it(tmp_path):
         grades = {r["student"]: r for r in csv.DictReader(f)}
     assert grades["alice"]["status"] == "passed"
     assert grades["mallory"]["status"] == "wrong_answer", grades["mallory"]["message"]  # it found nothing
+
+
+def test_a_huge_output_is_refused_before_the_judge_holds_it():
+    """A 500 MB return per case took the judge from 52 MB to 1.48 GB, times the batch's workers."""
+    import resource
+
+    from grader.grading import grade
+    from grader.models import Limits, Status
+
+    grade(MASK, SUBMISSIONS / MASK / "correct_jax.py")  # the judge's own start, before measuring
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = grade(MASK, HOSTILE / "huge_output.py", limits=Limits(memory_mb=4096, time_s=60))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert result.status is Status.CRASHED and "more data than any answer needs" in result.cases[0].message
+    assert grown_mb < 100, f"the judge grew by {grown_mb:.0f} MB"
