@@ -29,7 +29,7 @@ from grader.compare import compare
 from grader.caches import cache_dir, cache_root, compile_cache_dir, xla_flags
 from grader.errors import ProblemError, UnknownProblem
 from grader.models import Case, CaseFile, ProblemMeta
-from grader.storage import atomic_write, fingerprint
+from grader.storage import atomic_write, fingerprint, seal, unseal
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS_DIR = ROOT / "problems"
@@ -341,15 +341,18 @@ def reference_pitfall_messages(problem: Problem) -> dict[str, str]:
 
 def _cached(problem: Problem, case: Case, source: Path, variant: str, compute) -> np.ndarray:
     path = cache_dir() / problem.id / f"{_case_key(problem, case, source, variant)}.npy"
+    key = cache_root() / "key"
     try:
-        return np.load(path, allow_pickle=False)
+        data = unseal(path.read_bytes(), key)  # None: not written by the judge, recomputed below
+        if data is not None:
+            return np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError):
         pass
     out = np.asarray(compute(), dtype=np.float64)
     buf = io.BytesIO()
     np.save(buf, out, allow_pickle=False)
     try:
-        atomic_write(path, buf.getvalue())
+        atomic_write(path, seal(buf.getvalue(), key))
     except OSError:
         pass  # an unwritable cache only costs time; the value is right either way
     return out

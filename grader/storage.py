@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import importlib.metadata
 import os
 import tempfile
@@ -53,3 +54,42 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+# ---------------------------------------------------------------- sealed entries
+#
+# What the judge later trusts (expected outputs) is sealed with a key only the judge can read: an entry a
+# learner wrote or changed (where the process level is not confined, learners share the judge's uid) does
+# not verify, and is recomputed, never trusted.
+
+SEAL = b"judge-sealed-v1\n"
+
+
+def _key(key_file: Path) -> bytes:
+    """The judge's secret key, made on first use (mode 0600, in the cache folder, which learners never see)."""
+    try:
+        return key_file.read_bytes()
+    except FileNotFoundError:
+        pass
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another judge made it first
+        return key_file.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(os.urandom(32))
+    return key_file.read_bytes()
+
+
+def seal(data: bytes, key_file: Path) -> bytes:
+    mac = hmac.new(_key(key_file), data, hashlib.sha256).digest()
+    return SEAL + mac + data
+
+
+def unseal(blob: bytes, key_file: Path) -> bytes | None:
+    """The data, or None when the entry was not sealed with the judge's key (or was changed since)."""
+    if not blob.startswith(SEAL) or len(blob) < len(SEAL) + 32:
+        return None
+    mac, data = blob[len(SEAL) : len(SEAL) + 32], blob[len(SEAL) + 32 :]
+    good = hmac.new(_key(key_file), data, hashlib.sha256).digest()
+    return data if hmac.compare_digest(mac, good) else None

@@ -4,7 +4,7 @@ import csv
 import json
 
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, judge
+from conftest import HOSTILE, SUBMISSIONS, judge, strong_level
 
 from grader import problems
 
@@ -84,3 +84,25 @@ def test_a_huge_output_is_refused_before_the_judge_holds_it():
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert result.status is Status.CRASHED and "more data than any answer needs" in result.cases[0].message
     assert grown_mb < 100, f"the judge grew by {grown_mb:.0f} MB"
+
+
+def test_a_poisoned_expected_output_cache_is_recomputed_not_trusted(tmp_path, monkeypatch):
+    """Where learners share the judge's uid unconfined, they can write its cache: entries are sealed."""
+    from grader.caches import cache_dir
+
+    monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")  # the worst case: the process level guards nothing
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
+    correct = SUBMISSIONS / MASK / "correct_jax.py"
+    assert judge("run", MASK, "--file", str(correct), "--sandbox", "process").returncode == 0  # fills the cache
+    poison = tmp_path / f"{MASK}.py"
+    poison.write_text((HOSTILE / "poison_cache.py").read_text().replace("/nonexistent", str(cache_dir())))
+    assert judge("run", MASK, "--file", str(poison), "--sandbox", "process").returncode == 1
+    assert list(cache_dir().rglob("*.npy")), "the attack found the cache"
+    zeros = tmp_path / "zeros.py"
+    zeros.write_text(
+        "import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+        "    return np.zeros((encoder_ids.shape[0], 1, decoder_len, encoder_ids.shape[1]))\n"
+    )
+    for level in ("process", strong_level()):
+        assert judge("run", MASK, "--file", str(zeros), "--sandbox", level).returncode == 1
+        assert judge("run", MASK, "--file", str(correct), "--sandbox", level).returncode == 0
