@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import struct
+import termios
 import threading
 from typing import BinaryIO
 
@@ -20,6 +23,10 @@ class Capture:
 
     def __init__(self, stream: BinaryIO, keep: int = OUTPUT_KEEP):
         self.kept, self.total, self.keep = bytearray(), 0, keep
+        try:
+            self.fd = stream.fileno()
+        except (OSError, ValueError):
+            self.fd = -1  # not a pipe (tests): nothing can be pending
         self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self.thread.start()
 
@@ -28,6 +35,15 @@ class Capture:
             while chunk := stream.read1(65536):  # type: ignore[attr-defined]
                 self.kept += chunk[: max(0, self.keep - len(self.kept))]
                 self.total += len(chunk)
+
+    def stop_keeping(self) -> None:
+        """Keep nothing written from now on (still counting): only what is read or already in the pipe stays."""
+        kept = len(self.kept)
+        try:
+            pending = struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            pending = 0
+        self.keep = min(self.keep, kept + pending)
 
     def text(self) -> str:
         return bytes(self.kept).decode(errors="replace")

@@ -19,7 +19,8 @@ from grader.models import Case, CaseResult, Limits, Replay, Result, Status, wors
 from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
 from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
-from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, output_budget, private_zygote, resolve_level
+from grader.outcome import Outcome, output_budget
+from grader.sandbox import Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
 # Batch threads: the first diagnosis loads the known mistakes and with them JAX, and problems._load_module
 # takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
@@ -100,7 +101,7 @@ def grade(
             box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
             box.max_output = output_budget([e.size for e in expected])
             tell("import", 0)
-            outcome = box.run(*_job(problem, source, inputs))
+            outcome = box.run(*_job(problem, source, inputs, sum(not c.hidden for c in cases)))
         result = _interpret(problem, path, cases, inputs, expected, outcome, limits)
         return with_note(_learner_facing(problem, result, source), note)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
@@ -156,15 +157,20 @@ def _learner_facing(problem: Problem, result: Result, source: str) -> Result:
     return result.model_copy(update={"cases": cases, "message": message})
 
 
-def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tuple[Job, bytes]:
-    arrays, cases = {}, []
+def _job(problem: Problem, source: str, inputs: list[dict[str, object]], public: int) -> tuple[Job, bytes, bytes]:
+    """The job, the first `public` cases' inputs, and the others' (hidden cases), sent only after the public ones."""
+    arrays: list[dict[str, np.ndarray]] = [{}, {}]
+    cases = []
     for i, case_inputs in enumerate(inputs):
         scalars = {k: v for k, v in case_inputs.items() if isinstance(v, (int, float))}
         names = [k for k, v in case_inputs.items() if isinstance(v, np.ndarray)]
-        arrays.update({f"{i}.{k}": case_inputs[k] for k in names})
+        arrays[1 if i >= public else 0].update({f"{i}.{k}": case_inputs[k] for k in names})
         cases.append(CaseArgs(scalars=scalars, arrays=names))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    payloads = []
+    for part in arrays:
+        buf = io.BytesIO()
+        np.savez(buf, **part)  # type: ignore[arg-type]
+        payloads.append(buf.getvalue())
     job = Job(
         module=problem.id,
         filename=f"{problem.id}.py",
@@ -172,8 +178,9 @@ def _job(problem: Problem, source: str, inputs: list[dict[str, object]]) -> tupl
         function=problem.meta.function,
         arg_names=[a.name for a in problem.meta.args],
         cases=cases,
+        public=public if public < len(inputs) else None,
     )
-    return job, buf.getvalue()
+    return job, payloads[0], payloads[1]
 
 
 def uniform_result(

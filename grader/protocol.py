@@ -219,6 +219,9 @@ class Job:
     function: str
     arg_names: list[str]
     cases: list[CaseArgs]
+    # The first `public` cases' inputs come with the job; the others' (hidden cases) only once every public
+    # case has its result, as a second frame: learner code never holds them while public feedback is made.
+    public: int | None = None  # None: every case's inputs come with the job
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,6 +229,16 @@ class Job:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Job:  # written by the judge: read, not doubted
         return cls(**{**doc, "cases": [CaseArgs(**c) for c in doc["cases"]]})
+
+
+def read_payload(stream: Any) -> bytes:
+    """The child side: the payload of the judge's next frame (the hidden cases' inputs)."""
+    head = stream.read(PREFIX.size)
+    if len(head) < PREFIX.size:
+        raise EOFError("no payload")
+    n_header, n_payload = PREFIX.unpack(head)
+    stream.read(n_header)
+    return stream.read(n_payload)
 
 
 def read_job(stream: Any) -> tuple[Job, bytes]:

@@ -27,8 +27,18 @@ Frame, Kind, CaseStatus = protocol.Frame, protocol.Kind, protocol.CaseStatus
 
 
 def send(channel: BinaryIO, frame: protocol.Frame, payload: bytes = b"") -> None:
+    if frame.kind is Kind.CASE:  # what the case printed reaches its pipe before its result: it is shown with it
+        flush_output()
     channel.write(protocol.encode(frame, payload))
     channel.flush()
+
+
+def flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
 
 
 def shorten(path: str) -> str:
@@ -115,7 +125,8 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     import numpy as np
 
     send(channel, Frame(Kind.READY))
-    job, payload = protocol.read_job(sys.stdin.buffer)
+    stdin = sys.stdin.buffer  # the judge's, kept before learner code can replace sys.stdin
+    job, payload = protocol.read_job(stdin)
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}  # all read before learner code can break the readers
     filename = os.path.join(workdir, job.filename)
@@ -145,6 +156,9 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     send(channel, Frame(Kind.IMPORTED))
 
     for i, case in enumerate(job.cases):
+        if i == job.public:  # the hidden cases' inputs arrive only now
+            with np.load(io.BytesIO(protocol.read_payload(stdin)), allow_pickle=False) as npz:
+                arrays.update({k: npz[k] for k in npz.files})
         kwargs: dict[str, Any] = dict(case.scalars)
         kwargs.update({name: arrays[f"{i}.{name}"] for name in case.arrays})
         start = time.perf_counter()
@@ -168,10 +182,6 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
 
 
 def finish(channel: BinaryIO) -> NoReturn:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
+    flush_output()
     send(channel, Frame(Kind.DONE))
     os._exit(0)  # skip atexit hooks and non-daemon threads the learner left behind

@@ -13,9 +13,11 @@ messages between judge and child are typed in `protocol.py`; the child side is
   everything it started ends too), its own /proc and small private /tmp and
   /dev/shm, and, when the judge runs as root, an unprivileged uid of its own,
   no capabilities and no_new_privs.
-* ``process`` (weak, for laptops without bubblewrap): own session and process
-  group, rlimits, a private temp dir, and the judge as subreaper so orphans are
-  found and killed. It hides nothing from the learner, not even other learners.
+* ``process`` (where bubblewrap cannot run: laptops, Gradescope's containers): own
+  session and process group, rlimits, a private temp dir, the judge as subreaper so
+  orphans are found and killed, and, where the kernel has Landlock, a confinement
+  the learner's process applies to itself (`confine.py`): it reads only the runtime,
+  writes only its folder, signals nothing outside, opens no socket but AF_UNIX.
 
 A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts
 (what the keeper saw, which frames came on the channel, whether a limit struck)
@@ -30,12 +32,12 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from grader import protocol, reaper
 from grader.capture import Capture
+from grader.outcome import CHANNEL_MAX, MAX_FRAMES, Outcome
 from grader.protocol import BadFrame, Frame, Kind
 from grader.sandbox_policy import (
     CHILD_DIR,
@@ -66,33 +68,6 @@ __all__ = [
     "start_early",
 ]
 
-CHANNEL_MAX = 512 * 1024 * 1024  # results larger than this are refused
-MAX_FRAMES = 10_000  # far more than any problem's cases
-
-
-def output_budget(expected_sizes: list[int]) -> int:
-    """Room on the channel for answers of these sizes: 64 bytes a value (float64 is 8) and 1 MiB a case."""
-    return sum(64 * n + (1 << 20) for n in expected_sizes)
-
-
-@dataclass
-class Outcome:
-    """What happened to one learner's process, as the judge saw it."""
-
-    level: str
-    frames: list[tuple[Frame, bytes]] = field(default_factory=list)
-    exit_code: int | None = None  # from the keeper
-    signal: int | None = None  # from the keeper
-    timed_out: str | None = None  # "import" or "cases": the judge's clock ran out
-    overflow: bool = False  # the result channel went past the sandbox's max_output
-    bad_frame: str | None = None  # the channel broke the protocol: why (the learner's fault)
-    stdout: str = ""  # the learner's output: evidence for people, never an input to a status
-    stderr: str = ""
-    stdout_bytes: int = 0
-    stderr_bytes: int = 0
-    wall_s: float = 0.0
-    peak_rss_mb: float | None = None
-
 
 class Sandbox:
     """One single-use sandboxed learner's process, forked at construction and waiting for its job.
@@ -120,6 +95,7 @@ class Sandbox:
         # The most the channel may carry before the run is stopped: the grader sets it from the expected outputs,
         # so a learner returning huge arrays costs the judge no more memory than a right answer would.
         self.max_output = CHANNEL_MAX
+        self._hidden_from: int | None = None  # frames before this one came before the hidden inputs were sent
         self._spawn()
 
     def _spawn(self) -> None:
@@ -242,18 +218,23 @@ class Sandbox:
             self._reap()
             raise SandboxError(internal or f"the sandbox did not start ({self.level})")
 
-    def run(self, job: protocol.Job, payload: bytes) -> Outcome:
-        """Send the job, wait for it within the limits, and return what happened."""
+    def run(self, job: protocol.Job, payload: bytes, later: bytes = b"") -> Outcome:
+        """Send the job, wait for it within the limits, and return what happened.
+
+        `later` (the hidden cases' inputs, when job.public is set) is sent only once every public case has a
+        result; from then on the learner's output is no longer kept, and its frames count only for hidden cases.
+        """
         self.wait_ready()
         start = time.monotonic()
-        try:
-            self._stdin.write(protocol.encode(job, payload))
-            self._stdin.close()
-        except OSError:
-            pass  # the learner's process died: what happened shows in its exit status
+        self._send(protocol.encode(job, payload), close=job.public is None)
         timed_out = None
         with self._cond:
             while not (self._seen(Kind.DONE) or self._channel_eof or self._overflow or self._bad_frame):
+                if job.public is not None and self._hidden_from is None and self._public_done(job.public):
+                    self._hidden_from = len(self._frames)
+                    self._stdout.stop_keeping()
+                    self._stderr.stop_keeping()
+                    self._send(protocol.encode(protocol.Frame(Kind.READY), later), close=True)
                 imported = self._seen(Kind.IMPORTED)
                 if imported is None:
                     deadline, phase = start + self.limits.import_s, "import"
@@ -274,9 +255,15 @@ class Sandbox:
             t.join(timeout=2.0)
         code = self._exit.exit if self._exit else None
         maxrss = self._exit.maxrss_kb if self._exit else None
+        frames = [(f, p) for _, f, p in self._frames]
+        if self._hidden_from is not None and job.public is not None:  # after the hidden inputs: hidden cases only
+            public = job.public
+            frames = frames[: self._hidden_from] + [
+                (f, p) for f, p in frames[self._hidden_from :] if f.kind is Kind.CASE and (f.index or 0) >= public
+            ]
         return Outcome(
             level=self.level,
-            frames=[(f, p) for _, f, p in self._frames],
+            frames=frames,
             exit_code=code if code is not None and code >= 0 else None,
             signal=-code if code is not None and code < 0 else None,
             timed_out=timed_out,
@@ -289,6 +276,20 @@ class Sandbox:
             wall_s=wall,
             peak_rss_mb=maxrss / 1024 if maxrss is not None else None,
         )
+
+    def _send(self, data: bytes, close: bool) -> None:
+        try:
+            self._stdin.write(data)
+            self._stdin.flush()
+            if close:
+                self._stdin.close()
+        except (OSError, ValueError):
+            pass  # the learner's process died: what happened shows in its exit status
+
+    def _public_done(self, public: int) -> bool:
+        """Every public case has a result, or the file failed to load (then no case runs)."""
+        seen = {f.index for _, f, _ in self._frames if f.kind is Kind.CASE}
+        return self._seen(Kind.LOAD_ERROR) is not None or all(i in seen for i in range(public))
 
     def _wait_exit(self, grace: float) -> None:
         with self._cond:

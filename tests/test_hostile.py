@@ -106,3 +106,19 @@ def test_a_poisoned_expected_output_cache_is_recomputed_not_trusted(tmp_path, mo
     for level in ("process", strong_level()):
         assert judge("run", MASK, "--file", str(zeros), "--sandbox", level).returncode == 1
         assert judge("run", MASK, "--file", str(correct), "--sandbox", level).returncode == 0
+
+
+def test_hidden_inputs_never_reach_public_feedback():
+    """Learner code at import read every case's inputs, hidden ones too, and raised them in public case 0."""
+    from grader.grading import grade
+    from grader.report import gradescope_doc
+
+    result = grade(MASK, HOSTILE / "leak_hidden.py", hidden_seed="s3cret")
+    public = [c for c in result.cases if not c.hidden]
+    hidden_keys = {f"{c.index}." for c in result.cases if c.hidden}
+    first = public[0].message
+    assert first.startswith("RuntimeError: SEEN") and "0.encoder_ids" in first  # it did look, and saw its own
+    assert not any(k in msg for msg in (c.message for c in public) for k in hidden_keys), first
+    assert result.stdout.count("INPUTS") == len(public)  # the hidden cases' prints are not kept
+    shown = json.dumps(gradescope_doc([result], show_hidden=False))
+    assert not any(f'"{k}' in shown or f" {k}" in shown for k in hidden_keys)

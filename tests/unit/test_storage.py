@@ -87,5 +87,8 @@ def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path, m
     p = problems.load_problem(MASK)
     out = problems._cached(p, p.cases[0], p.reference_path, "v", lambda: np.ones(3))
     files = list(tmp_path.rglob("*"))
-    npy = [f for f in files if f.is_file()]
-    assert len(npy) == 1 and npy[0].suffix == ".npy" and (np.load(npy[0]) == out).all()
+    npy = [f for f in files if f.is_file() and f.name != "key"]  # key: the judge's seal (see test_sealed)
+    assert len(npy) == 1 and npy[0].suffix == ".npy"
+    sealed = npy[0].read_bytes()
+    assert (problems._cached(p, p.cases[0], p.reference_path, "v", lambda: np.zeros(3)) == out).all()  # read back
+    assert sealed.startswith(b"judge-sealed-v1")
