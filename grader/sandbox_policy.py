@@ -184,7 +184,7 @@ def confinement(workdir: str) -> tuple[list[str], list[str]]:
     outputs, nor any results folder."""
     hidden = judge_masks() + hidden_paths()
     read = list(SYSTEM_READ) + [d for top in runtime_dirs() for d in confine.tree_except(top, hidden)]
-    return read + [str(compile_cache_dir())], [workdir]
+    return read + [str(compile_cache_dir())], [workdir, "/dev/null"]
 
 
 def others_can_run_runtime() -> bool:

@@ -283,9 +283,24 @@ def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
 """
 
 
+@pytest.fixture
+def unconfined(monkeypatch):
+    """The process level as on a kernel without Landlock: it hides nothing (the control for isolation tests)."""
+    from grader.sandbox_policy import confinable
+
+    monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")
+    confinable.cache_clear()
+    yield
+    monkeypatch.delenv("JUDGE_NO_LANDLOCK")
+    confinable.cache_clear()
+
+
 @pytest.mark.parametrize("isolated", [True, False], ids=["bwrap", "process-control"])
-def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated):
-    """At the process level the seeker finds the hider's traces (so the two did overlap); at bwrap it cannot."""
+def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated, request):
+    """At the unconfined process level the seeker finds the hider's traces (so the two did overlap); at bwrap it
+    cannot."""
+    if not isolated:
+        request.getfixturevalue("unconfined")
     import uuid
     from concurrent.futures import ThreadPoolExecutor
 
@@ -310,8 +325,8 @@ def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated):
         assert f"judge-secret-{token}" in message, message
 
 
-def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner():
-    """Only the process level lets a learner reach the zygote; the next sandbox gets a new one."""
+def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner(unconfined):
+    """Only the unconfined process level lets a learner reach the zygote; the next sandbox gets a new one."""
     from grader import grade
     from grader.sandbox import Zygote
 
