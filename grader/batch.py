@@ -166,13 +166,31 @@ def batch(
             else:
                 todo[task] = key
     _warm_expected(chosen, hidden_seed)
-    for task, result in run(list(todo), options, workers or os.cpu_count() or 1):
-        _save(_stored(out_dir, task), todo[task], result)
-        results[(task.student, task.problem)] = result
-        if on_result:
-            on_result(task, result, False)
+    n_workers = workers or os.cpu_count() or 1
+    timed_out = []
+    for task, result in run(list(todo), options, n_workers):
+        if result.status is Status.TIMEOUT and n_workers > 1:
+            timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
+            continue
+        _done(out_dir, task, todo[task], result, results, on_result)
+    for task, result in run(timed_out, options, 1):  # one at a time, with nothing beside it
+        _done(out_dir, task, todo[task], result, results, on_result)
     write_class_reports(out_dir, students, chosen, results, show_hidden=show_hidden)
     return results
+
+
+def _done(
+    out_dir: Path,
+    task: Task,
+    key: str,
+    result: Result,
+    results: dict[tuple[str, str], Result],
+    on_result: Callable[[Task, Result, bool], None] | None,
+) -> None:
+    _save(_stored(out_dir, task), key, result)
+    results[(task.student, task.problem)] = result
+    if on_result:
+        on_result(task, result, False)
 
 
 def _warm_expected(problem_ids: list[str], hidden_seed: str | None) -> None:

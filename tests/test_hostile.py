@@ -122,3 +122,25 @@ def test_hidden_inputs_never_reach_public_feedback():
     assert result.stdout.count("INPUTS") == len(public)  # the hidden cases' prints are not kept
     shown = json.dumps(gradescope_doc([result], show_hidden=False))
     assert not any(f'"{k}' in shown or f" {k}" in shown for k in hidden_keys)
+
+
+def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
+    """Forking busy loops at import made an innocent neighbour time out; a timeout is final only graded alone."""
+    from grader.batch import batch
+    from grader.models import Limits, Status
+
+    cls = tmp_path / "class"
+    correct = (SUBMISSIONS / "mha_cross" / "correct_keywords.py").read_text()
+    for name in ("a1", "a2", "alice", "bob", "carol"):  # the hogs sort first: alice runs beside both
+        (cls / name).mkdir(parents=True)
+        text = (HOSTILE / "cpu_hog.py").read_text() if name in ("a1", "a2") else correct
+        (cls / name / "mha_cross.py").write_text(text)
+    limits = Limits(time_s=4, import_s=4)
+    results = batch(cls, tmp_path / "out", problem_ids=["mha_cross"], workers=3, limits=limits)
+    assert {s: r.status for (s, _), r in results.items()} == {
+        "a1": Status.TIMEOUT,
+        "a2": Status.TIMEOUT,
+        "alice": Status.PASSED,
+        "bob": Status.PASSED,
+        "carol": Status.PASSED,
+    }
