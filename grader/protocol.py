@@ -55,6 +55,7 @@ class Kind(str, enum.Enum):
     CASE = "case"  # one case's result
     DONE = "done"  # the learner's process finished on its own
     INTERNAL = "internal"  # the sandbox could not be set up (before any learner code ran)
+    WHERE = "where"  # when a time limit struck: the learner's line that was running (shown, never trusted)
 
 
 class CaseStatus(str, enum.Enum):

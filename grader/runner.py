@@ -11,6 +11,7 @@ import difflib
 import importlib.util
 import inspect
 import io
+import linecache
 import os
 import sys
 import time
@@ -120,6 +121,21 @@ def missing_function(job: protocol.Job, module: object) -> str:
     return f"{job.filename} has no function {job.function!r}{hint}"
 
 
+def say_where_on_signal(channel: BinaryIO, filename: str) -> None:
+    """On SIGUSR1 (the judge's time limit struck), send the learner's line that is running. Learner code may
+    replace the handler: then it only loses this hint."""
+    import signal
+
+    def where(signum: int, frame: Any) -> None:
+        while frame is not None and frame.f_code.co_filename != filename:
+            frame = frame.f_back
+        if frame is not None:
+            line = linecache.getline(filename, frame.f_lineno).strip()
+            send(channel, Frame(Kind.WHERE, message=f"line {frame.f_lineno}: {line}"[:300]))
+
+    signal.signal(signal.SIGUSR1, where)
+
+
 def run_job(channel: BinaryIO, workdir: str) -> None:
     """Say READY, read the job from stdin, import the learner's file, run every case, say DONE, exit."""
     import numpy as np
@@ -135,6 +151,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     sys.path.insert(0, workdir)
 
     module = None
+    say_where_on_signal(channel, filename)
     try:
         spec = importlib.util.spec_from_file_location(job.module, filename)
         assert spec is not None and spec.loader is not None

@@ -246,6 +246,7 @@ class Sandbox:
                     break
                 self._cond.wait(timeout=left)
         if timed_out:
+            self._ask_where()
             self.kill()
         else:
             self._wait_exit(grace=2.0)
@@ -295,6 +296,15 @@ class Sandbox:
         with self._cond:
             if not self._cond.wait_for(lambda: self._exit is not None or self._status_eof, timeout=grace):
                 self.kill()
+
+    def _ask_where(self) -> None:
+        """Before the kill: have the keeper ask the learner's process which of its lines is running (0.5 s)."""
+        try:
+            os.write(self._kill, b"w")
+        except OSError:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._seen(Kind.WHERE) is not None or self._channel_eof, timeout=0.5)
 
     def kill(self) -> None:
         """Kill everything in the sandbox. Safe to call more than once and from any thread."""

@@ -123,8 +123,16 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
         os.close(fd)
     report(status, protocol.KeeperReport(pid=pid))
     pidfd = os.pidfd_open(pid)
-    ready, _, _ = select.select([kill, pidfd], [], [])
-    if kill in ready:  # a byte, or the judge hung up: either way the run is over
+    while True:
+        ready, _, _ = select.select([kill, pidfd], [], [])
+        if kill in ready and os.read(kill, 1) == b"w":  # the judge asks where the learner's code is
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+            continue
+        break
+    if kill in ready:  # "k", or the judge hung up: either way the run is over
         for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
             try:
                 target()
