@@ -134,7 +134,7 @@ def gradescope(
 ) -> None:
     """The entry point of a Gradescope autograder: writes results.json (exit 0), or exits 2 on a bad command line."""
     from grader.batch import grade_submission, read_task
-    from grader.notebook import find_submission
+    from grader.handin import find_submission
     from grader.report import gradescope_doc
 
     ids = _problem_list(problems_) or problems.problem_ids()

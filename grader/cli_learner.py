@@ -140,7 +140,7 @@ def run(
     """Grade ./ID.py (or --file) on the problem's cases. Exit 0 passed, 1 not passed, 2 usage error, 3 judge error."""
     if watch:
         _watch(problem_id, file or Path(f"{problem_id}.py"), as_json, sandbox, time_limit, import_limit, memory_limit)
-    from grader.notebook import find_submission
+    from grader.handin import find_submission
 
     path = file or find_submission(Path("."), problem_id)[0]
     try:
