@@ -244,9 +244,9 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
             text += "\n" + (f"Likely mistake: {result.diagnosis}" if named else result.diagnosis)
         if failing:
             text += "\n\nfailing cases:\n" + "\n".join(failing)
-        first = next((c for c in result.cases if c.status is not Status.PASSED), None)
-        if first is not None and first.traceback and (show_hidden or not first.hidden):
-            text += "\n\n" + clean_traceback(first.traceback)
+        failed = next((c for c in result.cases if c.status is not Status.PASSED), None)
+        if failed is not None and failed.traceback and (show_hidden or not failed.hidden):
+            text += "\n\n" + clean_traceback(failed.traceback)
     return visible(text)
 
 
