@@ -123,7 +123,8 @@ _LIBRARY_LINE = re.compile(
 
 def split_stderr(text: str) -> tuple[str, str]:
     """(the learner's own lines, JAX/XLA's log lines) of a captured stderr."""
-    own, library = [], []
+    own: list[str] = []
+    library: list[str] = []
     for line in text.splitlines(keepends=True):
         (library if _LIBRARY_LINE.match(line) else own).append(line)
     return "".join(own), "".join(library)

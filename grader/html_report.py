@@ -13,7 +13,7 @@ import re
 from collections import Counter, defaultdict
 
 from grader.models import Result, Status
-from grader.report import case_name, learner_message
+from grader.disclosure import case_name, learner_message
 from grader.textsafe import visible
 
 CSS = """

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any
+from typing import Any, TypedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -35,6 +35,15 @@ from grader.runner import call, classify, to_array
 
 LEVEL = "none (in your own process)"
 COLOURS = {Status.PASSED: "#1a7f37", Status.WRONG_ANSWER: "#cf222e"}
+
+
+class _CaseId(TypedDict):
+    """What every CaseResult of a case says, whatever its status."""
+
+    index: int
+    name: str
+    seed: int
+    expected_shape: list[int]
 
 
 class _TimeUp(BaseException):
@@ -117,7 +126,7 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
     start = time.perf_counter()
     with _on_cpu(), _alarm(limits.time_s) as timed:
         for i, (case, x, exp) in enumerate(zip(cases, inputs, expected)):
-            base = {"index": i, "name": case.name, "seed": case.seed, "expected_shape": list(exp.shape)}
+            base = _CaseId(index=i, name=case.name, seed=case.seed, expected_shape=list(exp.shape))
             if timed.up:
                 results.append(CaseResult(**base, status=Status.TIMEOUT, message=_timeout_message(limits)))
                 continue
@@ -157,14 +166,14 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
                     time_s=round(time.perf_counter() - t0, 4),
                 )
             )
-    status = worst([r.status for r in results])
-    message = _summary(status, results, None)
-    diagnosis = diagnose(problem, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else ""
+    overall = worst([r.status for r in results])
+    message = _summary(overall, results, None)
+    diagnosis = diagnose(problem, cases, inputs, expected, outputs) if overall is Status.WRONG_ANSWER else ""
     name = getattr(fn, "__qualname__", None) or type(fn).__name__
     return CheckResult(
         problem=problem.id,
         submission=f"function {name}",
-        status=status,
+        status=overall,
         message=f"{message} {diagnosis}".strip(),
         diagnosis=diagnosis,
         cases=results,
@@ -180,10 +189,12 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
     )
 
 
-def _on_cpu():
+def _on_cpu() -> contextlib.AbstractContextManager[object]:
     """JAX's CPU as the default device, as in the judge's sandbox: on a GPU (Colab) float32 matmuls may use
     TF32 and miss the tolerance. When JAX is not loaded yet, the reference loads it on the CPU anyway."""
     jax = sys.modules.get("jax")
+    if jax is None:
+        return contextlib.nullcontext()
     try:
         return jax.default_device(jax.devices("cpu")[0])
     except Exception:  # no JAX, or a kernel started without its CPU backend: the default device, then

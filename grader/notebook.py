@@ -23,9 +23,10 @@ import re
 import symtable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-R = TypeVar("R")
+from grader.handin import find_submission as find_submission  # re-exported: grading, tasks, batch and tests
+from grader.handin import read_handin as read_handin
+from grader.handin import with_note as with_note
 
 MAX_CELLS = 2000
 MAX_STATEMENTS = 5000  # top-level, all cells together: far more than any notebook, few enough to read fast
@@ -119,20 +120,6 @@ def code_cells(data: bytes, name: str) -> list[str]:
     return sources
 
 
-def strip_outputs(data: bytes) -> bytes:
-    """The notebook with only what grading reads (code cells, no outputs): smaller to store and
-    to ship, and re-running the cells does not change it. Anything unreadable comes back unchanged, so
-    that grading reports it."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-        cells = [
-            {"cell_type": "code", "source": c.get("source", "")} for c in doc["cells"] if c.get("cell_type") == "code"
-        ]
-        return json.dumps({"nbformat": doc["nbformat"], "cells": cells}, sort_keys=True).encode()
-    except Exception:
-        return data
-
-
 def _without_ipython(src: str, cell: int, conv: Conversion) -> str | None:
     """The cell with its IPython lines made `pass` (so blocks stay valid); None for a non-Python cell magic."""
     lines = src.split("\n")
@@ -209,8 +196,8 @@ def _analyse(unit: _Unit, text: str) -> None:
             unit.always |= unit.star or node.module == "__future__"
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         for t in targets:
-            if isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t):
-                unit.binds.add(_root(t))  # `cfg["heads"] = 4` changes cfg
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and (root := _root(t)):
+                unit.binds.add(root)  # `cfg["heads"] = 4` changes cfg
         if (
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Call)
@@ -332,52 +319,3 @@ def read_source(path: Path, data: bytes, function: str) -> tuple[str, str]:
         return decode_source(data, path.name, function), ""
     conv = notebook_module(data, path.name, function)
     return conv.source, conv.note(path.name, function)
-
-
-def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -> tuple[Path, str]:
-    """The file of a problem in a learner's folder, and a note naming the files not graded, if any.
-
-    `<id>.py` and `<id>.ipynb` are both hand-ins. With `recursive` (Gradescope uploads) they are looked
-    for at any depth. The rule: the shallowest file is graded, and at the same depth the .py file before
-    the notebook (it is the plain file every command has always graded; a notebook next to it is usually
-    where it was written). Returns `folder/<id>.py` when there is neither, so a missing file reads as before.
-    """
-    names = (f"{problem_id}.py", f"{problem_id}.ipynb")
-    if recursive:
-        found = [p for name in names for p in folder.rglob(name)]
-    else:
-        found = [folder / name for name in names if (folder / name).exists() or (folder / name).is_symlink()]
-    if not found:
-        return folder / names[0], ""
-    found.sort(key=lambda p: (len(p.parts), p.suffix != ".py", str(p)))
-    if len(found) == 1:
-        return found[0], ""
-    shown = [str(p.relative_to(folder)) for p in found]
-    others = ", ".join(shown[1:4]) + (" and more" if len(shown) > 4 else "")
-    return found[0], (
-        f"[graded {shown[0]}; not graded: {others} (the shallowest file is graded, and a .py file before a notebook)]"
-    )
-
-
-NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are dropped before grading
-
-
-def read_handin(path: Path, max_source: int) -> tuple[bytes | None, str]:
-    """A hand-in file's bytes as grading needs them (a notebook without its outputs), or why it is refused."""
-    notebook = path.suffix == ".ipynb"
-    limit = NOTEBOOK_MAX_BYTES if notebook else max_source
-    if path.stat().st_size > limit:
-        return None, f"{path.name} is larger than {limit >> 20} MiB"
-    data = path.read_bytes()
-    if notebook:
-        data = strip_outputs(data)
-        if len(data) > max_source:
-            return None, f"{path.name} holds more than {max_source >> 20} MiB of cells"
-    return data, ""
-
-
-def with_note(result: R, note: str) -> R:
-    """The result with the note at the end of its message (a Result is frozen: a copy)."""
-    if not note:
-        return result
-    return result.model_copy(update={"message": f"{result.message} {note}".strip()})  # type: ignore[attr-defined]

@@ -43,8 +43,12 @@ LAYOUT = "SET/problems/<id>/problem.json, SET/reference/<id>.py, SET/reference/p
 
 
 class ProblemSet(Protocol):
-    problems_dir: Path
-    kit: bool
+    @property
+    def problems_dir(self) -> Path: ...
+    @property
+    def kit(self) -> bool: ...
+
+    def __hash__(self) -> int: ...  # loaded problems are cached per set
 
     def problem_ids(self) -> list[str]: ...
     def reference_path(self, problem_id: str) -> Path: ...

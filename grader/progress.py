@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
 
 
 class RunProgress:
@@ -18,7 +21,7 @@ class RunProgress:
 
     def __init__(self, console: Console, filename: str, n_cases: int):
         self.console, self.filename, self.n_cases = console, filename, n_cases
-        self._status = None
+        self._status: Status | None = None
         self._lock = threading.Lock()
         self._step, self._since, self._done = "starting the sandbox", time.monotonic(), 0
 

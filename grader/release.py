@@ -1,7 +1,7 @@
 """`judge release` (a learner kit: one wheel, no answers in it) and `judge autograder` (a Gradescope zip).
 
 Both package the active problem set's chosen problems with the engine (`grader`) into a wheel written
-here byte by byte (fixed order and dates: the same set gives the same wheel):
+byte by byte by grader/wheels.py (fixed order and dates: the same set gives the same wheel):
 
 - a kit has the problem folders' public files and, per problem, the expected outputs of its public cases
   and each known mistake's outputs on them (`released.npz`, plain arrays), with the mistakes' names and
@@ -11,14 +11,10 @@ here byte by byte (fixed order and dates: the same set gives the same wheel):
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import importlib.metadata
 import io
 import json
 import os
 import shutil
-import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -27,12 +23,10 @@ import numpy as np
 
 from grader import problem_set, problems
 from grader.errors import ProblemError, UnknownProblem, UsageError
+from grader.wheels import REQUIRES_PYTHON as REQUIRES_PYTHON  # tests read it from here
+from grader.wheels import engine_files, wheel, zip_bytes
 
-DIST = "judge"
-FALLBACK_REQUIRES = ["jax>=0.4.30", "flax>=0.10", "numpy>=1.26", "pydantic>=2.6", "typer>=0.12"]
-REQUIRES_PYTHON = ">=3.10"
 NOT_SHIPPED = {"__pycache__", problem_set.KIT_DATA, problem_set.KIT_INFO, problem_set.KIT_MARKER}
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 VENV = "/autograder/judge-venv"
 SECRET_FILE = "hidden_seed"
 
@@ -137,70 +131,10 @@ def kit_data(problem: problems.Problem) -> tuple[bytes, bytes]:
         "cases": cases,
         "pitfalls": [{"name": n, "sentence": s} for n, s in sentences.items()],
     }
-    return _zip_bytes(files, zipfile.ZIP_DEFLATED), (json.dumps(info, indent=1) + "\n").encode()
+    return zip_bytes(files, zipfile.ZIP_DEFLATED), (json.dumps(info, indent=1) + "\n").encode()
 
 
-# ---------------------------------------------------------------- wheels and zips, byte for byte
-
-
-def _zip_bytes(files: dict[str, bytes], compression: int, modes: dict[str, int] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.compress_type = compression
-            info.external_attr = (stat.S_IFREG | (modes or {}).get(name, 0o644)) << 16
-            z.writestr(info, files[name])
-    return buf.getvalue()
-
-
-def _requires() -> tuple[str, list[str]]:
-    try:
-        meta = importlib.metadata.metadata(DIST)
-        reqs = [r for r in importlib.metadata.requires(DIST) or [] if "extra ==" not in r]
-        return meta.get("Version") or "0.1.0", reqs or FALLBACK_REQUIRES
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0", FALLBACK_REQUIRES
-
-
-def engine_files() -> dict[str, bytes]:
-    """The judge's own package, as installed or checked out: its Python files only."""
-    root = Path(__file__).resolve().parent
-    return {
-        f"grader/{p.relative_to(root).as_posix()}": p.read_bytes()
-        for p in sorted(root.rglob("*.py"))
-        if "__pycache__" not in p.parts
-    }
-
-
-def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
-    """A pure-Python wheel of the `judge` distribution holding `files`; (its file name, its bytes)."""
-    version, requires = _requires()
-    dist_info = f"{DIST}-{version}.dist-info"
-    tops = sorted({name.split("/")[0] for name in files})
-    files = dict(files)
-    files[f"{dist_info}/METADATA"] = "\n".join(
-        [
-            "Metadata-Version: 2.1",
-            f"Name: {DIST}",
-            f"Version: {version}",
-            f"Summary: {summary}",
-            f"Requires-Python: {REQUIRES_PYTHON}",
-            *[f"Requires-Dist: {r}" for r in requires],
-            "",
-        ]
-    ).encode()
-    files[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\njudge = grader.launch:main\n"
-    files[f"{dist_info}/top_level.txt"] = ("\n".join(tops) + "\n").encode()
-    record = []
-    for name in sorted(files):
-        digest = base64.urlsafe_b64encode(hashlib.sha256(files[name]).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(files[name])}")
-    files[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
-    return f"{DIST}-{version}-py3-none-any.whl", _zip_bytes(files, zipfile.ZIP_DEFLATED)
+# ---------------------------------------------------------------- the wheels of a kit and of an autograder
 
 
 def _problem_files(problem: problems.Problem) -> dict[str, bytes]:
@@ -363,7 +297,7 @@ def autograder(
         modes[SECRET_FILE] = 0o600
     tmp = out_zip.with_name(f".{out_zip.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_zip_bytes(files, zipfile.ZIP_DEFLATED, modes))
+        tmp.write_bytes(zip_bytes(files, zipfile.ZIP_DEFLATED, modes))
         os.replace(tmp, out_zip)
     finally:
         tmp.unlink(missing_ok=True)

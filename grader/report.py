@@ -16,6 +16,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from grader.disclosure import case_name as case_name  # re-exported: they were defined here
+from grader.disclosure import learner_message as learner_message
 from grader.feedback import split_stderr
 from grader.models import CaseResult, Result, Status
 from grader.storage import atomic_write
@@ -39,10 +41,6 @@ def not_run(case: CaseResult) -> bool:
 def case_label(case: CaseResult) -> str:
     """A case's status as shown: "not run" for the cases after the one a time limit or crash stopped."""
     return "not run" if not_run(case) else case.status.label
-
-
-def case_name(case: CaseResult) -> str:
-    return case.name if case.name.startswith("hidden") or not case.hidden else f"{case.name} (hidden)"
 
 
 def file_level(result: Result) -> bool:
@@ -212,16 +210,6 @@ def case_lines(result: Result, *, show_hidden: bool, failing_only: bool = False)
     return lines
 
 
-def learner_message(result: Result, *, show_hidden: bool) -> str:
-    """The result's message, without a hidden case's details unless asked."""
-    if show_hidden or not any(c.hidden for c in result.cases):
-        return result.message
-    first = next((c for c in result.cases if c.status is result.status), None)
-    if first is not None and first.hidden:
-        return result.message.split("; a hidden case:")[0] + f"; a hidden case failed ({result.status.label})"
-    return result.message
-
-
 def gradescope_output(result: Result, *, show_hidden: bool) -> str:
     """A learner's feedback on one problem: a file-level failure once; else the verdict and the failing cases."""
     if file_level(result):
@@ -244,9 +232,9 @@ def gradescope_output(result: Result, *, show_hidden: bool) -> str:
             text += "\n" + (f"Likely mistake: {result.diagnosis}" if named else result.diagnosis)
         if failing:
             text += "\n\nfailing cases:\n" + "\n".join(failing)
-        first = next((c for c in result.cases if c.status is not Status.PASSED), None)
-        if first is not None and first.traceback and (show_hidden or not first.hidden):
-            text += "\n\n" + clean_traceback(first.traceback)
+        failed = next((c for c in result.cases if c.status is not Status.PASSED), None)
+        if failed is not None and failed.traceback and (show_hidden or not failed.hidden):
+            text += "\n\n" + clean_traceback(failed.traceback)
     return visible(text)
 
 

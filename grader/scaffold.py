@@ -107,5 +107,5 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    problems.load_problem.cache_clear()
+    problems._load_problem.cache_clear()  # what load_problem.cache_clear is, under the name mypy knows
     return [str(p) for p in files]
