@@ -15,6 +15,7 @@ from grader import problem_set, problems
 from grader.cli_shared import EXIT_FAILED, EXIT_PASSED, Problems, Sandbox, _problem, _usage, app, err, out
 from grader.errors import ProblemError, UnknownProblem, UsageError
 from grader.sandbox import resolve_level
+from grader.sandbox_policy import describe, guarded
 from grader.textsafe import visible
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ def gradescope(
     hidden_seed: HiddenSeed = None,
     show_hidden: ShowHidden = False,
     sandbox: Sandbox = "auto",
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option("--allow-weak-sandbox", help="Grade even where nothing keeps learners from the answers.")
+    ] = False,
 ) -> None:
     """The entry point of a Gradescope autograder: writes results.json (exit 0), or exits 2 on a bad command line."""
     from grader.batch import grade_submission, read_task
@@ -142,6 +146,11 @@ def gradescope(
         for pid in ids:
             _problem(pid)
         level = resolve_level(sandbox)
+        if not guarded(level) and not allow_weak_sandbox:
+            raise UsageError(
+                "refusing to grade: neither bubblewrap nor Landlock can keep learner code from the references and "
+                "the results here; pass --allow-weak-sandbox to grade anyway"
+            )
     except (UsageError, ProblemError) as e:
         raise _usage(e) from None
     warnings: list[str] = []
@@ -159,7 +168,9 @@ def gradescope(
             )
             graded.append(result.model_copy(update={"submission": str(shown)}))
         doc = gradescope_doc(graded, show_hidden=show_hidden)
-        doc["output"] = "\n".join([doc["output"], *found, *(f"warning: {w}" for w in warnings)])
+        doc["output"] = "\n".join(
+            [doc["output"], *found, *(f"warning: {w}" for w in warnings), f"sandbox: {describe(level)}"]
+        )
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         doc = {"score": 0, "output": f"The autograder could not grade this submission: {e}", "tests": []}
     results.parent.mkdir(parents=True, exist_ok=True)

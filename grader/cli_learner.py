@@ -27,6 +27,7 @@ from grader.cli_shared import (
 )
 from grader.errors import ProblemError, UsageError
 from grader.feedback import bubblewrap_advice
+from grader.sandbox_policy import describe
 from grader.grading import grade
 from grader.models import Limits, Result, Status
 from grader.report import render, to_json
@@ -162,7 +163,7 @@ def run(
                 err.print(visible(result.traceback), highlight=False, markup=False)
             elif result.replay and result.replay.sandbox == "process" and sandbox == "auto":
                 err.print(
-                    f"note: graded in the weak process-level sandbox; for the strong one, {bubblewrap_advice()}",
+                    f"note: graded in the {describe('process')}; for the strong one, {bubblewrap_advice()}",
                     style="dim",
                     highlight=False,
                     markup=False,

@@ -144,3 +144,24 @@ def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
         "bob": Status.PASSED,
         "carol": Status.PASSED,
     }
+
+
+def test_gradescope_says_which_level_graded_and_refuses_one_that_guards_nothing(tmp_path, monkeypatch):
+    from grader.sandbox_policy import confinable
+
+    if not confinable():
+        pytest.skip("this kernel has no Landlock")
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text())
+    results = tmp_path / "results.json"
+    args = ("gradescope", "--submission-dir", str(sub), "--results", str(results), "--problems", MASK)
+    proc = judge(*args, "--sandbox", "process")
+    assert proc.returncode == 0, proc.stderr
+    assert "sandbox: process, confined by Landlock" in json.loads(results.read_text())["output"]
+    monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")  # as in a container on a kernel without Landlock
+    results.unlink()
+    refused = judge(*args, "--sandbox", "process")
+    assert refused.returncode == 2 and "refusing to grade" in refused.stderr and not results.exists()
+    allowed = judge(*args, "--sandbox", "process", "--allow-weak-sandbox")
+    assert allowed.returncode == 0 and "process, unconfined" in json.loads(results.read_text())["output"]
