@@ -318,4 +318,6 @@ def read_source(path: Path, data: bytes, function: str) -> tuple[str, str]:
 
         return decode_source(data, path.name, function), ""
     conv = notebook_module(data, path.name, function)
+    if not conv.has_function:  # one line naming the notebook, not the module made from it
+        raise NotebookError(conv.note(path.name, function).strip("[]"))
     return conv.source, conv.note(path.name, function)

@@ -251,9 +251,15 @@ def test_empty_file(tmp_path):
 
 
 def test_notebook_and_binary_files_are_named_as_such(tmp_path):
+    empty = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    saved_as_py = tmp_path / "answer.py"  # a notebook under a .py name
+    saved_as_py.write_text(empty)
+    assert "Jupyter notebook" in one_block(run80("run", MASK, "--file", str(saved_as_py)))
     nb = tmp_path / "answer.ipynb"
-    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    assert "Jupyter notebook" in one_block(run80("run", MASK, "--file", str(nb)))
+    nb.write_text(empty)
+    assert f"answer.ipynb: 0 code cells; no code cell defines {MASK}" in one_block(
+        run80("run", MASK, "--file", str(nb))
+    )
     binary = tmp_path / "answer.pyc"
     binary.write_bytes(b"\x00\x01\x02garbage")
     assert "binary data" in one_block(run80("run", MASK, "--file", str(binary)))
@@ -517,10 +523,10 @@ def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
     assert "index 2 of axis 0" in gradescope_doc([public], show_hidden=False)["tests"][0]["output"]
 
 
-def test_a_notebook_next_to_the_missing_file_is_pointed_at(tmp_path):
+def test_without_a_py_file_the_notebook_of_that_name_is_graded(tmp_path):
     (tmp_path / f"{MASK}.ipynb").write_text("{}")
     proc = run80("run", MASK, cwd=tmp_path)
-    assert proc.returncode == 2 and f"{MASK}.ipynb is a notebook: export it as a Python script" in proc.stderr
+    assert proc.returncode == 1 and f'{MASK}.ipynb is not a notebook: no "cells" in its JSON' in proc.stdout
 
 
 def test_the_failing_line_shows_its_operand_shapes_and_the_error_once(tmp_path):
