@@ -49,7 +49,7 @@ def test_ray_missing_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch)
 def test_a_task_carries_its_submission(tmp_path):
     source = b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"
     result = grade_submission(Task("zoe", MASK, source), level="auto", hidden_seed=None, limits=None)
-    assert result.submission == f"zoe/{MASK}.py" and "returned NoneType" in result.message
+    assert result.submission == f"zoe/{MASK}.py" and "returned None: did you forget `return`?" in result.message
     missing = grade_submission(Task("zoe", MASK, None), level="auto", hidden_seed=None, limits=None)
     assert missing.status.value == "missing"
     refused = grade_submission(
