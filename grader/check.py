@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-
 from collections import Counter
 
 import numpy as np
 
-from grader import problems, reference
+from grader import outputs, problems
 from grader.errors import ProblemError
 from grader.grading import grade
 from grader.mistakes import undetected_mistakes
@@ -92,7 +91,7 @@ def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
     rounding (a float32 solution's own rounding is of that size: the reference alone shows none of it)."""
     import jax
 
-    fn = getattr(reference._load_module(problem.reference_path), problem.meta.function)
+    fn = getattr(outputs._load_module(problem.reference_path), problem.meta.function)
     rng = np.random.default_rng(0)
     wide = {
         k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v for k, v in inputs.items()

@@ -25,7 +25,7 @@ from grader.sandbox import Outcome, Sandbox, SandboxError, Zygote, private_zygot
 
 _summary = summary  # the name grader.in_notebook imports it by
 
-# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and reference._load_module
+# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and outputs._load_module
 # takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
 _DIAGNOSING = threading.Lock()
 

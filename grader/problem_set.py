@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from grader import reference
+from grader import outputs
 from grader.errors import ProblemError, UsageError
 
 if TYPE_CHECKING:
@@ -98,19 +98,19 @@ class SourceSet:
         return [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
 
     def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
-        return reference.reference_output(problem, case, inputs)
+        return outputs.reference_output(problem, case, inputs)
 
     def pitfall_messages(self, problem: Problem) -> dict[str, str]:
-        return reference.reference_pitfall_messages(problem)
+        return outputs.reference_pitfall_messages(problem)
 
     def pitfall_output(self, problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
-        return reference.reference_pitfall_output(problem, name, case, inputs)
+        return outputs.reference_pitfall_output(problem, name, case, inputs)
 
     def reference_digest(self, problem: Problem) -> str:
-        return reference.reference_code_digest(problem)
+        return outputs.reference_code_digest(problem)
 
     def warm_compile_cache(self, problem: Problem) -> None:
-        reference.reference_warm_compile_cache(problem)
+        outputs.reference_warm_compile_cache(problem)
 
 
 def case_key(case: Case) -> str:

@@ -4,7 +4,7 @@ A problem folder `problems/<id>/` holds `problem.json` (metadata, see
 `models.ProblemMeta`), `cases.json`, `spec.md` and the stub `<id>.py`. Its
 trusted solution is `reference/<id>.py`. Which set of problems, and where expected
 outputs come from (the reference, or a learner kit's data), is `grader.problem_set`'s; the reference's
-outputs and their cache are `grader.reference`'s, case inputs `grader.cases`'s, hidden cases `grader.hidden`'s.
+outputs and their cache are `grader.outputs`'s, case inputs `grader.cases`'s, hidden cases `grader.hidden`'s.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
-from typing import TypeVar
 
 from grader import problem_set
 from grader.cases import check_case
@@ -29,7 +29,7 @@ from grader.cases import make_inputs  # noqa: F401
 from grader.hidden import HIDDEN_DRAWS, draw_hidden  # noqa: F401
 from grader.mistakes import undetected_mistakes  # noqa: F401
 from grader.problem_set import PROBLEMS_DIR, REFERENCE_DIR, ROOT  # noqa: F401
-from grader.reference import library_versions  # noqa: F401
+from grader.outputs import library_versions  # noqa: F401
 
 
 @dataclass(frozen=True)

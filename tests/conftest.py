@@ -70,10 +70,10 @@ def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
     """A learner file that makes exactly the pitfall's mistake, built from its declaration."""
     import inspect
 
-    from grader import problems, reference
+    from grader import outputs, problems
 
     problem = problems.load_problem(problem_id)
-    ref = reference._load_module(problem.reference_path)
+    ref = outputs._load_module(problem.reference_path)
     sig = inspect.signature(getattr(ref, problem.meta.function))
     call = ", ".join(sig.parameters)
     source = problems.pitfalls_path(problem).read_text()

@@ -1,4 +1,4 @@
-"""A source set's answers: the reference's and the known mistakes' outputs, run here and cached on disk.
+"""A full install's answers: the reference's and the known mistakes' outputs, run here and cached on disk.
 
 `problem_set.SourceSet` asks this module; the rest of the judge asks the active set (see grader.problems).
 """
