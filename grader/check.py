@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 
 import numpy as np
 
-from collections import Counter
-
-from grader import problems
-from grader.compare import compare
+from grader import outputs, problems
 from grader.errors import ProblemError
 from grader.grading import grade
+from grader.mistakes import undetected_mistakes
 from grader.models import Case, Status
 from grader.problems import Problem
 
@@ -49,12 +48,9 @@ def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECR
     expected = [problems.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
     pitfalls = problems.pitfall_messages(problem)
     out.append(("declares known pitfalls", bool(pitfalls), f"{len(pitfalls)} in {problems.pitfalls_path(problem)}"))
+    blind = [undetected_mistakes(problem, c, x, e) for c, x, e in zip(problem.cases, inputs, expected)]
     for name in pitfalls:
-        caught = []
-        for case, x, exp in zip(problem.cases, inputs, expected):
-            got = problems.pitfall_output(problem, name, case, x)
-            if got is None or not compare(got, exp, meta.tolerance, exact_shape=meta.exact_shape).passed:
-                caught.append(case.name)
+        caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]
         out.append((f"pitfall {name} fails a case", bool(caught), f"caught by: {', '.join(caught) or 'no case'}"))
     out.append(tolerance_margin(problem, inputs, expected))
     if pitfalls and secrets:
@@ -95,7 +91,7 @@ def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
     rounding (a float32 solution's own rounding is of that size: the reference alone shows none of it)."""
     import jax
 
-    fn = getattr(problems._load_module(problem.reference_path), problem.meta.function)
+    fn = getattr(outputs._load_module(problem.reference_path), problem.meta.function)
     rng = np.random.default_rng(0)
     wide = {
         k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v for k, v in inputs.items()
@@ -120,7 +116,7 @@ def tolerance_margin(problem: Problem, inputs: list[dict], expected: list[np.nda
         )
         for name in problems.pitfall_messages(problem)
     }
-    closest = min(misses, key=misses.get) if misses else None
+    closest = min(misses, key=lambda name: misses[name]) if misses else None
     parts = [f"correct float forms use up to {correct:.2g} of it" if correct else "correct float forms match exactly"]
     if closest is not None:
         parts.append(f"the closest mistake ({closest}) misses it {misses[closest]:.3g}x")
@@ -140,7 +136,7 @@ def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str
         cases: list[Case] = [c for i in range(secrets) for c in problems.draw_hidden(problem, f"check-{i}", 3, redrawn)]
     except ProblemError as e:
         return [("hidden cases tell every known mistake apart", False, str(e))]
-    blind = Counter(name for c in cases for name in problems.undetected_mistakes(problem, c))
+    blind = Counter(name for c in cases for name in undetected_mistakes(problem, c))
     out = []
     public_only = problem.meta.space.public_only
     unknown = [n for n in public_only if n not in problems.pitfall_messages(problem)]

@@ -14,7 +14,9 @@ import numpy as np
 
 from grader import feedback, problems
 from grader.compare import compare
+from grader.diagnosis import diagnose
 from grader.errors import UsageError
+from grader.messages import learner_facing, summary
 from grader.models import Case, CaseResult, Limits, Replay, Result, Status, worst
 from grader.notebook import NotebookError, read_source, with_note
 from grader.problems import Problem
@@ -22,7 +24,9 @@ from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
 from grader.outcome import Outcome, output_budget
 from grader.sandbox import Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
-# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and problems._load_module
+_summary = summary  # the name grader.in_notebook imports it by
+
+# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and outputs._load_module
 # takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
 _DIAGNOSING = threading.Lock()
 
@@ -103,7 +107,7 @@ def grade(
             tell("import", 0)
             outcome = box.run(*_job(problem, source, inputs, sum(not c.hidden for c in cases)))
         result = _interpret(problem, path, cases, inputs, expected, outcome, limits)
-        return with_note(_learner_facing(problem, result, source), note)
+        return with_note(learner_facing(problem, result, source), note)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         kind = "the sandbox failed" if isinstance(e, SandboxError) else "the judge failed"
@@ -129,42 +133,15 @@ def _safe(progress: Callable[[str, int], None] | None) -> Callable[[str, object]
     return tell
 
 
-def _learner_facing(problem: Problem, result: Result, source: str) -> Result:
-    """The result with messages a learner can act on: the fix spelled out, cases that never ran said so."""
-    fn = problem.meta.function
-    cases = [
-        c.model_copy(update={"message": feedback.learner_message(c.message, c.traceback, source, fn)})
-        for c in result.cases
-    ]
-    # Cases run in order: of those the run ended without a result for, only the first was running.
-    idle = [
-        c
-        for c in cases
-        if c.status in (Status.TIMEOUT, Status.CRASHED, Status.MEMORY) and c.shape is None and not c.traceback
-    ]
-    in_cases = idle and (len(idle) < len(cases) or idle[0].message.startswith("the cases took longer"))
-    if in_cases and len({c.message for c in idle}) == 1 and idle[0].message:
-        stopped = idle[0].index
-        note = f"not run: the run stopped in case {stopped} ({idle[0].status.label})"
-        cases = [c.model_copy(update={"message": note}) if c in idle[1:] else c for c in cases]
-    if all(c.message == result.message for c in result.cases) and result.cases:  # the file could not be loaded
-        message = cases[0].message
-    elif cases == result.cases:
-        return result
-    else:
-        message = _summary(result.status, cases, None)
-        message = f"{message} {result.diagnosis}".strip()
-    return result.model_copy(update={"cases": cases, "message": message})
-
-
 def _job(problem: Problem, source: str, inputs: list[dict[str, object]], public: int) -> tuple[Job, bytes, bytes]:
     """The job, the first `public` cases' inputs, and the others' (hidden cases), sent only after the public ones."""
     arrays: list[dict[str, np.ndarray]] = [{}, {}]
     cases = []
     for i, case_inputs in enumerate(inputs):
         scalars = {k: v for k, v in case_inputs.items() if isinstance(v, (int, float))}
-        names = [k for k, v in case_inputs.items() if isinstance(v, np.ndarray)]
-        arrays[1 if i >= public else 0].update({f"{i}.{k}": case_inputs[k] for k in names})
+        given = {k: v for k, v in case_inputs.items() if isinstance(v, np.ndarray)}
+        names = list(given)
+        arrays[1 if i >= public else 0].update({f"{i}.{k}": v for k, v in given.items()})
         cases.append(CaseArgs(scalars=scalars, arrays=names))
     payloads = []
     for part in arrays:
@@ -262,6 +239,9 @@ def _interpret(
         if f.kind is Kind.CASE and f.index is not None and f.index not in by_index:
             by_index[f.index] = (f, p)
     run_status, run_message = _run_failure(outcome, limits)
+    where = next((f.message for f, _ in frames if f.kind is Kind.WHERE), "")
+    if outcome.timed_out and where:  # the learner's own report: a hint for people, not a fact the status uses
+        run_message += f"; your code was at {where}"
 
     results, outputs = [], {}
     for i, (case, exp) in enumerate(zip(cases, expected)):
@@ -311,7 +291,7 @@ def _interpret(
         )
 
     status = worst([r.status for r in results])
-    message = _summary(status, results, load_error)
+    message = summary(status, results, load_error)
     diagnosis = ""
     if status is Status.WRONG_ANSWER:
         with _DIAGNOSING:
@@ -331,151 +311,6 @@ def _interpret(
         limits=limits,
         replay=_replay(problem, cases, outcome.level),
     )
-
-
-def diagnose(
-    problem: Problem,
-    cases: list[Case],
-    inputs: list[dict[str, object]],
-    expected: list[np.ndarray],
-    outputs: dict[int, np.ndarray],
-) -> str:
-    """Name the mistake when a known pitfall gives the learner's outputs; else a "Hint:" with facts that help.
-
-    A named mistake is its pitfall's sentence as it is; a hint starts with "Hint:".
-    """
-    tol, exact = problem.meta.tolerance, problem.meta.exact_shape
-    wrong = {i: got for i, got in outputs.items() if not compare(got, expected[i], tol, exact_shape=exact).passed}
-    matched: dict[int, list[str]] = {i: [] for i in wrong}
-    sentences = problems.pitfall_messages(problem)
-    for name, sentence in sentences.items():
-        fits = {}
-        for i, got in outputs.items():
-            pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
-            fits[i] = pit is not None and compare(got, pit, tol, exact_shape=exact).passed
-            if not fits[i] and i not in wrong:
-                break  # a right answer the pitfall gets wrong: the learner did not make this mistake
-        else:
-            if outputs and all(fits.values()):
-                return sentence
-        if len(fits) < len(outputs):
-            continue
-        for i in wrong:
-            if fits.get(i):
-                matched[i].append(sentence)
-    explained = {i: m[0] for i, m in matched.items() if m}
-    if not explained:
-        near = _nearest_pitfall(problem, cases, inputs, expected, wrong)
-        if near:
-            return (
-                f"Hint: your output is much closer to this known mistake than to the right answer, though not "
-                f"equal to it, so it combined with another mistake is likely: {near}"
-            )
-    if explained:
-        distinct = list(dict.fromkeys(explained.values()))
-        where = lambda s: _cases([i for i, m in explained.items() if m == s])  # noqa: E731
-        if len(distinct) > 1:
-            return "Hint: a combination of known mistakes is likely; " + "; ".join(
-                f"in {where(s)}: {s}" for s in distinct
-            )
-        others = [i for i in wrong if i not in explained]
-        if others:
-            return (
-                f"Hint: in {where(distinct[0])}: {distinct[0]} The other wrong cases differ from it too, "
-                "so a combination with another mistake is likely."
-            )
-    for i, got in wrong.items():
-        fact = _fact(problem, i, got, expected[i])
-        if fact:
-            return f"Hint: {fact}"
-    return ""
-
-
-def _nearest_pitfall(
-    problem: Problem,
-    cases: list[Case],
-    inputs: list[dict[str, object]],
-    expected: list[np.ndarray],
-    wrong: dict[int, np.ndarray],
-) -> str:
-    """The known mistake every wrong output lies at least 3x closer to than to the right answer, if one does."""
-    best, best_ratio = "", 1 / 3
-    for name, sentence in problems.pitfall_messages(problem).items():
-        worst_ratio = 0.0
-        for i, got in wrong.items():
-            pit = problems.pitfall_output(problem, name, cases[i], inputs[i])
-            if pit is None or pit.size != got.size:
-                worst_ratio = np.inf
-                break
-            g = got.reshape(-1).astype(np.float64)
-            to_pit = np.linalg.norm(g - pit.reshape(-1).astype(np.float64))
-            to_exp = np.linalg.norm(g - expected[i].reshape(-1).astype(np.float64))
-            worst_ratio = max(worst_ratio, to_pit / to_exp if to_exp > 0 else np.inf)
-        if worst_ratio < best_ratio:
-            best, best_ratio = sentence, worst_ratio
-    return best
-
-
-def _cases(indices: list[int]) -> str:
-    return f"case {indices[0]}" if len(indices) == 1 else "cases " + ", ".join(map(str, indices))
-
-
-def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> str:
-    """What is true of one wrong output that points at the mistake: shape, zeros, a factor, one slice."""
-    tol, exact = problem.meta.tolerance, problem.meta.exact_shape
-    if got.size != exp.size or (exact and got.shape != exp.shape):
-        return f"expected shape {tuple(exp.shape)}, got {tuple(got.shape)}."
-    g, e = got.reshape(exp.shape).astype(np.float64), exp.astype(np.float64)
-    finite = np.isfinite(e) & np.isfinite(g)
-    bad = ~np.isclose(g, e, rtol=tol.rtol, atol=tol.atol) & np.isfinite(e)
-    if not bad.any():
-        return ""
-    if not g.any() and e.any():
-        return f"in case {i} your output is all zeros."
-    big = finite & (np.abs(e) > 1e-6 * max(1.0, float(np.abs(e[finite]).max(initial=0))))
-    if big.sum() >= 2:
-        ratio = g[big] / e[big]
-        r = float(np.median(ratio))
-        rest_zero = np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9)
-        if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and rest_zero:
-            return (
-                f"in case {i} your output is the expected one times {r:.4g} everywhere: a constant factor "
-                "(a scale such as 1/sqrt(d), or a missing or extra normalisation)."
-            )
-    for axis, size in enumerate(e.shape):
-        where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
-        if size > 1 and len(where) == 1 and e.ndim > 1:
-            return f"in case {i} the wrong values all lie at index {where[0]} of axis {axis} (shape {e.shape})."
-    share = float(bad.mean())
-    if share >= 0.9:
-        seeded = any(a.name == "seed" for a in problem.meta.args)
-        check = (
-            "check how the parameters come from `seed` (the PRNG key, the init functions, use_bias)"
-            if seeded
-            else "check the computation from its first step"
-        )
-        return f"in case {i} the values differ almost everywhere ({share:.0%} of them): {check}."
-    return f"in case {i}, {share:.0%} of the values are wrong."
-
-
-def _summary(status: Status, results: list[CaseResult], load_error: Frame | None) -> str:
-    """One line, honest about public and hidden cases: "all public cases passed" is not "all passed"."""
-    if load_error is not None:
-        return load_error.message or "your file could not be imported"
-    counts = []
-    for kind, group in (("public", [r for r in results if not r.hidden]), ("hidden", [r for r in results if r.hidden])):
-        if group:
-            passed = sum(r.status is Status.PASSED for r in group)
-            counts.append(
-                f"{passed} of {len(group)} {kind} cases passed"
-                if passed < len(group)
-                else f"all {len(group)} {kind} cases passed"
-            )
-    if status is Status.PASSED:
-        return " and ".join(counts)
-    first = next(r for r in results if r.status is status)
-    where = "a hidden case" if first.hidden else f"case {first.index} ({first.name})"
-    return f"{'; '.join(counts)}; {where}: {first.message}"
 
 
 def _clip(text: str, total: int) -> str:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from grader import outputs
 from grader.errors import ProblemError, UsageError
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ KIT_MARKER = "kit.json"  # in the problems folder of a learner kit: its presence
 KIT_DATA = "released.npz"  # per problem folder in a kit: expected and mistake outputs on the public cases
 KIT_INFO = "released.json"  # per problem folder in a kit: the mistakes' names and sentences, the cases' keys
 LAYOUT = "SET/problems/<id>/problem.json, SET/reference/<id>.py, SET/reference/pitfalls/<id>.py"
+
+# The installed set's folders (a test points them elsewhere with monkeypatch).
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS_DIR = ROOT / "problems"
+REFERENCE_DIR = ROOT / "reference"
 
 
 class ProblemSet(Protocol):
@@ -91,32 +97,20 @@ class SourceSet:
         folder = self.problems_dir / problem_id
         return [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
 
-    # The computations live in grader.problems with the cache they share; imported here, not at the top,
-    # because grader.problems asks this module which set is active.
-    def expected_output(self, problem, case, inputs):
-        from grader import problems
+    def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
+        return outputs.reference_output(problem, case, inputs)
 
-        return problems.reference_output(problem, case, inputs)
+    def pitfall_messages(self, problem: Problem) -> dict[str, str]:
+        return outputs.reference_pitfall_messages(problem)
 
-    def pitfall_messages(self, problem):
-        from grader import problems
+    def pitfall_output(self, problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
+        return outputs.reference_pitfall_output(problem, name, case, inputs)
 
-        return problems.reference_pitfall_messages(problem)
+    def reference_digest(self, problem: Problem) -> str:
+        return outputs.reference_code_digest(problem)
 
-    def pitfall_output(self, problem, name, case, inputs):
-        from grader import problems
-
-        return problems.reference_pitfall_output(problem, name, case, inputs)
-
-    def reference_digest(self, problem):
-        from grader import problems
-
-        return problems.reference_code_digest(problem)
-
-    def warm_compile_cache(self, problem):
-        from grader import problems
-
-        problems.reference_warm_compile_cache(problem)
+    def warm_compile_cache(self, problem: Problem) -> None:
+        outputs.reference_warm_compile_cache(problem)
 
 
 def case_key(case: Case) -> str:
@@ -185,7 +179,7 @@ def _read_data(path: Path) -> dict[str, np.ndarray]:
 
 
 def builtin_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return ROOT
 
 
 def in_site_packages(path: Path) -> bool:
@@ -200,14 +194,12 @@ def instructor_set(root: Path) -> SourceSet:
 
 def active() -> ProblemSet:
     """The set every command works on: $JUDGE_PROBLEMS, else the installed one (a kit or the built-in set)."""
-    from grader import problems  # the built-in folders are read there, so that tests can point them elsewhere
-
     chosen = os.environ.get(ENV)
     if chosen:
         return instructor_set(Path(chosen).expanduser().resolve())
-    if (problems.PROBLEMS_DIR / KIT_MARKER).is_file():
-        return KitSet(problems.PROBLEMS_DIR)
-    return SourceSet(problems.PROBLEMS_DIR, problems.REFERENCE_DIR)
+    if (PROBLEMS_DIR / KIT_MARKER).is_file():
+        return KitSet(PROBLEMS_DIR)
+    return SourceSet(PROBLEMS_DIR, REFERENCE_DIR)
 
 
 def is_kit() -> bool:

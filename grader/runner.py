@@ -131,7 +131,7 @@ def say_where_on_signal(channel: BinaryIO, filename: str) -> None:
             frame = frame.f_back
         if frame is not None:
             line = linecache.getline(filename, frame.f_lineno).strip()
-            send(channel, Frame(Kind.WHERE, message=f"line {frame.f_lineno}: {line}"[:300]))
+            send(channel, Frame(Kind.WHERE, message=f"line {frame.f_lineno} (`{line[:200]}`)"))
 
     signal.signal(signal.SIGUSR1, where)
 

@@ -10,9 +10,8 @@ messages between judge and child are typed in `protocol.py`; the child side is
   Python runtime and its site-packages, read-only, with the judge's own package
   masked, with no network. Each learner's process then gets new PID, mount,
   network, IPC and UTS namespaces of its own (it is PID 1 there, so when it ends
-  everything it started ends too), its own /proc and small private /tmp and
-  /dev/shm, and, when the judge runs as root, an unprivileged uid of its own,
-  no capabilities and no_new_privs.
+  everything it started ends too), its own /proc, /tmp and /dev/shm, and, as
+  root, an unprivileged uid of its own, no capabilities and no_new_privs.
 * ``process`` (where bubblewrap cannot run: laptops, Gradescope's containers): own
   session and process group, rlimits, a private temp dir, the judge as subreaper so
   orphans are found and killed, and, where the kernel has Landlock, a confinement
@@ -20,7 +19,6 @@ messages between judge and child are typed in `protocol.py`; the child side is
   writes only its folder, signals nothing outside, opens no socket but AF_UNIX.
 
 A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts
-(what the keeper saw, which frames came on the channel, whether a limit struck)
 that the grader interprets.
 """
 

@@ -38,10 +38,10 @@ def private_progress(tmp_path_factory):
 @pytest.fixture
 def scratch_problem(tmp_path, monkeypatch):
     """A copy of cross_attention_mask in a scratch problems folder, to break on purpose."""
-    from grader import problems
+    from grader import problem_set, problems
 
     shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
-    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path)
+    monkeypatch.setattr(problem_set, "PROBLEMS_DIR", tmp_path)
     problems.load_problem.cache_clear()
     yield tmp_path / "cross_attention_mask"
     problems.load_problem.cache_clear()
@@ -70,10 +70,10 @@ def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
     """A learner file that makes exactly the pitfall's mistake, built from its declaration."""
     import inspect
 
-    from grader import problems
+    from grader import outputs, problems
 
     problem = problems.load_problem(problem_id)
-    ref = problems._load_module(problem.reference_path)
+    ref = outputs._load_module(problem.reference_path)
     sig = inspect.signature(getattr(ref, problem.meta.function))
     call = ", ".join(sig.parameters)
     source = problems.pitfalls_path(problem).read_text()

@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import judge
 
-from grader import problems
+from grader import problem_set, problems
 from grader.check import check_problem
 from grader.errors import UsageError
 
@@ -42,8 +42,8 @@ def test_new_scaffolds_a_problem_that_passes_check(tmp_path, monkeypatch):
 
     (tmp_path / "problems").mkdir()
     (tmp_path / "reference" / "pitfalls").mkdir(parents=True)
-    monkeypatch.setattr(problems, "PROBLEMS_DIR", tmp_path / "problems")
-    monkeypatch.setattr(problems, "REFERENCE_DIR", tmp_path / "reference")
+    monkeypatch.setattr(problem_set, "PROBLEMS_DIR", tmp_path / "problems")
+    monkeypatch.setattr(problem_set, "REFERENCE_DIR", tmp_path / "reference")
     problems.load_problem.cache_clear()
     try:
         written = new_problem("double_it")

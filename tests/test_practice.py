@@ -13,7 +13,7 @@ import pytest
 from conftest import SUBMISSIONS, judge, judge_json
 from typer.testing import CliRunner
 
-from grader import grade, practice, problems
+from grader import grade, practice, problem_set, problems
 from grader.check import hints_check
 from grader.cli import app
 
@@ -169,7 +169,7 @@ def test_solution_opens_only_after_the_learners_own_file_passes(data, tmp_path):
 
 def test_a_kit_without_references_says_it_has_no_solutions(data, tmp_path, monkeypatch):
     assert practice.record_run(grade(MASK, CORRECT))  # passed: only the missing reference stands in the way
-    monkeypatch.setattr(problems, "REFERENCE_DIR", tmp_path / "no_reference_here")
+    monkeypatch.setattr(problem_set, "REFERENCE_DIR", tmp_path / "no_reference_here")
     with pytest.raises(practice.SolutionUnavailable, match="no solutions"):
         practice.solution(MASK)
     result = CliRunner().invoke(app, ["solution", MASK])

@@ -54,6 +54,7 @@ def processes_with(token: str) -> list[int]:
 def test_infinite_loop_times_out_naming_the_limit(level):
     code, doc, _ = run_hostile("loop_forever", level)
     assert code == 1 and doc["status"] == "timeout" and "time limit of 2 s" in doc["message"]
+    assert "your code was at line 2 (`while True:`)" in doc["message"]  # the learner's line when the limit struck
 
 
 def test_sleep_at_import_times_out(level):

@@ -81,14 +81,14 @@ def test_resume_regrades_a_result_stored_under_another_judge_or_level(tmp_path, 
 def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path, monkeypatch):
     import numpy as np
 
-    from grader import problems
+    from grader import outputs, problems
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
     p = problems.load_problem(MASK)
-    out = problems._cached(p, p.cases[0], p.reference_path, "v", lambda: np.ones(3))
+    out = outputs._cached(p, p.cases[0], p.reference_path, "v", lambda: np.ones(3))
     files = list(tmp_path.rglob("*"))
     npy = [f for f in files if f.is_file() and f.name != "key"]  # key: the judge's seal (see test_sealed)
     assert len(npy) == 1 and npy[0].suffix == ".npy"
     sealed = npy[0].read_bytes()
-    assert (problems._cached(p, p.cases[0], p.reference_path, "v", lambda: np.zeros(3)) == out).all()  # read back
+    assert (outputs._cached(p, p.cases[0], p.reference_path, "v", lambda: np.zeros(3)) == out).all()  # read back
     assert sealed.startswith(b"judge-sealed-v1")
