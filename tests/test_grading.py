@@ -92,8 +92,17 @@ def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch)
     assert len(list(tmp_path.rglob("*.npy"))) == 2  # a changed case is a new key
     import numpy as np
 
-    np.save(files[0], np.full(first.shape, 7.0))  # the cache is what is read back
+    import io
+
+    from grader.caches import cache_root
+    from grader.storage import seal
+
+    buf = io.BytesIO()
+    np.save(buf, np.full(first.shape, 7.0))
+    files[0].write_bytes(seal(buf.getvalue(), cache_root() / "key"))  # sealed with the judge's key: read back
     assert (problems.expected_output(p, case, x) == 7.0).all()
+    np.save(files[0], np.full(first.shape, 7.0))  # not sealed (a learner's write): recomputed, never trusted
+    assert (problems.expected_output(p, case, x) == first).all()
 
 
 def test_unknown_mistakes_are_located(tmp_path):
