@@ -160,6 +160,25 @@ def _job(problem: Problem, source: str, inputs: list[dict[str, object]], public:
     return job, payloads[0], payloads[1]
 
 
+def compared(
+    problem: Problem, base: dict[str, Any], got: np.ndarray, exp: np.ndarray, time_s: float | None
+) -> CaseResult:
+    """A case whose output came back: passed or wrong_answer, with where and by how much."""
+    cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
+    return CaseResult(
+        **base,
+        status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER,
+        message=cmp.message,
+        shape=list(got.shape),
+        max_abs_err=cmp.max_abs_err,
+        max_rel_err=cmp.max_rel_err,
+        mismatch_index=cmp.mismatch_index,
+        got=cmp.got,
+        expected=cmp.expected,
+        time_s=time_s,
+    )
+
+
 def uniform_result(
     problem: Problem, path: Path, cases: list[Case], status: Status, message: str, limits: Limits, level: str = "none"
 ) -> Result:
@@ -274,21 +293,7 @@ def _interpret(
             )
             continue
         outputs[i] = got
-        cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
-        results.append(
-            CaseResult(
-                **base,
-                status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER,
-                message=cmp.message,
-                shape=list(got.shape),
-                max_abs_err=cmp.max_abs_err,
-                max_rel_err=cmp.max_rel_err,
-                mismatch_index=cmp.mismatch_index,
-                got=cmp.got,
-                expected=cmp.expected,
-                time_s=header.time,
-            )
-        )
+        results.append(compared(problem, base, got, exp, header.time))
 
     status = worst([r.status for r in results])
     message = summary(status, results, load_error)

@@ -27,9 +27,8 @@ from collections.abc import Callable
 import numpy as np
 
 from grader import problems
-from grader.compare import compare
 from grader.errors import UsageError
-from grader.grading import _summary, diagnose
+from grader.grading import _summary, compared, diagnose
 from grader.models import CaseResult, Limits, Replay, Result, Status, worst
 from grader.runner import call, classify, to_array
 
@@ -151,21 +150,7 @@ def check_function(problem_id: str, fn: Callable[..., Any], *, time_limit: float
                 results.append(CaseResult(**base, status=Status.ERROR, message=problem_text))
                 continue
             outputs[i] = got
-            cmp = compare(got, exp, problem.meta.tolerance, exact_shape=problem.meta.exact_shape)
-            results.append(
-                CaseResult(
-                    **base,
-                    status=Status.PASSED if cmp.passed else Status.WRONG_ANSWER,
-                    message=cmp.message,
-                    shape=list(got.shape),
-                    max_abs_err=cmp.max_abs_err,
-                    max_rel_err=cmp.max_rel_err,
-                    mismatch_index=cmp.mismatch_index,
-                    got=cmp.got,
-                    expected=cmp.expected,
-                    time_s=round(time.perf_counter() - t0, 4),
-                )
-            )
+            results.append(compared(problem, dict(base), got, exp, round(time.perf_counter() - t0, 4)))
     overall = worst([r.status for r in results])
     message = _summary(overall, results, None)
     diagnosis = diagnose(problem, cases, inputs, expected, outputs) if overall is Status.WRONG_ANSWER else ""
