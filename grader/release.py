@@ -49,11 +49,15 @@ def chosen_ids(ids: list[str] | None) -> list[str]:
 
 
 def require_checked(ids: list[str], sandbox: str, hidden_seed: str | None = None) -> None:
-    """Refuse a set whose problems fail `judge check` (or whose hidden cases cannot be drawn)."""
+    """Refuse a set whose problems fail `judge check` (or whose hidden cases cannot be drawn).
+
+    The hidden-case survey over many secrets is left out (secrets=0): a kit has no hidden cases, and the
+    autograder's own secret is drawn below, where every hidden case must catch every known mistake.
+    """
     from grader.check import check_problem
 
     for pid in ids:
-        for name, ok, detail in check_problem(pid, sandbox=sandbox):
+        for name, ok, detail in check_problem(pid, sandbox=sandbox, secrets=0):
             if not ok:
                 raise UsageError(
                     f"problem {pid!r} fails `judge check {pid}`: {name}" + (f" ({detail})" if detail else "")
