@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import signal
-import threading
 import traceback
 from pathlib import Path
 from collections.abc import Callable
@@ -25,10 +24,6 @@ from grader.outcome import Outcome, output_budget
 from grader.sandbox import Sandbox, SandboxError, Zygote, private_zygote, resolve_level
 
 _summary = summary  # the name grader.in_notebook imports it by
-
-# Batch threads: the first diagnosis loads the known mistakes and with them JAX, and outputs._load_module
-# takes a half-imported jax in sys.modules for a loaded one ("partially initialized module 'jax'").
-_DIAGNOSING = threading.Lock()
 
 
 def grade(
@@ -299,8 +294,7 @@ def _interpret(
     message = summary(status, results, load_error)
     diagnosis = ""
     if status is Status.WRONG_ANSWER:
-        with _DIAGNOSING:
-            diagnosis = diagnose(problem, cases, inputs, expected, outputs)
+        diagnosis = diagnose(problem, cases, inputs, expected, outputs)
     return Result(
         problem=problem.id,
         submission=str(path),

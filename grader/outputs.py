@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -88,8 +89,18 @@ def _case_key(problem: Problem, case: Case, source: Path, variant: str) -> str:
     )[:32]
 
 
-@functools.cache
+_loading = threading.Lock()
+
+
 def _load_module(path: Path) -> ModuleType:
+    """A reference or mistakes module, loaded once. One at a time: batch threads loading two at once would
+    each import JAX, and one would find the other's half-imported module ("partially initialized 'jax'")."""
+    with _loading:
+        return _load_module_once(path)
+
+
+@functools.cache
+def _load_module_once(path: Path) -> ModuleType:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # expected values are defined on the CPU, like the sandbox's
     _enable_compile_cache()
     spec = importlib.util.spec_from_file_location(f"_judge_{path.parent.name}_{path.stem}", path)
