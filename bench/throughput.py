@@ -73,6 +73,8 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
                 target.write_text(CRASH.format(fn=fn))
             elif kind == "loop":
                 target.write_text(LOOP.format(fn=fn))
+            if target.exists():  # every file unique, as in a real class: nothing may be reused by its bytes alone
+                target.write_text(f"# {student}\n" + target.read_text())
     return kinds
 
 
@@ -122,12 +124,25 @@ class TreeMemory:
         self._thread.join()
 
 
+def verdict(result: dict) -> tuple:
+    """What a grade is: the status and score of the submission and of each case."""
+    return result["status"], result["score"], tuple((c["status"], c["score"]) for c in result["cases"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--naive-sample", type=float, default=0.1, help="fraction of submissions the naive judge runs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--smoke", action="store_true", help="3 learners, 2 problems (for CI)")
+    parser.add_argument(
+        "--judge-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set for the batch only (to time it with one lever off, e.g. JUDGE_EAGER=1); repeatable",
+    )
+    parser.add_argument("--no-naive", action="store_true", help="time the batch only")
     parser.add_argument(
         "--executor-compare",
         action="store_true",
@@ -139,7 +154,7 @@ def main() -> None:
     learners = 3 if args.smoke else args.learners
     root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
     kinds = make_class(root, learners, ids)
-    env = clean_env(JUDGE_CACHE_DIR=str(root / "cache"))
+    env = clean_env(JUDGE_CACHE_DIR=str(root / "cache"), **dict(kv.split("=", 1) for kv in args.judge_env))
     print(
         f"class: {learners} learners x {len(ids)} problems = {len(kinds)} pairs; "
         + ", ".join(
@@ -193,6 +208,19 @@ def main() -> None:
         if mb:
             peaks.append(mb)
 
+    print(
+        f"judge batch: {batch_s:.1f} s for {len(kinds)} pairs ({len(kinds) / batch_s:.1f} pairs/s), "
+        f"{args.workers} workers"
+    )
+    print(
+        f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
+        f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
+        f"PSS {memory.peak_pss / 1024:.0f} MB"
+    )
+    if args.no_naive:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+
     handed_in = [(s, p) for (s, p), k in kinds.items() if k != "missing"]
     rng = random.Random(1)
     by_group = {}
@@ -207,34 +235,34 @@ def main() -> None:
     def naive(pair):
         student, pid = pair
         cache = tempfile.mkdtemp(dir=root)
-        # JAX's own compiler settings, not the judge's faster ones (an empty XLA_FLAGS keeps XLA's defaults).
-        subprocess.run(
+        # JAX's own compiler settings, not the judge's faster ones (an empty XLA_FLAGS keeps XLA's defaults), and
+        # the learner's function called as written, eagerly, with no compile service: nothing shared, nothing traced.
+        proc = subprocess.run(
             [judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
-            env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS=""),
+            env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS="", JUDGE_EAGER="1", JUDGE_NO_COMPILE_SERVICE="1"),
             capture_output=True,
         )
         shutil.rmtree(cache, ignore_errors=True)
+        return verdict(json.loads(proc.stdout))
 
     start = time.perf_counter()
     with ThreadPoolExecutor(args.workers) as pool:
-        list(pool.map(naive, sample))
+        naive_verdicts = list(pool.map(naive, sample))
     naive_sample_s = time.perf_counter() - start
     naive_s = naive_sample_s * len(handed_in) / len(sample)
 
-    print(
-        f"judge batch: {batch_s:.1f} s for {len(kinds)} pairs ({len(kinds) / batch_s:.1f} pairs/s), "
-        f"{args.workers} workers"
-    )
     print(
         f"naive judge: {naive_sample_s:.1f} s for a sample of {len(sample)} of {len(handed_in)} submissions "
         f"-> {naive_s:.1f} s for the class"
     )
     print(f"speed-up: {naive_s / batch_s:.1f}x")
-    print(
-        f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
-        f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
-        f"PSS {memory.peak_pss / 1024:.0f} MB"
-    )
+    batch_verdicts = [
+        verdict(json.loads((root / "out" / ".results" / s / f"{p}.json").read_text())["result"]) for s, p in sample
+    ]
+    differ = [(pair, b, n) for pair, b, n in zip(sample, batch_verdicts, naive_verdicts) if b != n]
+    print(f"verdicts identical on the naive sample: {len(sample) - len(differ)}/{len(sample)}")
+    for pair, b, n in differ:
+        print(f"  {pair}: batch {b}, naive {n}")
     shutil.rmtree(root, ignore_errors=True)
 
 

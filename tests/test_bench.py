@@ -1,5 +1,6 @@
 """The benchmarks keep working (smoke sizes; no assertion on any time)."""
 
+import re
 import subprocess
 import sys
 
@@ -23,3 +24,5 @@ def test_throughput_bench_prints_its_figures():
     out = run_bench("throughput.py")
     for text in ("judge batch:", "naive judge:", "speed-up:", "peak RSS per sandbox"):
         assert text in out
+    same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
+    assert same == sampled != "0", out
