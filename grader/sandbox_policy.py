@@ -33,7 +33,9 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py")
+CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py", "watch.py")
+# Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
+TASKS = max(256, 4 * (os.cpu_count() or 1))
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
 MOUNTED_OVER = ("/tmp", "/dev", "/proc")
 JUDGE_ROOT = Path(__file__).resolve().parent.parent
@@ -211,9 +213,19 @@ def rlimits(limits: Limits, own_uid: bool) -> dict[str, int]:
         "RLIMIT_NOFILE": 1024,
         "RLIMIT_CPU": int(STARTUP_S + limits.import_s + limits.time_s) * 2 + 10,
     }
-    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own
-        rl["RLIMIT_NPROC"] = 512
+    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own: a backstop
+        rl["RLIMIT_NPROC"] = 2 * TASKS
     return rl
+
+
+def cpu_limit_s(limits: Limits) -> float:
+    """CPU seconds of all a sandbox's processes together: the wall-clock limits' sum unless the limits say."""
+    return limits.cpu_s if limits.cpu_s is not None else limits.import_s + limits.time_s
+
+
+def watch_limits(limits: Limits) -> dict[str, float]:
+    """What the keeper enforces where no cgroup does (worker.keeper, watch.py)."""
+    return {"memory_mb": limits.memory_mb, "cpu_s": cpu_limit_s(limits), "tasks": TASKS}
 
 
 def env(tmp: str, xla_cache: str) -> dict[str, str]:
