@@ -131,12 +131,25 @@ def _where() -> tuple[str, dict[str, Path]] | None:
             except OSError:
                 pass
         if {"memory", "pids"} <= enabled and os.access(folder, os.W_OK):
-            return "v2", {"unified": folder}
+            return "v2", _swept({"unified": folder})
     if all(c in mounts and c in own for c in V1_CONTROLLERS):
         folders = {c: _join(*mounts[c], own[c]) for c in V1_CONTROLLERS}
         if all(os.access(f, os.W_OK) and (f / "cgroup.procs").exists() for f in folders.values()):
-            return "v1", folders
+            return "v1", _swept(folders)
     return None
+
+
+def _swept(parents: dict[str, Path]) -> dict[str, Path]:
+    """Groups a judge left behind when it was killed (empty ones: the kernel refuses to remove the others)."""
+    for parent in parents.values():
+        for folder in parent.glob("judge-*-*"):
+            pid = folder.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+    return parents
 
 
 def mechanism() -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import confine
+from grader import cgroups, confine
 from grader.caches import compile_cache_dir, xla_flags
 from grader.errors import UsageError
 
@@ -169,15 +169,18 @@ def guarded(level: str) -> bool:
 
 
 def describe(level: str) -> str:
-    """The level in words, for the people who read a grade: what it keeps a learner from."""
+    """The level in words, for the people who read a grade: what it keeps a learner from, and what bounds the
+    memory, tasks and CPU time of all a learner's processes together."""
     if level == "bwrap":
-        return "bwrap: namespaces; nothing of the judge, no network, no other process in view"
-    if confinable():
-        return (
+        said = "bwrap: namespaces; nothing of the judge, no network, no other process in view"
+    elif confinable():
+        said = (
             f"process, confined by Landlock (ABI {confine.landlock_abi()}) and seccomp: the judge's files, "
             "the caches and the results out of reach, no sockets"
         )
-    return "process, unconfined: learner code could read the judge's files and write where the judge can"
+    else:
+        said = "process, unconfined: learner code could read the judge's files and write where the judge can"
+    return f"{said}; memory, tasks and CPU time summed per sandbox by {cgroups.mechanism()}"
 
 
 def confinement(workdir: str) -> tuple[list[str], list[str]]:
