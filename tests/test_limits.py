@@ -108,7 +108,7 @@ def test_a_fork_bomb_is_stopped_by_the_task_limit(level, mechanism):
     assert result.status is Status.CRASHED and result.limit == "tasks", result.message
     assert f"started more than {TASKS} processes and threads at once" in result.message
     assert time.monotonic() - start < 15  # stopped, not left to sleep out
-    assert count.peak <= 2 * TASKS + 10  # the rlimit per uid is the keeper's backstop
+    assert count.peak <= 2 * TASKS + 32  # the keeper's backstop until its next sample: the rlimit per uid
     time.sleep(0.5)
     left = [p for p, d in descendants().items() if (d / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"]
     assert not left  # none left sleeping (zombies of the closed zygote wait for the judge's next sweep)
@@ -188,7 +188,7 @@ def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_p
     for name, source in (("busy", "fork_busy.py"), ("sleepy", "sleep_at_import.py")):
         (cls / name).mkdir(parents=True)
         (cls / name / f"{MASK}.py").write_text((HOSTILE / source).read_text())
-    limits = Limits(time_s=3, import_s=3, cpu_s=1.5)
+    limits = Limits(time_s=15, import_s=3, cpu_s=1)  # busy loops in a call: far from its wall clock, even loaded
     results = batch_module.batch(cls, tmp_path / "out", problem_ids=[MASK], workers=2, limits=limits)
     assert {s: (r.status, r.limit) for (s, _), r in results.items()} == {
         "busy": (Status.TIMEOUT, "cpu"),
