@@ -121,21 +121,26 @@ def _where() -> tuple[str, dict[str, Path]] | None:
     except OSError:
         return None
     if "unified" in mounts and "unified" in own:
-        folder = _join(*mounts["unified"], own["unified"])
-        enabled = set(_read(folder / "cgroup.subtree_control").split())
-        offered = set(_read(folder / "cgroup.controllers").split())
-        if not {"memory", "pids"} <= enabled and {"memory", "pids"} <= offered:
-            try:  # works where the judge's group holds no process itself (a delegated subtree, as isolate uses)
-                (folder / "cgroup.subtree_control").write_text("+memory +pids")
-                enabled = set(_read(folder / "cgroup.subtree_control").split())
-            except OSError:
-                pass
-        if {"memory", "pids"} <= enabled and os.access(folder, os.W_OK):
-            return "v2", _swept({"unified": folder})
+        parent = _v2_parent(_join(*mounts["unified"], own["unified"]), Path(mounts["unified"][0]))
+        if parent is not None:
+            return "v2", _swept({"unified": parent})
     if all(c in mounts and c in own for c in V1_CONTROLLERS):
         folders = {c: _join(*mounts[c], own[c]) for c in V1_CONTROLLERS}
         if all(os.access(f, os.W_OK) and (f / "cgroup.procs").exists() for f in folders.values()):
             return "v1", _swept(folders)
+    return None
+
+
+def _v2_parent(own: Path, top: Path) -> Path | None:
+    """Where cgroup v2 sandboxes' groups can go. v2 gives controllers only to the children of a group that holds
+    no process, and the judge is in its own: so its own group only if it somehow gives them already, else beside
+    it, in its parent (systemd gives every user's app.slice and every service's slice memory and pids), where
+    that parent is writable and inside the cgroup namespace the judge sees. Nothing is moved or enabled."""
+    want = {"memory", "pids"}
+    if want <= set(_read(own / "cgroup.subtree_control").split()) and os.access(own, os.W_OK):
+        return own
+    if own != top and want <= set(_read(own / "cgroup.controllers").split()) and os.access(own.parent, os.W_OK):
+        return own.parent
     return None
 
 

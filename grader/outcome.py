@@ -35,4 +35,3 @@ class Outcome:
     limit: str | None = None  # a summed limit the sandbox went over: memory, cpu or tasks (the group or the keeper)
     memory_mb: float | None = None  # peak memory of the whole sandbox, where measured
     cpu_s: float | None = None  # CPU seconds of every process of the sandbox
-    bound_by: str = ""  # what summed them: "cgroup v1", "cgroup v2" or "keeper"

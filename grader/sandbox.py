@@ -270,7 +270,6 @@ class Sandbox:
             limit=totals.limit,
             memory_mb=totals.peak_mb,
             cpu_s=totals.cpu_s if totals.measured else None,
-            bound_by=f"cgroup {self._group.version}" if self._group else "keeper",
         )
 
     def _send(self, data: bytes, close: bool) -> None:

@@ -51,6 +51,20 @@ def test_a_v2_group_gets_its_limits_and_reports_its_totals(tmp_path, monkeypatch
     assert (folder / "cgroup.kill").read_text() == "1"  # one write kills the whole group (Linux 5.14+)
 
 
+def test_v2_groups_go_where_the_controllers_are_given(tmp_path):
+    top = tmp_path / "cgroup"
+    own = top / "user.slice" / "app.slice" / "judge.scope"
+    own.mkdir(parents=True)
+    (own / "cgroup.subtree_control").write_text("\n")
+    (own / "cgroup.controllers").write_text("cpu memory pids\n")
+    assert cgroups._v2_parent(own, top) == own.parent  # beside the judge: its own group holds the judge
+    (own / "cgroup.subtree_control").write_text("memory pids\n")
+    assert cgroups._v2_parent(own, top) == own  # a delegated subtree that gives them already
+    (top / "cgroup.controllers").write_text("cpu\n")
+    (top / "cgroup.subtree_control").write_text("")
+    assert cgroups._v2_parent(top, top) is None  # no memory controller, and nothing above the namespace's root
+
+
 def test_the_limit_gone_over_is_named_in_order():
     assert cgroups.Totals(None, 3.0, 0, 0).over(2.0) == "cpu"
     assert cgroups.Totals(None, 1.0, 0, 5).over(2.0) == "tasks"
