@@ -169,9 +169,9 @@ def batch(
     n_workers = workers or os.cpu_count() or 1
     timed_out = []
     for task, result in run(list(todo), options, n_workers):
-        if result.status is Status.TIMEOUT and n_workers > 1:
-            timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
-            continue
+        if result.status is Status.TIMEOUT and result.limit != "cpu" and n_workers > 1:
+            timed_out.append(task)  # out of wall-clock time, maybe starved by a neighbour: final only once alone
+            continue  # (CPU time is the sandbox's own, whatever the load: a CPU-limit timeout is final)
         _done(out_dir, task, todo[task], result, results, on_result)
     for task, result in run(timed_out, options, 1):  # one at a time, with nothing beside it
         _done(out_dir, task, todo[task], result, results, on_result)

@@ -22,6 +22,7 @@ from grader.problems import Problem
 from grader.protocol import CaseArgs, CaseStatus, Frame, Job, Kind
 from grader.outcome import Outcome, output_budget
 from grader.sandbox import Sandbox, SandboxError, Zygote, private_zygote, resolve_level
+from grader.sandbox_policy import TASKS, cpu_limit_s
 
 _summary = summary  # the name grader.in_notebook imports it by
 
@@ -224,6 +225,22 @@ def _run_failure(outcome: Outcome, limits: Limits) -> tuple[Status, str]:
             f"wrote something that is not a result on the judge's result channel "
             f"({outcome.bad_frame}); the run was stopped before returning all results"
         )
+    if outcome.limit == "memory":
+        used = f" (peak {outcome.memory_mb:.0f} MB)" if outcome.memory_mb else ""
+        return Status.MEMORY, (
+            f"ran out of memory: all the processes your code started together went over the limit of "
+            f"{limits.memory_mb} MB{used}; the run was stopped"
+        )
+    if outcome.limit == "cpu":
+        return Status.TIMEOUT, (
+            f"used more than the CPU time limit of {cpu_limit_s(limits):g} s (the CPU time of all the processes "
+            f"and threads your code started, together{f': {outcome.cpu_s:.1f} s' if outcome.cpu_s else ''})"
+        )
+    if outcome.limit == "tasks":
+        return Status.CRASHED, (
+            f"started more than {TASKS} processes and threads at once (the sandbox's limit: a fork bomb?); "
+            "the run was stopped"
+        )
     if outcome.timed_out == "import":
         return Status.TIMEOUT, f"importing your file took longer than the limit of {limits.import_s:g} s"
     if outcome.timed_out == "cases":
@@ -254,7 +271,7 @@ def _interpret(
             by_index[f.index] = (f, p)
     run_status, run_message = _run_failure(outcome, limits)
     where = next((f.message for f, _ in frames if f.kind is Kind.WHERE), "")
-    if outcome.timed_out and where:  # the learner's own report: a hint for people, not a fact the status uses
+    if (outcome.timed_out or outcome.limit == "cpu") and where:  # the learner's own report: a hint, never a fact
         run_message += f"; your code was at {where}"
 
     results, outputs = [], {}
@@ -292,6 +309,8 @@ def _interpret(
 
     status = worst([r.status for r in results])
     message = summary(status, results, load_error)
+    if outcome.limit and run_message not in message:  # every case had its result when the limit struck
+        message += f" ({run_message})"
     diagnosis = ""
     if status is Status.WRONG_ANSWER:
         diagnosis = diagnose(problem, cases, inputs, expected, outputs)
@@ -306,7 +325,9 @@ def _interpret(
         stdout=_clip(outcome.stdout, outcome.stdout_bytes),
         stderr=_clip(outcome.stderr, outcome.stderr_bytes),
         time_s=round(outcome.wall_s, 3),
-        peak_memory_mb=outcome.peak_rss_mb,
+        peak_memory_mb=outcome.memory_mb if outcome.memory_mb is not None else outcome.peak_rss_mb,
+        cpu_s=round(outcome.cpu_s, 3) if outcome.cpu_s is not None else None,
+        limit=outcome.limit or ("wall" if outcome.timed_out else ""),
         limits=limits,
         replay=_replay(problem, cases, outcome.level),
     )

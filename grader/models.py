@@ -103,6 +103,8 @@ class Limits(Strict):
     time_s: float = Field(default=10.0, gt=0)
     import_s: float = Field(default=20.0, gt=0)
     memory_mb: int = Field(default=2048, ge=1600)  # JAX's CPU backend reserves ~1.45 GB
+    # CPU seconds of every process of the sandbox together; by default import_s + time_s
+    cpu_s: float | None = Field(default=None, gt=0)
 
 
 class Space(Strict):
@@ -202,7 +204,9 @@ class Result(Record):
     stdout: str = ""
     stderr: str = ""
     time_s: float = 0.0
-    peak_memory_mb: float | None = None
+    peak_memory_mb: float | None = None  # of the whole sandbox where it was measured, else the learner's process
+    cpu_s: float | None = None  # CPU seconds of every process of the sandbox together
+    limit: str = ""  # the limit that stopped the run: memory, cpu, tasks, wall (clock); "" if none
     limits: Limits = Limits()
     replay: Replay | None = None
 

@@ -31,4 +31,7 @@ class Outcome:
     stdout_bytes: int = 0
     stderr_bytes: int = 0
     wall_s: float = 0.0
-    peak_rss_mb: float | None = None
+    peak_rss_mb: float | None = None  # the learner's own process (the keeper's wait4)
+    limit: str | None = None  # a summed limit the sandbox went over: memory, cpu or tasks (the group or the keeper)
+    memory_mb: float | None = None  # peak memory of the whole sandbox, where measured
+    cpu_s: float | None = None  # CPU seconds of every process of the sandbox

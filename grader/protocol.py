@@ -280,6 +280,9 @@ class Spawn:
     # The process level's confinement (Landlock, seccomp): None where it is not applied.
     read: list[str] | None = None  # the only paths it may read
     write: list[str] | None = None  # the only paths it may write
+    joins: int = 0  # descriptors after the six: `cgroup.procs` files the learner's process joins before its code runs
+    # Where no cgroup bounds the sandbox, the keeper does (watch.py): memory_mb, cpu_s and tasks, summed.
+    watch: dict[str, float] | None = None
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -298,8 +301,11 @@ class KeeperReport:
 
     pid: int | None = None
     exit: int | None = None  # as os.waitstatus_to_exitcode: negative for a signal
-    maxrss_kb: int | None = None
+    maxrss_kb: int | None = None  # the learner's own process
     error: str | None = None
+    limit: str | None = None  # the keeper killed the sandbox over this summed limit: memory, cpu or tasks
+    peak_kb: int | None = None  # as the keeper's supervision measured them, summed over the sandbox's processes
+    cpu_ms: int | None = None
 
     def to_line(self) -> bytes:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None}).encode() + b"\n"
@@ -307,4 +313,4 @@ class KeeperReport:
     @classmethod
     def from_line(cls, line: bytes) -> KeeperReport:
         doc = json.loads(line)
-        return cls(**{k: doc[k] for k in ("pid", "exit", "maxrss_kb", "error") if k in doc})
+        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})

@@ -1,25 +1,13 @@
 """Running learner code in single-use sandboxes: the only code that touches processes is here and beside it.
 
-A `Zygote` (trusted, never runs learner code; `zygote.py`) imports the libraries once,
-inside the sandbox's confinement, and forks one keeper and one learner's process per
-`Sandbox`. What each level mounts and limits is data in `sandbox_policy.py`; the
-messages between judge and child are typed in `protocol.py`; the child side is
-`worker.py` and `runner.py`. Two levels:
+A `Zygote` (trusted, never runs learner code; `zygote.py`) imports the libraries once, inside the sandbox's
+confinement, and forks one keeper and one learner's process per `Sandbox`. What each level mounts and limits is
+data in `sandbox_policy.py` (the levels, ``bwrap`` and ``process``, are described there and in the README's
+"Security model"); the messages between judge and child are typed in `protocol.py`; the child side is `worker.py`,
+`runner.py` and `watch.py`. Memory, tasks and CPU time summed over the sandbox are bounded by its cgroup
+(`cgroups.py`) where the judge can make one, else by the keeper's supervision (`watch.py`).
 
-* ``bwrap`` (strong): the zygote runs under bubblewrap, which mounts only the
-  Python runtime and its site-packages, read-only, with the judge's own package
-  masked, with no network. Each learner's process then gets new PID, mount,
-  network, IPC and UTS namespaces of its own (it is PID 1 there, so when it ends
-  everything it started ends too), its own /proc, /tmp and /dev/shm, and, as
-  root, an unprivileged uid of its own, no capabilities and no_new_privs.
-* ``process`` (where bubblewrap cannot run: laptops, Gradescope's containers): own
-  session and process group, rlimits, a private temp dir, the judge as subreaper so
-  orphans are found and killed, and, where the kernel has Landlock, a confinement
-  the learner's process applies to itself (`confine.py`): it reads only the runtime,
-  writes only its folder, signals nothing outside, opens no socket but AF_UNIX.
-
-A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts
-that the grader interprets.
+A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts that the grader interprets.
 """
 
 from __future__ import annotations
@@ -33,22 +21,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from grader import protocol, reaper
+from grader import cgroups, protocol, reaper
 from grader.capture import Capture
 from grader.outcome import CHANNEL_MAX, MAX_FRAMES, Outcome
 from grader.protocol import BadFrame, Frame, Kind
-from grader.sandbox_policy import (
-    CHILD_DIR,
-    SHM_MB,
-    STARTUP_S,
-    TMPFS_MB,
-    bwrap_available,
-    confinable,
-    confinement,
-    others_can_run_runtime,
-    resolve_level,
-    rlimits,
-)
+from grader.sandbox_policy import CHILD_DIR, SHM_MB, STARTUP_S, TASKS, TMPFS_MB, bwrap_available, confinable
+from grader.sandbox_policy import confinement, cpu_limit_s, others_can_run_runtime, resolve_level, rlimits
+from grader.sandbox_policy import watch_limits
 from grader.zygote import SandboxError, Zygote, private_zygote, shared_zygote, start_early
 
 if TYPE_CHECKING:
@@ -89,6 +68,7 @@ class Sandbox:
         self._exit: protocol.KeeperReport | None = None  # the keeper's last word: exit code and peak memory
         self._status_eof = False
         self._started = time.monotonic()
+        self._limit: str | None = None  # a summed limit the judge saw the sandbox's cgroup go over
         self.on_frame: Callable[[Frame], None] | None = None  # each frame as it arrives (progress); must not raise
         # The most the channel may carry before the run is stopped: the grader sets it from the expected outputs,
         # so a learner returning huge arrays costs the judge no more memory than a right answer would.
@@ -110,6 +90,8 @@ class Sandbox:
                 os.chown(self._tmp, uid, uid)
             if confinable():
                 read, write = confinement(self._tmp)
+        self._group = cgroups.create(self.limits.memory_mb, TASKS)  # None: the keeper sums and bounds instead
+        joins = self._group.joins if self._group else []
         spec = protocol.Spawn(
             isolate=isolate,
             uid=uid,
@@ -120,19 +102,25 @@ class Sandbox:
             hide=[CHILD_DIR] if isolate else [],
             read=read,
             write=write,
+            joins=len(joins),
+            watch=None if self._group else watch_limits(self.limits),
         )
         pipes = [os.pipe() for _ in range(6)]  # stdin, stdout, stderr, channel, status, kill
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1], pipes[4][1], pipes[5][0]]
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0], pipes[4][0], pipes[5][1]]
         try:
-            self.zygote.fork(spec, theirs)
+            self.zygote.fork(spec, theirs + joins)
         except BaseException:
             for fd in ours:
                 os.close(fd)
+            if self._group:
+                self._group.remove()
             raise
         finally:
             for fd in theirs:
                 os.close(fd)
+            if self._group:
+                self._group.close_joins()
         self._stdin = os.fdopen(ours[0], "wb")
         stdout, stderr = os.fdopen(ours[1], "rb"), os.fdopen(ours[2], "rb")
         self._chan = os.fdopen(ours[3], "rb", buffering=0)
@@ -242,9 +230,13 @@ class Sandbox:
                 if left <= 0:
                     timed_out = phase
                     break
-                self._cond.wait(timeout=left)
-        if timed_out:
+                if self._group is not None and (over := self._group.totals().over(cpu_limit_s(self.limits))):
+                    self._limit = over
+                    break
+                self._cond.wait(timeout=min(left, 0.1) if self._group else left)
+        if timed_out or self._limit == "cpu":
             self._ask_where()
+        if timed_out or self._limit:
             self.kill()
         else:
             self._wait_exit(grace=2.0)
@@ -254,6 +246,7 @@ class Sandbox:
             t.join(timeout=2.0)
         code = self._exit.exit if self._exit else None
         maxrss = self._exit.maxrss_kb if self._exit else None
+        totals = cgroups.summed(self._group, self._exit, cpu_limit_s(self.limits), self._limit)
         frames = [(f, p) for _, f, p in self._frames]
         if self._hidden_from is not None and job.public is not None:  # after the hidden inputs: hidden cases only
             public = job.public
@@ -274,6 +267,9 @@ class Sandbox:
             stderr_bytes=self._stderr.total,
             wall_s=wall,
             peak_rss_mb=maxrss / 1024 if maxrss is not None else None,
+            limit=totals.limit,
+            memory_mb=totals.peak_mb,
+            cpu_s=totals.cpu_s if totals.measured else None,
         )
 
     def _send(self, data: bytes, close: bool) -> None:
@@ -310,6 +306,8 @@ class Sandbox:
             os.write(self._kill, b"k")  # the keeper kills: it sees the learner's process, wherever it runs
         except OSError:
             pass
+        if self._group is not None:
+            self._group.kill()
         if self.level == "process" and self._pid:  # a learner at this level can kill its keeper
             try:
                 os.killpg(self._pid, signal.SIGKILL)
@@ -322,11 +320,7 @@ class Sandbox:
                 self.kill()
                 self._cond.wait_for(lambda: self._status_eof, timeout=5.0)
         if self.level == "process":
-            if self._pid:
-                try:
-                    os.killpg(self._pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            self.kill()  # what it left running in its process group (and its cgroup)
             reaper.sweep_orphans()
 
     def close(self) -> None:
@@ -342,6 +336,8 @@ class Sandbox:
         except OSError:
             pass
         shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._group is not None:
+            self._group.remove()
 
     def __enter__(self) -> Sandbox:
         return self

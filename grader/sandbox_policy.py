@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import confine
+from grader import cgroups, confine
 from grader.caches import compile_cache_dir, xla_flags
 from grader.errors import UsageError
 
@@ -33,7 +33,9 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py")
+CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py", "watch.py")
+# Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
+TASKS = max(256, 4 * (os.cpu_count() or 1))
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
 MOUNTED_OVER = ("/tmp", "/dev", "/proc")
 JUDGE_ROOT = Path(__file__).resolve().parent.parent
@@ -167,15 +169,18 @@ def guarded(level: str) -> bool:
 
 
 def describe(level: str) -> str:
-    """The level in words, for the people who read a grade: what it keeps a learner from."""
+    """The level in words, for the people who read a grade: what it keeps a learner from, and what bounds the
+    memory, tasks and CPU time of all a learner's processes together."""
     if level == "bwrap":
-        return "bwrap: namespaces; nothing of the judge, no network, no other process in view"
-    if confinable():
-        return (
+        said = "bwrap: namespaces; nothing of the judge, no network, no other process in view"
+    elif confinable():
+        said = (
             f"process, confined by Landlock (ABI {confine.landlock_abi()}) and seccomp: the judge's files, "
             "the caches and the results out of reach, no sockets"
         )
-    return "process, unconfined: learner code could read the judge's files and write where the judge can"
+    else:
+        said = "process, unconfined: learner code could read the judge's files and write where the judge can"
+    return f"{said}; memory, tasks and CPU time summed per sandbox by {cgroups.mechanism()}"
 
 
 def confinement(workdir: str) -> tuple[list[str], list[str]]:
@@ -211,9 +216,19 @@ def rlimits(limits: Limits, own_uid: bool) -> dict[str, int]:
         "RLIMIT_NOFILE": 1024,
         "RLIMIT_CPU": int(STARTUP_S + limits.import_s + limits.time_s) * 2 + 10,
     }
-    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own
-        rl["RLIMIT_NPROC"] = 512
+    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own: a backstop
+        rl["RLIMIT_NPROC"] = 2 * TASKS
     return rl
+
+
+def cpu_limit_s(limits: Limits) -> float:
+    """CPU seconds of all a sandbox's processes together: the wall-clock limits' sum unless the limits say."""
+    return limits.cpu_s if limits.cpu_s is not None else limits.import_s + limits.time_s
+
+
+def watch_limits(limits: Limits) -> dict[str, float]:
+    """What the keeper enforces where no cgroup does (worker.keeper, watch.py)."""
+    return {"memory_mb": limits.memory_mb, "cpu_s": cpu_limit_s(limits), "tasks": TASKS}
 
 
 def env(tmp: str, xla_cache: str) -> dict[str, str]:

@@ -18,22 +18,25 @@ the judge, whose package is not visible in the sandbox.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
+import resource
 import select
 import signal
 import socket
 import sys
 
 if __package__:  # grader.worker, imported by the judge's tests
-    from grader import confine, protocol, runner
+    from grader import confine, protocol, runner, watch
 else:  # run as a script in the sandbox: its siblings are plain modules beside it, loaded once here
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import confine  # type: ignore[import-not-found,no-redef]
     import protocol  # type: ignore[import-not-found,no-redef]
     import runner  # type: ignore[import-not-found,no-redef]
+    import watch  # type: ignore[import-not-found,no-redef]
 
     del sys.path[0]  # a learner's own modules may share the names
-    for name in ("confine", "protocol", "runner"):
+    for name in ("confine", "protocol", "runner", "watch"):
         del sys.modules[name]
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -46,6 +49,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
 )
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+PR_SET_CHILD_SUBREAPER = 36
 CHANNEL_FD = 3  # where the learner's process finds its channel
 
 
@@ -79,7 +83,7 @@ def main() -> None:
     control.send(protocol.encode(protocol.Frame(protocol.Kind.READY)))
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 65536, 8)
+            message, fds, _, _ = socket.recv_fds(control, 65536, 16)
         except OSError:
             os._exit(0)
         if not message:
@@ -101,30 +105,44 @@ def report(status: int, line: protocol.KeeperReport) -> None:
 
 
 def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
-    """Trusted parent of one learner's process: isolate it, wait for it, kill it on demand, report."""
+    """Trusted parent of one learner's process: isolate it, wait for it, kill it on demand, report.
+
+    Where no cgroup bounds the sandbox (spec.watch), it also sums the memory, CPU time and tasks of every process
+    the learner starts, every 0.1 s, and kills the sandbox when one goes over its limit."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    stdin, stdout, stderr, channel, status, kill = fds
+    stdin, stdout, stderr, channel, status, kill = fds[:6]
+    joins = fds[6:]  # cgroup.procs files, written by the learner's process
     if spec.isolate and LIBC.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS):
         report(status, protocol.KeeperReport(error=f"unshare failed: {os.strerror(ctypes.get_errno())}"))
         os._exit(70)
+    if spec.watch is not None and not spec.isolate:
+        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans stay below the keeper, where the watch sums them
+    proc = watch.open_proc() if spec.watch is not None else -1
     pid = os.fork()
     if pid == 0:
         try:
             os.close(status)
             os.close(kill)
-            learner(spec, stdin, stdout, stderr, channel)
+            learner(spec, stdin, stdout, stderr, channel, joins)
         except BaseException as e:
             try:
                 failed = protocol.Frame(protocol.Kind.INTERNAL, message=f"the sandbox could not start: {e!r}")
                 os.write(CHANNEL_FD, protocol.encode(failed))
             finally:
                 os._exit(70)
-    for fd in (stdin, stdout, stderr, channel):
+    for fd in (stdin, stdout, stderr, channel, *joins):
         os.close(fd)
     report(status, protocol.KeeperReport(pid=pid))
     pidfd = os.pidfd_open(pid)
+    guard = watch.Watch(spec.watch, proc) if spec.watch is not None else None
+    limit = None
     while True:
-        ready, _, _ = select.select([kill, pidfd], [], [])
+        ready, _, _ = select.select([kill, pidfd], [], [], watch.TICK_S if guard else None)
+        if not ready and guard is not None:
+            guard.reap_orphans(pid)
+            limit = guard.sample()
+            if limit is None:
+                continue
         if kill in ready and os.read(kill, 1) == b"w":  # the judge asks where the learner's code is
             try:
                 os.kill(pid, signal.SIGUSR1)
@@ -132,7 +150,7 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
                 pass
             continue
         break
-    if kill in ready:  # "k", or the judge hung up: either way the run is over
+    if kill in ready or limit:  # "k", the judge hung up, or over a limit: either way the run is over
         for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
             try:
                 target()
@@ -144,7 +162,13 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
             os.killpg(pid, signal.SIGKILL)  # what the learner left running in its group
         except OSError:
             pass
-    report(status, protocol.KeeperReport(exit=os.waitstatus_to_exitcode(wstatus), maxrss_kb=rusage.ru_maxrss))
+    end = protocol.KeeperReport(exit=os.waitstatus_to_exitcode(wstatus), maxrss_kb=rusage.ru_maxrss, limit=limit)
+    if guard is not None:
+        watch.kill_all(proc)  # the orphans it adopted
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = max(guard.cpu_s, reaped.ru_utime + reaped.ru_stime)
+        end = dataclasses.replace(end, peak_kb=guard.peak // 1024, cpu_ms=int(cpu_s * 1000))
+    report(status, end)
     os._exit(0)
 
 
@@ -153,8 +177,11 @@ def mount(source: bytes, target: bytes, fstype: bytes | None, flags: int, data: 
         raise OSError(ctypes.get_errno(), f"mount {target.decode()}: {os.strerror(ctypes.get_errno())}")
 
 
-def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel: int) -> None:
-    """Become the learner's process: own mounts, descriptors, uid and limits, then run the job."""
+def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel: int, joins: list[int]) -> None:
+    """Become the learner's process: own cgroup, mounts, descriptors, uid and limits, then run the job."""
+    for fd in joins:  # into the sandbox's cgroup, in each hierarchy, before any learner code: all it forks follows
+        os.write(fd, b"0")
+        os.close(fd)
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2), (channel, CHANNEL_FD)):
         os.dup2(fd, target)
     os.closerange(CHANNEL_FD + 1, os.sysconf("SC_OPEN_MAX"))
