@@ -169,14 +169,23 @@ def batch(
     n_workers = workers or os.cpu_count() or 1
     timed_out = []
     for task, result in run(list(todo), options, n_workers):
-        if result.status is Status.TIMEOUT and result.limit != "cpu" and n_workers > 1:
-            timed_out.append(task)  # out of wall-clock time, maybe starved by a neighbour: final only once alone
-            continue  # (CPU time is the sandbox's own, whatever the load: a CPU-limit timeout is final)
+        if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
+            timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
+            continue
         _done(out_dir, task, todo[task], result, results, on_result)
     for task, result in run(timed_out, options, 1):  # one at a time, with nothing beside it
         _done(out_dir, task, todo[task], result, results, on_result)
     write_class_reports(out_dir, students, chosen, results, show_hidden=show_hidden)
     return results
+
+
+def maybe_starved(result: Result) -> bool:
+    """Whether a timeout may be the load's doing. Not when the CPU limit struck (CPU time is the sandbox's own,
+    whatever the load), nor when the sandbox had at least half a core all along (a busy loop): grading that
+    alone would cost its whole limit again, one sandbox at a time, for the same verdict."""
+    if result.limit == "cpu":
+        return False
+    return result.cpu_s is None or result.cpu_s < 0.5 * result.time_s
 
 
 def _done(
