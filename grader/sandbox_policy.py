@@ -33,7 +33,7 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py", "watch.py")
+CHILD_FILES = ("worker.py", "runner.py", "traced.py", "protocol.py", "confine.py", "watch.py")
 # Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
 TASKS = max(256, 4 * (os.cpu_count() or 1))
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
@@ -245,6 +245,8 @@ def env(tmp: str, xla_cache: str) -> dict[str, str]:
         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
         "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
         "XLA_FLAGS": xla_flags(),
+        # Learners' calls run eagerly, not compiled whole (runner.traced_call): for measuring the difference.
+        **({"JUDGE_EAGER": "1"} if os.environ.get("JUDGE_EAGER") == "1" else {}),
     }
 
 

@@ -36,7 +36,7 @@ else:  # run as a script in the sandbox: its siblings are plain modules beside i
     import watch  # type: ignore[import-not-found,no-redef]
 
     del sys.path[0]  # a learner's own modules may share the names
-    for name in ("confine", "protocol", "runner", "watch"):
+    for name in ("confine", "protocol", "runner", "traced", "watch"):
         del sys.modules[name]
 
 LIBC = ctypes.CDLL(None, use_errno=True)
