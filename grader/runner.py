@@ -155,9 +155,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     say_where_on_signal(channel, filename)
     eager = os.environ.get("JUDGE_EAGER") == "1"  # read before learner code runs: for measuring, not theirs to set
     try:
-        loaded = time.perf_counter()
         module, fn = load(job, filename)
-        loaded = time.perf_counter() - loaded
     except LookupError as e:
         message = missing_function(job, e.args[0] if e.args else module)
         send(channel, Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message=message))
@@ -183,7 +181,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         if not used:  # from now on eagerly: whatever stopped this case's attempt would likely stop the next's
             eager = True
             start = time.perf_counter()  # the case's time is the eager run's, as its outcome is
-        if spoiled and loaded < RELOAD_UNDER_S:  # eager code then starts from the state eager code would have
+        if spoiled:  # eager code then starts from the state it would have had (its import counts in the time limit)
             fn = reload(job, filename, fn)
         try:
             arr, problem = to_array(out if used else call(fn, job.arg_names, kwargs), np)
@@ -217,22 +215,14 @@ def load(job: protocol.Job, filename: str) -> tuple[Any, Callable[..., Any]]:
     return module, fn
 
 
-# A failed attempt ran part of the learner's code, or left a tracer in their module (a cache): their module is
-# imported again before eager code runs, unless that is slow, when the time limit counts it.
-RELOAD_UNDER_S = 1.0
-
-
 def reload(job: protocol.Job, filename: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The learner's function from a fresh import (what it printed then was shown at the first); the old one
-    if importing again fails."""
-    saved = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = io.StringIO()
+    """The learner's function from a fresh import, where an attempt to compile it ran their code or left a tracer
+    in their module (a cache); the old one if importing again fails. Its output was shown at the first import."""
     try:
-        return load(job, filename)[1]
+        with traced.discarded():
+            return load(job, filename)[1]
     except BaseException:
         return fn
-    finally:
-        sys.stdout, sys.stderr = saved
 
 
 def finish(channel: BinaryIO) -> NoReturn:

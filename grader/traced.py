@@ -14,7 +14,7 @@ import gc
 import os
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Compiling grows faster than the program (unrolled Python loops): past this many operations, eager dispatch is
@@ -46,31 +46,56 @@ class HeldBack:
 
 
 @contextlib.contextmanager
-def held_output() -> Any:
-    """Output held back, at the file descriptors too (streams the learner kept, C code): `.wrote` says if any came."""
+def fds_to(target: int) -> Iterator[None]:
+    """Descriptors 1 and 2 pointed at `target` meanwhile: what Python streams buffered goes there too."""
     flush()
-    held, streams = HeldBack(), (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
-    read, write = os.pipe()
     saved = [os.dup(1), os.dup(2)]
-    os.set_blocking(write, False)  # a full pipe fails the writer, which stops the attempt, never blocks it
-    os.dup2(write, 1)
-    os.dup2(write, 2)
-    os.close(write)
-    sys.stdout = sys.stderr = sys.__stdout__ = sys.__stderr__ = held  # type: ignore[misc,assignment]
     try:
-        yield held
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
     finally:
-        sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
-        flush()  # what went to kept streams' buffers reaches the pipe, not the learner's output later
+        flush()
         for fd, old in zip((1, 2), saved):
             os.dup2(old, fd)
             os.close(old)
+
+
+@contextlib.contextmanager
+def held_output() -> Iterator[HeldBack]:
+    """Output held back, at the descriptors too (streams the learner kept, C code): `.wrote` says if any came."""
+    held, streams = HeldBack(), (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    read, write = os.pipe()
+    os.set_blocking(write, False)  # a full pipe fails the writer, which stops the attempt, never blocks it
+    try:
+        with fds_to(write):
+            sys.stdout = sys.stderr = sys.__stdout__ = sys.__stderr__ = held  # type: ignore[misc,assignment]
+            try:
+                yield held
+            finally:
+                sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
         os.set_blocking(read, False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             held.wrote = held.wrote or bool(os.read(read, 1))
-        except BlockingIOError:
-            pass
+    finally:
         os.close(read)
+        os.close(write)
+
+
+@contextlib.contextmanager
+def discarded() -> Iterator[None]:
+    """Output thrown away meanwhile (a second import's), the Python streams left as they are: a learner's module
+    may keep them."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        with fds_to(null):
+            yield
+    finally:
+        os.close(null)
 
 
 def operations(jaxpr: Any) -> int:
