@@ -2,7 +2,8 @@
 
 Part of the child side with `worker.py` and `protocol.py`: stdlib and numpy only, nothing of the
 judge. Everything here runs in the learner's process, so nothing it sends is trusted: the judge
-reads the frames strictly and computes every verdict itself.
+reads the frames strictly and computes every verdict itself. Each case is first tried compiled whole
+(`traced.py`); where that could give anything but the eager call's outcome, the call is made eagerly.
 """
 
 from __future__ import annotations
@@ -176,8 +177,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         kwargs.update({name: arrays[f"{i}.{name}"] for name in case.arrays})
         jax = None if eager else sys.modules.get("jax")  # never imported here: a learner without JAX runs eagerly
         start = time.perf_counter()
-        attempt = traced.traced_call(jax, call, fn, job.arg_names, kwargs) if jax else (False, None, False)
-        used, out, spoiled = attempt
+        used, out, spoiled = traced.traced_call(jax, call, fn, job.arg_names, kwargs) if jax else (False, None, False)
         if not used:  # from now on eagerly: whatever stopped this case's attempt would likely stop the next's
             eager = True
             start = time.perf_counter()  # the case's time is the eager run's, as its outcome is

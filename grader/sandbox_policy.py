@@ -32,7 +32,7 @@ STARTUP_S = 60.0  # the runtime's own start (importing numpy/jax), never charged
 TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
-CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
+CHILD_DIR = "/run/child"  # the child's modules, read-only; covered again in each learner's process
 CHILD_FILES = ("worker.py", "runner.py", "traced.py", "protocol.py", "confine.py", "watch.py")
 # Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
 TASKS = max(256, 4 * (os.cpu_count() or 1))
@@ -245,7 +245,7 @@ def env(tmp: str, xla_cache: str) -> dict[str, str]:
         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
         "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
         "XLA_FLAGS": xla_flags(),
-        # Learners' calls run eagerly, not compiled whole (runner.traced_call): for measuring the difference.
+        # Learners' calls run eagerly, never compiled whole (grader/traced.py): for measuring the difference.
         **({"JUDGE_EAGER": "1"} if os.environ.get("JUDGE_EAGER") == "1" else {}),
     }
 
