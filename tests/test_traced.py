@@ -107,8 +107,13 @@ def learner(tmp_path, body: str, before: str = "") -> str:
     return str(path)
 
 
-def test_a_learner_debugging_with_print_sees_values_once_per_case(tmp_path):
-    result = grade(SDPA, learner(tmp_path, CORRECT + '    print("max", scores.max())\n    return out\n'))
+@pytest.mark.parametrize(
+    "say",
+    ['print("max", scores.max())', 'jax.debug.print("max {}", scores.max())', 'print("max", scores.max(), file=kept)'],
+    ids=["print", "jax.debug.print", "a stream kept at import"],
+)
+def test_a_learner_debugging_with_print_sees_values_once_per_case(tmp_path, say):
+    result = grade(SDPA, learner(tmp_path, f"{CORRECT}    {say}\n    return out\n", "import sys\nkept = sys.stdout"))
     assert result.status is Status.PASSED
     lines = result.stdout.splitlines()
     assert len(lines) == len(result.cases) and all(float(line.split()[1]) > 0 for line in lines), result.stdout
