@@ -33,7 +33,7 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's three modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py")
+CHILD_FILES = ("worker.py", "runner.py", "protocol.py", "confine.py", "compile_hook.py")
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
 MOUNTED_OVER = ("/tmp", "/dev", "/proc")
 JUDGE_ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +122,7 @@ def prepare_compile_cache() -> Path | None:
     path = compile_cache_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o711)  # other uids (learners, as root) open entries by exact key, never list them
     except OSError:
         return None
     return path

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from grader import protocol, reaper
+from grader import compile_service, protocol, reaper
 from grader.caches import compile_cache_dir
 from grader.capture import Capture
 from grader.sandbox_policy import (
@@ -26,6 +26,7 @@ from grader.sandbox_policy import (
     hidden_paths,
     inside,
     interpreter,
+    prepare_compile_cache,
     resolve_level,
     site_dirs,
 )
@@ -58,6 +59,9 @@ class Zygote:
         self._lock = threading.Lock()
         self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
         self._proc: subprocess.Popen[bytes] | None = None
+        # Compiles learners' programs into the shared cache, which they only read (see compile_service.py).
+        self.compiler = compile_service.CompileService() if compile_service.enabled() else None
+        prepare_compile_cache()
         self._start()
 
     def _child_argv(self) -> list[str]:
@@ -131,7 +135,16 @@ class Zygote:
         return self._proc.pid if self._proc else None
 
     def fork(self, spec: protocol.Spawn, fds: list[int]) -> None:
-        """Have a keeper and a learner's process forked with these descriptors."""
+        """Have a keeper and a learner's process forked with these descriptors (and a compile service's
+        connection of its own, the learner's fd 4, when there is one)."""
+        service = self.compiler.connect() if self.compiler is not None else None
+        try:
+            self._fork(spec, fds + ([service.fileno()] if service is not None else []))
+        finally:
+            if service is not None:
+                service.close()
+
+    def _fork(self, spec: protocol.Spawn, fds: list[int]) -> None:
         with self._lock:
             for _ in range(2):
                 if self._proc is None:
@@ -163,6 +176,8 @@ class Zygote:
     def close(self) -> None:
         with self._lock:
             self._stop()
+        if self.compiler is not None:
+            self.compiler.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Zygote:

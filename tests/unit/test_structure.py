@@ -8,7 +8,7 @@ import pytest
 
 GRADER = Path(__file__).resolve().parents[2] / "grader"
 MODULES = sorted(GRADER.glob("*.py"))
-CHILD = ("worker", "runner", "protocol", "confine")
+CHILD = ("worker", "runner", "protocol", "confine", "compile_hook")
 
 
 def imports_of(path: Path) -> set[str]:
