@@ -21,7 +21,7 @@ from typing import Any
 
 FD = 4  # where the learner's process finds its connection
 MAX_REQUEST = 16 << 20  # the service's own bound: a larger program is compiled here without asking
-WAIT_S = 10.0  # for one answer; a service this slow is not asked again in this run
+WAIT_S = 3.0  # for one answer (a learner waits within its own time limit); a slower service is not asked again
 
 
 class Client:

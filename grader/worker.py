@@ -171,9 +171,10 @@ def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel:
         for folder in spec.hide:  # the child's own code: loaded already, and none of the learner's business
             mount(b"tmpfs", folder.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555")
     try:  # learners open the compiled code they computed a key for, but cannot list the others' programs
-        confine.hide_listing(os.environ["JAX_COMPILATION_CACHE_DIR"])
+        if spec.isolate or spec.read is not None:  # not where the judge grades as without Landlock
+            confine.hide_listing(os.environ["JAX_COMPILATION_CACHE_DIR"])
     except (KeyError, OSError):
-        pass  # no Landlock: at the bwrap level as root the folder's mode (0711) still hides them
+        pass  # no Landlock: as root, the folder's mode (0711) still hides them from a learner's own uid
     drop_privileges(spec.uid)
     if spec.read is not None and spec.write is not None:  # the process level: no namespaces to hide things in
         confine.restrict_files(spec.read, spec.write)

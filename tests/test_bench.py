@@ -23,3 +23,8 @@ def test_throughput_bench_prints_its_figures():
     out = run_bench("throughput.py")
     for text in ("judge batch:", "naive judge:", "speed-up:", "peak RSS per sandbox"):
         assert text in out
+
+
+def test_compile_service_bench_prints_both_learners_with_and_without_it():
+    out = run_bench("compile_service.py")
+    assert out.count("learner a (first)") == 2 and out.count("learner b (second)") == 2 and "[passed]" in out
