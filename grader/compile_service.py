@@ -22,9 +22,9 @@ from grader.caches import compile_cache_dir, xla_flags
 SERVER = Path(__file__).with_name("compile_server.py")
 
 
-def enabled() -> bool:
-    """On unless JUDGE_COMPILE_SERVICE=0 (to measure without it, or where it misbehaves)."""
-    return os.environ.get("JUDGE_COMPILE_SERVICE", "1") != "0"
+def enabled(default: bool) -> bool:
+    """JUDGE_COMPILE_SERVICE=0 or 1 turns it off or on everywhere (to measure, or where it misbehaves)."""
+    return {"0": False, "1": True}.get(os.environ.get("JUDGE_COMPILE_SERVICE", ""), default)
 
 
 def server_env() -> dict[str, str]:

@@ -53,14 +53,15 @@ class Zygote:
                 outcome = box.run(job, payload)
     """
 
-    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",)):
+    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",), compiles: bool = False):
         self.level = resolve_level(level)
         self.preimport = tuple(preimport)
         self._lock = threading.Lock()
         self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
         self._proc: subprocess.Popen[bytes] | None = None
-        # Compiles learners' programs into the shared cache, which they only read (see compile_service.py).
-        self.compiler = compile_service.CompileService() if compile_service.enabled() else None
+        # Compiles learners' programs into the shared cache, which they only read (see compile_service.py): for
+        # a batch, whose learners share programs; one `judge run` would only pay for starting it.
+        self.compiler = compile_service.CompileService() if compile_service.enabled(compiles) else None
         prepare_compile_cache()
         self._start()
 
@@ -198,7 +199,7 @@ def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Z
     key = (resolve_level(level), preimport)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Zygote(key[0], preimport)
+            _shared[key] = Zygote(key[0], preimport, compiles=True)
             if len(_shared) == 1:
                 atexit.register(_close_shared)
         return _shared[key]

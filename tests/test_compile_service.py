@@ -159,7 +159,7 @@ def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypat
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     attack = tmp_path / "attack.py"
     attack.write_text(ATTACK.replace("SCALE", "1.0").replace("GARBAGE", "True"))
-    with Zygote(level) as zygote:
+    with Zygote(level, compiles=True) as zygote:
         result = grade(MASK, attack, sandbox=level, zygote=zygote)
     assert result.passed, result.message  # garbage on its own connection only costs it local compiles
     assert "LIST REFUSED" in result.stdout and "WRITE REFUSED" in result.stdout, result.stdout
@@ -178,7 +178,7 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
     right.write_text(ATTACK.replace("SCALE", "1.0").replace("GARBAGE", "False"))
     wrong.write_text(ATTACK.replace("SCALE", "2.0").replace("GARBAGE", "False"))
     results = {}
-    with Zygote("auto", ("numpy", "jax", "jax.numpy")) as zygote:
+    with Zygote("auto", ("numpy", "jax", "jax.numpy"), compiles=True) as zygote:
         for _ in range(2):  # the second time, both find their programs in the cache
             run = lambda f: results.setdefault(f.name, []).append(grade(MASK, f, zygote=zygote))  # noqa: E731
             threads = [threading.Thread(target=run, args=(f,)) for f in (right, wrong)]
@@ -196,6 +196,7 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
 
 def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, monkeypatch):
     from grader.grading import grade
+    from grader.sandbox import Zygote
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     source = (SUBMISSIONS / MASK / "correct_jax.py").read_text()
@@ -206,4 +207,5 @@ def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, mon
             "    keep = jax.jit(lambda k: jax.pure_callback(np.asarray, k, k))(keep)\n    return jnp.broadcast_to(",
         )
     )
-    assert grade(MASK, callback).passed
+    with Zygote("auto", compiles=True) as zygote:
+        assert grade(MASK, callback, zygote=zygote).passed
