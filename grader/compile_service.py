@@ -9,6 +9,7 @@ its deadline) costs the learners waiting on it only a local compile: the next sa
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from grader import reaper
 from grader.caches import compile_cache_dir, xla_flags
+from grader.sandbox_policy import confinable, confinement
 
 SERVER = Path(__file__).with_name("compile_server.py")
 
@@ -28,8 +30,14 @@ def enabled(default: bool) -> bool:
 
 
 def server_env() -> dict[str, str]:
-    """What sets the keys' inputs: the judge's XLA flags and the cache, and nothing the judge's caller set."""
+    """What sets the keys' inputs: the judge's XLA flags and the cache, and nothing the judge's caller set;
+    and, where Landlock works, what the service may read (the runtime, as learners) and write (the cache)."""
+    confined = {}
+    if confinable():
+        read, _ = confinement(str(compile_cache_dir()))
+        confined["JUDGE_SERVICE_CONFINE"] = json.dumps({"read": read, "write": [str(compile_cache_dir())]})
     return {
+        **confined,
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "JAX_PLATFORMS": "cpu",

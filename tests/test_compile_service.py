@@ -209,3 +209,19 @@ def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, mon
     )
     with Zygote("auto", compiles=True) as zygote:
         assert grade(MASK, callback, zygote=zygote).passed
+
+
+def test_the_service_confines_itself_where_landlock_works(service):
+    """It parses hostile bytes: a bug there should reach the cache at most, not the judge's files or network."""
+    import time
+
+    from grader.sandbox_policy import confinable
+
+    if not confinable():
+        pytest.skip("no Landlock here")
+    svc, _ = service
+    assert ask(compile_hook.Client(svc.connect()), program(lambda x: x * 9.0))  # serving once confined
+    deadline = time.monotonic() + 10
+    while "Seccomp:\t2" not in open(f"/proc/{svc.pid}/status").read():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
