@@ -194,6 +194,8 @@ def serve(conn: socket.socket, compiler: Compiler) -> None:
                 body = read_exact(conn, n)
             except (OSError, EOFError):
                 return
+            if not waiting(conn):
+                return  # gone, or sending more before its answer: no learner keeps the service busy but while it waits
             try:
                 answer = {"key": compiler.request(body)}
             except Refused as e:
@@ -204,6 +206,17 @@ def serve(conn: socket.socket, compiler: Compiler) -> None:
                 conn.sendall(reply(answer))
             except OSError:
                 return
+
+
+def waiting(conn: socket.socket) -> bool:
+    """Whether the learner is waiting for this answer: still connected, and nothing sent after its request."""
+    try:
+        conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # returns b"" if it hung up, a byte if it sent more
+    except BlockingIOError:
+        return True
+    except OSError:
+        pass
+    return False
 
 
 def reply(doc: dict[str, str]) -> bytes:

@@ -100,6 +100,22 @@ def test_refused_garbage_and_oversized_requests_get_no_and_nothing_is_stored(ser
     assert ask(compile_hook.Client(svc.connect()), program(lambda x: x * 7.0))  # still serving the others
 
 
+def test_a_learner_keeps_the_service_busy_only_while_it_waits(service):
+    """Requests queued behind one another are not compiled: the connection is dropped unanswered."""
+    svc, folder = service
+    pipelined = svc.connect()
+    header = json.dumps({"tuple": False, "params": [True], "outputs": [True]}).encode()
+    frames = [struct.pack(">I", len(header)) + header + program(lambda x, c=c: x * c) for c in (11.0, 12.0)]
+    pipelined.sendall(b"".join(struct.pack(">I", len(f)) + f for f in frames))
+    try:
+        answer = pipelined.recv(100)
+    except ConnectionResetError:  # dropped with the second request unread
+        answer = b""
+    assert answer == b""
+    assert ask(compile_hook.Client(svc.connect()), program(lambda x: x * 13.0))  # one that waits is served
+    assert len(list(folder.iterdir())) == 1
+
+
 def test_a_dead_service_is_started_again_and_its_learners_give_up_on_it(service, monkeypatch):
     svc, _ = service
     client = compile_hook.Client(svc.connect())
@@ -168,19 +184,22 @@ def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypat
     assert oct(folder.stat().st_mode & 0o777) == "0o711"
 
 
-def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monkeypatch):
+@pytest.mark.parametrize("level", ["process", "bwrap"])
+def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monkeypatch, level):
     """Same program names and shapes, different constants: each loads the executable of its own program."""
     from grader.grading import grade
     from grader.sandbox import Zygote
 
+    if level == "bwrap":
+        strong_level()
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     right, wrong = tmp_path / "right.py", tmp_path / "wrong.py"
     right.write_text(ATTACK.replace("SCALE", "1.0").replace("GARBAGE", "False"))
     wrong.write_text(ATTACK.replace("SCALE", "2.0").replace("GARBAGE", "False"))
     results = {}
-    with Zygote("auto", ("numpy", "jax", "jax.numpy"), compiles=True) as zygote:
+    with Zygote(level, ("numpy", "jax", "jax.numpy"), compiles=True) as zygote:
         for _ in range(2):  # the second time, both find their programs in the cache
-            run = lambda f: results.setdefault(f.name, []).append(grade(MASK, f, zygote=zygote))  # noqa: E731
+            run = lambda f: results.setdefault(f.name, []).append(grade(MASK, f, sandbox=level, zygote=zygote))  # noqa: E731
             threads = [threading.Thread(target=run, args=(f,)) for f in (right, wrong)]
             for t in threads:
                 t.start()
