@@ -197,7 +197,8 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
     right.write_text(ATTACK.replace("SCALE", "1.0").replace("GARBAGE", "False"))
     wrong.write_text(ATTACK.replace("SCALE", "2.0").replace("GARBAGE", "False"))
     results = {}
-    with Zygote(level, ("numpy", "jax", "jax.numpy"), compiles=True) as zygote:
+    preimport = ("numpy", "jax") if level == "bwrap" else ("numpy",)  # the hook patches JAX loaded before or after
+    with Zygote(level, preimport, compiles=True) as zygote:
         for _ in range(2):  # the second time, both find their programs in the cache
             run = lambda f: results.setdefault(f.name, []).append(grade(MASK, f, sandbox=level, zygote=zygote))  # noqa: E731
             threads = [threading.Thread(target=run, args=(f,)) for f in (right, wrong)]
