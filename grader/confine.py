@@ -79,6 +79,28 @@ def restrict_files(read: list[str], write: list[str]) -> int:
     return abi
 
 
+def hide_listing(folder: str) -> None:
+    """Keep the entries of `folder` from being listed, while they still open by exact name: a ruleset that
+    handles only listing, allowed everywhere but there (it stacks on any other). Raises OSError where the
+    kernel has no Landlock. Called before other confinement: it lists the folders on the way to `folder`."""
+    elsewhere = [p for p in tree_except("/", [folder]) if os.path.isdir(p)]
+    if landlock_abi() < 1:
+        raise OSError(38, "this kernel has no Landlock")
+    attr = ctypes.create_string_buffer(struct.pack("<Q", READ_DIR), 8)
+    ruleset = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, attr, ctypes.c_size_t(8), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        for path in elsewhere:
+            _allow(ruleset, path, READ_DIR)
+        if LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+            raise OSError(ctypes.get_errno(), "could not set no_new_privs")
+        if LIBC.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)):
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+
+
 def _allow(ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -98,7 +120,7 @@ def tree_except(root: str, hidden: list[str]) -> list[str]:
     """Paths that together cover `root` but none of `hidden` (Landlock can only allow, never carve out)."""
     root = os.path.realpath(root)
     inside = [os.path.realpath(h) for h in hidden]
-    inside = [h for h in inside if h == root or h.startswith(root + os.sep)]
+    inside = [h for h in inside if h == root or h.startswith(root.rstrip(os.sep) + os.sep)]  # "/" too
     if not inside:
         return [root]
     if root in inside:

@@ -33,7 +33,7 @@ TMPFS_MB = 64
 SHM_MB = 16
 XLA_MOUNT = "/xla-cache"
 CHILD_DIR = "/run/child"  # the child's modules, read-only; covered again in each learner's process
-CHILD_FILES = ("worker.py", "runner.py", "traced.py", "protocol.py", "confine.py", "watch.py")
+CHILD_FILES = ("worker.py", "runner.py", "traced.py", "protocol.py", "confine.py", "watch.py", "compile_hook.py")
 # Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
 TASKS = max(256, 4 * (os.cpu_count() or 1))
 RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
@@ -124,6 +124,7 @@ def prepare_compile_cache() -> Path | None:
     path = compile_cache_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o711)  # other uids (learners, as root) open entries by exact key, never list them
     except OSError:
         return None
     return path

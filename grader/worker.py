@@ -27,16 +27,17 @@ import socket
 import sys
 
 if __package__:  # grader.worker, imported by the judge's tests
-    from grader import confine, protocol, runner, watch
+    from grader import compile_hook, confine, protocol, runner, watch
 else:  # run as a script in the sandbox: its siblings are plain modules beside it, loaded once here
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import compile_hook  # type: ignore[import-not-found,no-redef]
     import confine  # type: ignore[import-not-found,no-redef]
     import protocol  # type: ignore[import-not-found,no-redef]
     import runner  # type: ignore[import-not-found,no-redef]
     import watch  # type: ignore[import-not-found,no-redef]
 
     del sys.path[0]  # a learner's own modules may share the names
-    for name in ("confine", "protocol", "runner", "traced", "watch"):
+    for name in ("compile_hook", "confine", "protocol", "runner", "traced", "watch"):
         del sys.modules[name]
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -51,6 +52,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x40
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 PR_SET_CHILD_SUBREAPER = 36
 CHANNEL_FD = 3  # where the learner's process finds its channel
+COMPILE_FD = compile_hook.FD  # and its connection to the compile service, when the judge runs one
 
 
 def main() -> None:
@@ -111,7 +113,8 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
     the learner starts, every 0.1 s, and kills the sandbox when one goes over its limit."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     stdin, stdout, stderr, channel, status, kill = fds[:6]
-    joins = fds[6:]  # cgroup.procs files, written by the learner's process
+    joins = fds[6 : 6 + spec.joins]  # cgroup.procs files, written by the learner's process
+    service = fds[6 + spec.joins :]  # the compile service's connection, when the judge runs one
     if spec.isolate and LIBC.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS):
         report(status, protocol.KeeperReport(error=f"unshare failed: {os.strerror(ctypes.get_errno())}"))
         os._exit(70)
@@ -123,14 +126,14 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
         try:
             os.close(status)
             os.close(kill)
-            learner(spec, stdin, stdout, stderr, channel, joins)
+            learner(spec, stdin, stdout, stderr, channel, joins, *service)
         except BaseException as e:
             try:
                 failed = protocol.Frame(protocol.Kind.INTERNAL, message=f"the sandbox could not start: {e!r}")
                 os.write(CHANNEL_FD, protocol.encode(failed))
             finally:
                 os._exit(70)
-    for fd in (stdin, stdout, stderr, channel, *joins):
+    for fd in (stdin, stdout, stderr, channel, *joins, *service):
         os.close(fd)
     report(status, protocol.KeeperReport(pid=pid))
     pidfd = os.pidfd_open(pid)
@@ -177,14 +180,18 @@ def mount(source: bytes, target: bytes, fstype: bytes | None, flags: int, data: 
         raise OSError(ctypes.get_errno(), f"mount {target.decode()}: {os.strerror(ctypes.get_errno())}")
 
 
-def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel: int, joins: list[int]) -> None:
+def learner(
+    spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel: int, joins: list[int], service: int = -1
+) -> None:
     """Become the learner's process: own cgroup, mounts, descriptors, uid and limits, then run the job."""
     for fd in joins:  # into the sandbox's cgroup, in each hierarchy, before any learner code: all it forks follows
         os.write(fd, b"0")
         os.close(fd)
-    for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2), (channel, CHANNEL_FD)):
+    pairs = [(stdin, 0), (stdout, 1), (stderr, 2), (channel, CHANNEL_FD)]
+    pairs += [(service, COMPILE_FD)] if service >= 0 else []
+    for fd, target in pairs:  # the service's fd last: it was received last, so it is the highest
         os.dup2(fd, target)
-    os.closerange(CHANNEL_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    os.closerange(pairs[-1][1] + 1, os.sysconf("SC_OPEN_MAX"))
     os.setsid()
     if spec.isolate:
         mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
@@ -193,6 +200,11 @@ def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel:
         mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.shm_mb}m,mode=1777".encode())
         for folder in spec.hide:  # the child's own code: loaded already, and none of the learner's business
             mount(b"tmpfs", folder.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555")
+    try:  # learners open the compiled code they computed a key for, but cannot list the others' programs
+        if spec.isolate or spec.read is not None:  # not where the judge grades as without Landlock
+            confine.hide_listing(os.environ["JAX_COMPILATION_CACHE_DIR"])
+    except (KeyError, OSError):
+        pass  # no Landlock: as root, the folder's mode (0711) still hides them from a learner's own uid
     drop_privileges(spec.uid)
     if spec.read is not None and spec.write is not None:  # the process level: no namespaces to hide things in
         confine.restrict_files(spec.read, spec.write)
@@ -200,6 +212,8 @@ def learner(spec: protocol.Spawn, stdin: int, stdout: int, stderr: int, channel:
     os.environ.update({"HOME": spec.workdir, "TMPDIR": spec.workdir})
     os.chdir(spec.workdir)
     set_limits(spec.limits)
+    if service >= 0:
+        compile_hook.install(COMPILE_FD)
     runner.run_job(os.fdopen(CHANNEL_FD, "wb", buffering=0), spec.workdir)
 
 

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from grader import protocol, reaper
+from grader import compile_service, protocol, reaper
 from grader.caches import compile_cache_dir
 from grader.capture import Capture
 from grader.sandbox_policy import (
@@ -26,6 +26,7 @@ from grader.sandbox_policy import (
     hidden_paths,
     inside,
     interpreter,
+    prepare_compile_cache,
     resolve_level,
     site_dirs,
 )
@@ -52,12 +53,16 @@ class Zygote:
                 outcome = box.run(job, payload)
     """
 
-    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",)):
+    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",), compiles: bool = False):
         self.level = resolve_level(level)
         self.preimport = tuple(preimport)
         self._lock = threading.Lock()
         self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
         self._proc: subprocess.Popen[bytes] | None = None
+        # Compiles learners' programs into the shared cache, which they only read (see compile_service.py): for
+        # a batch, whose learners share programs; one `judge run` would only pay for starting it.
+        self.compiler = compile_service.CompileService() if compile_service.enabled(compiles) else None
+        prepare_compile_cache()
         self._start()
 
     def _child_argv(self) -> list[str]:
@@ -131,7 +136,16 @@ class Zygote:
         return self._proc.pid if self._proc else None
 
     def fork(self, spec: protocol.Spawn, fds: list[int]) -> None:
-        """Have a keeper and a learner's process forked with these descriptors."""
+        """Have a keeper and a learner's process forked with these descriptors (and a compile service's
+        connection of its own, the learner's fd 4, when there is one)."""
+        service = self.compiler.connect() if self.compiler is not None else None
+        try:
+            self._fork(spec, fds + ([service.fileno()] if service is not None else []))
+        finally:
+            if service is not None:
+                service.close()
+
+    def _fork(self, spec: protocol.Spawn, fds: list[int]) -> None:
         with self._lock:
             for _ in range(2):
                 if self._proc is None:
@@ -163,6 +177,8 @@ class Zygote:
     def close(self) -> None:
         with self._lock:
             self._stop()
+        if self.compiler is not None:
+            self.compiler.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Zygote:
@@ -183,7 +199,7 @@ def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Z
     key = (resolve_level(level), preimport)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Zygote(key[0], preimport)
+            _shared[key] = Zygote(key[0], preimport, compiles=True)
             if len(_shared) == 1:
                 atexit.register(_close_shared)
         return _shared[key]

@@ -26,3 +26,8 @@ def test_throughput_bench_prints_its_figures():
         assert text in out
     same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
     assert same == sampled != "0", out
+
+
+def test_compile_service_bench_prints_both_learners_with_and_without_it():
+    out = run_bench("compile_service.py")
+    assert out.count("learner a (first)") == 2 and out.count("learner b (second)") == 2 and "[passed]" in out

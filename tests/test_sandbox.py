@@ -183,18 +183,26 @@ def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
 
     grade("mha_cross", problems.load_problem("mha_cross").reference_path)  # fills the cache
     path = tmp_path / f"{MASK}.py"
+    from grader.caches import compile_cache_dir
+
+    entry = next(p.name for p in compile_cache_dir().iterdir())  # a trusted entry, by its name
     path.write_text(
         "import os\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
         "    d = os.environ['JAX_COMPILATION_CACHE_DIR']\n"
-        "    entries = os.listdir(d)\n"
+        f"    size = len(open(os.path.join(d, {entry!r}), 'rb').read())\n"
         "    try:\n"
-        "        open(os.path.join(d, entries[0]), 'wb').write(b'poison')\n"
+        "        os.listdir(d)\n"
+        "        raise RuntimeError('LISTED')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    try:\n"
+        f"        open(os.path.join(d, {entry!r}), 'wb').write(b'poison')\n"
         "        raise RuntimeError('WROTE')\n"
         "    except OSError as e:\n"
-        "        raise RuntimeError(f'READ-ONLY {len(entries)} {e.strerror}')\n"
+        "        raise RuntimeError(f'READ-ONLY {size} {e.strerror}')\n"
     )
     code, doc, _ = run_hostile("", strong_level(), path=path)
-    assert "READ-ONLY" in doc["message"] and "Read-only file system" in doc["message"]
+    assert "READ-ONLY" in doc["message"] and "Read-only file system" in doc["message"], doc["message"]
     assert int(doc["message"].split("READ-ONLY ")[1].split()[0]) > 0  # the trusted entries are there to read
 
 

@@ -8,7 +8,7 @@ import pytest
 
 GRADER = Path(__file__).resolve().parents[2] / "grader"
 MODULES = sorted(GRADER.glob("*.py"))
-CHILD = ("worker", "runner", "traced", "protocol", "confine", "watch")
+CHILD = ("worker", "runner", "traced", "protocol", "confine", "watch", "compile_hook")
 
 
 def imports_of(path: Path) -> set[str]:
