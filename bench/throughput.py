@@ -239,7 +239,7 @@ def main() -> None:
         # the learner's function called as written, eagerly, with no compile service: nothing shared, nothing traced.
         proc = subprocess.run(
             [judge, "run", pid, "--file", str(root / "class" / student / f"{pid}.py"), "--json"],
-            env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS="", JUDGE_EAGER="1", JUDGE_NO_COMPILE_SERVICE="1"),
+            env=clean_env(JUDGE_CACHE_DIR=cache, XLA_FLAGS="", JUDGE_EAGER="1", JUDGE_COMPILE_SERVICE="0"),
             capture_output=True,
         )
         shutil.rmtree(cache, ignore_errors=True)
