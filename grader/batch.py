@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from grader.report import write_class_reports
 from grader.sandbox_policy import guarded, resolve_level
 from grader.storage import atomic_write, fingerprint, judge_version
 from grader.textsafe import visible
+from grader.zygote import shared_zygote
 from grader.tasks import Options, Task, grade_submission, read_task
 
 __all__ = ["Task", "batch", "grade_submission", "learners", "progress_printer", "read_task"]
@@ -165,8 +167,10 @@ def batch(
                     on_result(task, stored, True)
             else:
                 todo[task] = key
-    _warm_expected(chosen, hidden_seed)
+    if todo and executor == "local":
+        shared_zygote(level)  # started now, it imports JAX and Flax while the expected outputs are computed
     n_workers = workers or os.cpu_count() or 1
+    _warm_expected(chosen, hidden_seed, n_workers)
     timed_out = []
     for task, result in run(list(todo), options, n_workers):
         if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
@@ -202,12 +206,17 @@ def _done(
         on_result(task, result, False)
 
 
-def _warm_expected(problem_ids: list[str], hidden_seed: str | None) -> None:
-    """Compute (or load) every expected output once, before the workers start."""
-    for pid in problem_ids:
+def _warm_expected(problem_ids: list[str], hidden_seed: str | None, workers: int) -> None:
+    """Compute (or load) every expected output once, before the workers start: problems side by side (XLA
+    compiles without the GIL, and a problem's reference loads under its own lock)."""
+
+    def warm(pid: str) -> None:
         problem = problems.load_problem(pid)
         for case in problems.grading_cases(problem, hidden_seed):
             problems.expected_output(problem, case, problems.make_inputs(problem.meta, case))
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        list(pool.map(warm, problem_ids))
 
 
 def progress_printer(total: int) -> Callable[[Task, Result, bool], None]:
