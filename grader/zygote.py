@@ -189,7 +189,7 @@ class Zygote:
 
 
 # Libraries a batch's zygote imports once for all its learners.
-BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen")
+BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen", "flax.nnx")  # nnx: 0.36 s a learner otherwise
 _shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
 _shared_lock = threading.Lock()
 
