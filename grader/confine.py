@@ -61,21 +61,8 @@ def restrict_files(read: list[str], write: list[str]) -> int:
     net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0
     scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0
     attr = struct.pack("<QQQ", handled, net, scoped)[: 8 if abi < 4 else 16 if abi < 6 else 24]
-    buf = ctypes.create_string_buffer(attr, len(attr))
-    ruleset = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
-    try:
-        reading = EXECUTE | READ_FILE | READ_DIR
-        for paths, rights in ((read, reading), (write, handled)):
-            for path in paths:
-                _allow(ruleset, path, rights)
-        if LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
-            raise OSError(ctypes.get_errno(), "could not set no_new_privs")
-        if LIBC.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)):
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-    finally:
-        os.close(ruleset)
+    reading = EXECUTE | READ_FILE | READ_DIR
+    _restrict_self(attr, [(path, reading) for path in read] + [(path, handled) for path in write])
     return abi
 
 
@@ -86,13 +73,18 @@ def hide_listing(folder: str) -> None:
     elsewhere = [p for p in tree_except("/", [folder]) if os.path.isdir(p)]
     if landlock_abi() < 1:
         raise OSError(38, "this kernel has no Landlock")
-    attr = ctypes.create_string_buffer(struct.pack("<Q", READ_DIR), 8)
-    ruleset = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, attr, ctypes.c_size_t(8), ctypes.c_uint32(0))
+    _restrict_self(struct.pack("<Q", READ_DIR), [(path, READ_DIR) for path in elsewhere])
+
+
+def _restrict_self(attr: bytes, rules: list[tuple[str, int]]) -> None:
+    """Make a ruleset that handles what `attr` says, allow each (path, rights), and apply it to this process."""
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    ruleset = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path in elsewhere:
-            _allow(ruleset, path, READ_DIR)
+        for path, rights in rules:
+            _allow(ruleset, path, rights)
         if LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
             raise OSError(ctypes.get_errno(), "could not set no_new_privs")
         if LIBC.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)):

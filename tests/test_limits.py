@@ -15,7 +15,7 @@ from conftest import HOSTILE, SUBMISSIONS, strong_level
 from grader import cgroups
 from grader.grading import grade
 from grader.models import Limits, Status
-from grader.sandbox_policy import TASKS
+from grader.sandbox_policy import others_can_run_runtime, TASKS
 
 MASK = "cross_attention_mask"
 
@@ -97,28 +97,36 @@ def test_forked_children_are_held_to_the_memory_limit_together(level, mechanism)
     assert result.status is Status.MEMORY and result.limit == "memory", result.message
     assert "all the processes your code started together went over the limit of 2048 MB" in result.message
     assert 0.8 * 2048 <= result.peak_memory_mb <= 1.2 * 2048, result.peak_memory_mb
-    assert host.peak < 2048 + 400, f"the host saw {host.peak:.0f} MB held by the sandbox"
+    # The keeper samples every 0.1 s: on a loaded machine the children grow further between two samples (the six
+    # of them held 3000 MB and more without the limit).
+    slack = 400 if mechanism == "cgroup" else 700
+    assert host.peak < 2048 + slack, f"the host saw {host.peak:.0f} MB held by the sandbox"
 
 
 def test_a_fork_bomb_is_stopped_by_the_task_limit(level, mechanism):
     """Up to 2000 sleepers (bounded here): the sandbox stops it at its task limit and says so."""
+    before = set(descendants())  # the judge's own processes kept between gradings: shared zygotes, compile services
     start = time.monotonic()
-    with Sampler(lambda: len(descendants())) as count:
+    with Sampler(lambda: len(set(descendants()) - before)) as count:
         result = grade(MASK, HOSTILE / "fork_bomb.py", sandbox=level, limits=Limits(time_s=20))
     assert result.status is Status.CRASHED and result.limit == "tasks", result.message
     assert f"started more than {TASKS} processes and threads at once" in result.message
     assert time.monotonic() - start < 15  # stopped, not left to sleep out
-    assert count.peak <= 2 * TASKS + 32  # the keeper's backstop until its next sample: the rlimit per uid
+    # Until the keeper's next sample, a per-uid RLIMIT_NPROC bounds the bomb where the learner has a uid of its
+    # own; at the process level with a runtime under /root it has none, and only the sampling stops it.
+    own_uid = os.geteuid() == 0 and (level == "bwrap" or others_can_run_runtime())
+    bound = 2 * TASKS + 32 if mechanism == "cgroup" or own_uid else 1500
+    assert count.peak <= bound, count.peak
     time.sleep(0.5)
     left = [
         p
         for p, d in descendants().items()
-        if (d / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+        if p not in before
+        and (d / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
         and b"compile_server.py" not in (d / "cmdline").read_bytes()  # the judge's own, kept for later learners
     ]
-    assert not left, [
-        (descendants()[p] / "cmdline").read_bytes()[:200] for p in left
-    ]  # none left sleeping (zombies of the closed zygote wait for the judge's next sweep)
+    # None left sleeping (zombies of the closed zygote wait for the judge's next sweep).
+    assert not left, [(descendants()[p] / "cmdline").read_bytes()[:200] for p in left]
 
 
 def test_forked_busy_loops_trip_the_summed_cpu_limit(level, mechanism):
