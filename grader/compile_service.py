@@ -109,9 +109,7 @@ class CompileService:
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.kill()
-            self._proc.wait()
-            with reaper.spawn_lock:
-                reaper.active.discard(self._proc.pid)
+            reaper.forget(self._proc)
             self._proc = None
 
     def close(self) -> None:

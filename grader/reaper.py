@@ -12,6 +12,7 @@ import functools
 import glob
 import os
 import signal
+import subprocess
 import threading
 from pathlib import Path
 
@@ -20,6 +21,13 @@ spawn_lock = threading.Lock()  # held while a child is started, so a sweep never
 
 
 @functools.cache
+def forget(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for one of the judge's own children (a zygote, a compile service) and stop keeping it from sweeps."""
+    proc.wait()
+    with spawn_lock:
+        active.discard(proc.pid)
+
+
 def become_subreaper() -> bool:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER

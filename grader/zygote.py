@@ -169,9 +169,7 @@ class Zygote:
             os.killpg(self._proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self._proc.wait()
-        with reaper.spawn_lock:
-            reaper.active.discard(self._proc.pid)
+        reaper.forget(self._proc)
         self._proc = None
 
     def close(self) -> None:
