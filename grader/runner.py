@@ -31,17 +31,9 @@ Frame, Kind, CaseStatus = protocol.Frame, protocol.Kind, protocol.CaseStatus
 
 def send(channel: BinaryIO, frame: protocol.Frame, payload: bytes = b"") -> None:
     if frame.kind is Kind.CASE:  # what the case printed reaches its pipe before its result: it is shown with it
-        flush_output()
+        traced.flush_output()
     channel.write(protocol.encode(frame, payload))
     channel.flush()
-
-
-def flush_output() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
 
 
 def shorten(path: str) -> str:
@@ -226,6 +218,6 @@ def reload(job: protocol.Job, filename: str, fn: Callable[..., Any]) -> Callable
 
 
 def finish(channel: BinaryIO) -> NoReturn:
-    flush_output()
+    traced.flush_output()
     send(channel, Frame(Kind.DONE))
     os._exit(0)  # skip atexit hooks and non-daemon threads the learner left behind

@@ -48,14 +48,14 @@ class HeldBack:
 @contextlib.contextmanager
 def fds_to(target: int) -> Iterator[None]:
     """Descriptors 1 and 2 pointed at `target` meanwhile: what Python streams buffered goes there too."""
-    flush()
+    flush_output()
     saved = [os.dup(1), os.dup(2)]
     try:
         os.dup2(target, 1)
         os.dup2(target, 2)
         yield
     finally:
-        flush()
+        flush_output()
         for fd, old in zip((1, 2), saved):
             os.dup2(old, fd)
             os.close(old)
@@ -153,7 +153,8 @@ def traced_call(
     return used and not leaked, out, leaked or not used  # not used: eager runs their code once more
 
 
-def flush() -> None:
+def flush_output() -> None:
+    """Flush Python's output streams, whatever learner code made of them."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
