@@ -241,6 +241,7 @@ def test_an_unprivileged_judge_isolates_learners_too():
         sys.executable,
     ]
     if subprocess.run(as_nobody + ["-c", "import grader"], capture_output=True).returncode != 0:
+        shutil.rmtree(tmp_path, ignore_errors=True)
         pytest.skip("the interpreter or the checkout is not readable by an unprivileged user here")
     path = tmp_path / f"{MASK}.py"
     path.write_text(
