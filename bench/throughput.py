@@ -9,8 +9,8 @@ caches (its own warm-up included). The naive judge runs one fresh sandboxed `jud
 submission with empty caches (no expected outputs, no compiled code) and XLA's default compiler
 settings, W at a time, on a sample
 of the submissions (every kind and problem in proportion), and its time is scaled to the class.
-Peak memory: each sandbox's own peak RSS as recorded in its result, and the whole batch's (the
-judge and all its children: RSS and PSS) sampled every 0.5 s.
+Peak memory: each sandbox's peak as its result records it (`peak_memory_mb`), and the whole batch's
+(the judge and all its children: RSS and PSS) sampled every 0.5 s.
 """
 
 import argparse
@@ -213,7 +213,8 @@ def main() -> None:
         f"{args.workers} workers"
     )
     print(
-        f"peak RSS per sandbox: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB; "
+        f"peak memory per sandbox (its result's peak_memory_mb): median {statistics.median(peaks):.0f} MB, "
+        f"max {max(peaks):.0f} MB; "
         f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
         f"PSS {memory.peak_pss / 1024:.0f} MB"
     )

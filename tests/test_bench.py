@@ -22,7 +22,7 @@ def test_overhead_bench_prints_a_row_per_problem():
 
 def test_throughput_bench_prints_its_figures():
     out = run_bench("throughput.py")
-    for text in ("judge batch:", "naive judge:", "speed-up:", "peak RSS per sandbox"):
+    for text in ("judge batch:", "naive judge:", "speed-up:", "peak memory per sandbox"):
         assert text in out
     same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
     assert same == sampled != "0", out
@@ -31,3 +31,8 @@ def test_throughput_bench_prints_its_figures():
 def test_compile_service_bench_prints_both_learners_with_and_without_it():
     out = run_bench("compile_service.py")
     assert out.count("learner a (first)") == 2 and out.count("learner b (second)") == 2 and "[passed]" in out
+
+
+def test_one_process_bench_compares_both_ways_for_every_learner():
+    out = run_bench("one_process.py")
+    assert out.count("one process each") == 2 and "one process per learner:" in out, out
