@@ -7,7 +7,8 @@ the judge is changed for it. Outside any sandbox and without the judge: a parent
 numpy, JAX and Flax with the judge's XLA settings (as the zygote has) forks, for each learner of
 `throughput.py`'s generated class, one child per problem and then one child for all the problems,
 alternately; each child imports the learner's file and calls it on every case as the sandbox does
-(compiled whole with `jax.jit`, eagerly where that raises). The compilation cache is a fresh folder
+(`traced.traced_call`: compiled whole with `jax.jit` where that gives the eager call's outcome, else
+eagerly, from then on). The compilation cache is a fresh folder
 that a first pass over the class fills, so every timed child finds its programs compiled, as a batch's
 later learners do. Crashing and looping files are left out (they end or hold a process either way).
 """
@@ -26,8 +27,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from grader.caches import xla_flags  # noqa: E402
 
+Job = tuple[str, Path, str, list[str], list[dict]]  # problem, file, function, argument names, inputs
 
-def jobs_of(folder: Path) -> list[tuple[str, Path, str, list[dict]]]:
+
+def jobs_of(folder: Path) -> list[Job]:
     from grader import problems
     from grader.cases import make_inputs
 
@@ -38,14 +41,17 @@ def jobs_of(folder: Path) -> list[tuple[str, Path, str, list[dict]]]:
             continue
         problem = problems.load_problem(path.stem)
         inputs = [make_inputs(problem.meta, c) for c in problems.grading_cases(problem, None)]
-        jobs.append((path.stem, path, problem.meta.function, inputs))
+        jobs.append((path.stem, path, problem.meta.function, [a.name for a in problem.meta.args], inputs))
     return jobs
 
 
-def grade_in_this_process(jobs: list[tuple[str, Path, str, list[dict]]]) -> None:
+def grade_in_this_process(jobs: list[Job]) -> None:
+    """Each case as `runner.run_job` calls it: compiled whole where `traced` allows, else eagerly."""
     import jax
 
-    for pid, path, function, inputs in jobs:
+    from grader import runner, traced
+
+    for pid, path, function, arg_names, inputs in jobs:
         spec = importlib.util.spec_from_file_location(f"learner_{pid}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -54,19 +60,20 @@ def grade_in_this_process(jobs: list[tuple[str, Path, str, list[dict]]]) -> None
             fn = getattr(module, function)
         except Exception:
             continue
+        eager = False
         for kwargs in inputs:
-            arrays = {k: v for k, v in kwargs.items() if hasattr(v, "shape")}
-            try:
-                staged = jax.jit(lambda given, f=fn, kw=kwargs: f(**{**kw, **given})).trace(arrays)
-                jax.block_until_ready(staged.lower().compile()(arrays))
-            except Exception:
+            used = False
+            if not eager:
+                used, _, _ = traced.traced_call(jax, runner.call, fn, arg_names, kwargs)
+                eager = not used
+            if not used:
                 try:
-                    fn(**kwargs)
+                    runner.call(fn, arg_names, kwargs)
                 except Exception:
                     pass
 
 
-def in_child(jobs: list[tuple[str, Path, str, list[dict]]]) -> float:
+def in_child(jobs: list[Job]) -> float:
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
