@@ -115,27 +115,43 @@ def _pitfalls_path(problem: Problem) -> Path:
 
 
 def reference_pitfall_messages(problem: Problem) -> dict[str, str]:
+    """The mistakes' sentences, cached like their outputs: a wrong answer is then diagnosed without importing
+    the mistakes' module, and with it JAX and Flax (1.2 s of a learner's wait for each wrong answer)."""
     path = _pitfalls_path(problem)
-    return {name: msg for name, (msg, _) in _load_module(path).PITFALLS.items()} if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    versions = json.dumps(library_versions(), sort_keys=True)
+    stored = cache_dir() / problem.id / f"messages-{fingerprint(path.read_bytes(), versions)[:32]}.json"
+    make = lambda: json.dumps({n: msg for n, (msg, _) in _load_module(path).PITFALLS.items()}).encode()  # noqa: E731
+    return dict(json.loads(_sealed(stored, make)))
+
+
+def _sealed(path: Path, make: Callable[[], bytes]) -> bytes:
+    """What the judge stored at `path`, else `make()`, stored there sealed: an entry the judge did not write
+    (where learners share its uid unconfined, they can write its cache) does not verify, and is made again."""
+    key = cache_root() / "key"
+    try:
+        data = unseal(path.read_bytes(), key)
+        if data is not None:
+            return data
+    except OSError:
+        pass
+    data = make()
+    try:
+        atomic_write(path, seal(data, key))
+    except OSError:
+        pass  # an unwritable cache only costs time; the value is right either way
+    return data
 
 
 def _cached(problem: Problem, case: Case, source: Path, variant: str, compute: Callable[[], object]) -> np.ndarray:
+    def make() -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(compute(), dtype=np.float64), allow_pickle=False)
+        return buf.getvalue()
+
     path = cache_dir() / problem.id / f"{_case_key(problem, case, source, variant)}.npy"
-    key = cache_root() / "key"
-    try:
-        data = unseal(path.read_bytes(), key)  # None: not written by the judge, recomputed below
-        if data is not None:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError):
-        pass
-    out = np.asarray(compute(), dtype=np.float64)
-    buf = io.BytesIO()
-    np.save(buf, out, allow_pickle=False)
-    try:
-        atomic_write(path, seal(buf.getvalue(), key))
-    except OSError:
-        pass  # an unwritable cache only costs time; the value is right either way
-    return out
+    return np.load(io.BytesIO(_sealed(path, make)), allow_pickle=False)
 
 
 def reference_warm_compile_cache(problem: Problem) -> None:
@@ -165,9 +181,8 @@ def reference_output(problem: Problem, case: Case, inputs: dict[str, object]) ->
 
 def reference_pitfall_output(problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
     path = _pitfalls_path(problem)
-    fn = _load_module(path).PITFALLS[name][1]
     args = [inputs[a.name] for a in problem.meta.args if a.name in inputs]  # optional ones come last
-    try:
-        return _cached(problem, case, path, name, lambda: fn(*args))
+    try:  # the module is imported only when the output is not cached
+        return _cached(problem, case, path, name, lambda: _load_module(path).PITFALLS[name][1](*args))
     except Exception:
         return None

@@ -108,6 +108,37 @@ def test_a_poisoned_expected_output_cache_is_recomputed_not_trusted(tmp_path, mo
         assert judge("run", MASK, "--file", str(correct), "--sandbox", level).returncode == 0
 
 
+def test_a_wrong_answer_is_diagnosed_from_sealed_sentences_and_a_forged_one_is_not_shown(tmp_path, monkeypatch):
+    """A cached diagnosis needs neither the mistakes' module nor JAX; a sentence the judge did not seal is
+    made again from the module, never shown."""
+    import subprocess
+    import sys
+
+    from conftest import pitfall_submission
+
+    from grader.caches import cache_dir
+
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
+    pid = "mha_self"
+    name, sentence = next(iter(problems.pitfall_messages(problems.load_problem(pid)).items()))
+    wrong = pitfall_submission(pid, name, tmp_path)
+    first = judge("run", pid, "--file", str(wrong))
+    assert first.returncode == 1 and sentence in " ".join(first.stdout.split()), first.stdout
+    probe = (  # the grading a wrong answer gets, in a fresh judge process
+        "import json, sys\n"
+        "from grader import grade, problems\n"
+        f"result = grade({pid!r}, {str(wrong)!r})\n"
+        f"said = problems.pitfall_messages(problems.load_problem({pid!r}))\n"
+        "print(json.dumps({'said': said, 'message': result.message, 'jax': 'jax' in sys.modules}))\n"
+    )
+    cached = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout)
+    assert sentence in cached["message"] and cached["said"][name] == sentence and not cached["jax"]
+    (stored,) = cache_dir().glob(f"{pid}/messages-*.json")
+    stored.write_text(json.dumps({n: "FORGED" for n in cached["said"]}))
+    made_again = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout)
+    assert made_again["said"] == cached["said"] and made_again["jax"] and "FORGED" not in made_again["message"]
+
+
 def test_hidden_inputs_never_reach_public_feedback():
     """Learner code at import read every case's inputs, hidden ones too, and raised them in public case 0."""
     from grader.grading import grade
