@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import pitfall_submission  # noqa: E402
+from conftest import Sampler, descendants, pitfall_submission  # noqa: E402
 
 from common import clean_env, judge_path  # noqa: E402
 
@@ -78,50 +77,19 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
     return kinds
 
 
-class TreeMemory:
-    """Peak total memory of this process and all its descendants, sampled: RSS (pages shared between
-    processes, such as a zygote's imported libraries in every learner forked from it, counted in each)
-    and PSS (shared pages split between the processes that share them: what the machine really spends)."""
-
-    def __init__(self):
-        self.peak_rss = self.peak_pss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(0.5):  # walking /proc takes CPU from the batch it measures: not too often
-            parent = {}
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError):
-                    continue
-            tree, todo = set(), [os.getpid()]
-            while todo:
-                pid = todo.pop()
-                tree.add(pid)
-                todo += [c for c, p in parent.items() if p == pid and c not in tree]
-            rss = pss = 0
-            for pid in tree:
-                try:
-                    fields = dict(
-                        line.split(":", 1)
-                        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-                        if ":" in line
-                    )
-                except (OSError, ValueError):
-                    continue
-                rss += int(fields.get("Rss", "0 kB").split()[0])
-                pss += int(fields.get("Pss", "0 kB").split()[0])
-            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+def tree_memory() -> tuple[int, int]:
+    """RSS and PSS in kB of this process and all its descendants: RSS counts pages shared between processes
+    (a zygote's imported libraries in every learner forked from it) in each, PSS splits them between the
+    processes that share them (what the machine really spends)."""
+    rss = pss = 0
+    for d in [Path(f"/proc/{os.getpid()}"), *descendants().values()]:
+        try:
+            fields = dict(line.split(":", 1) for line in (d / "smaps_rollup").read_text().splitlines() if ":" in line)
+        except (OSError, ValueError):
+            continue
+        rss += int(fields.get("Rss", "0 kB").split()[0])
+        pss += int(fields.get("Pss", "0 kB").split()[0])
+    return rss, pss
 
 
 def verdict(result: dict) -> tuple:
@@ -191,7 +159,7 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         return
 
-    with TreeMemory() as memory:
+    with Sampler(tree_memory, every=0.5) as memory:  # walking /proc takes CPU from the batch: not too often
         start = time.perf_counter()
         proc = subprocess.run(
             [judge, "batch", str(root / "class"), "--out", str(root / "out"), "--workers", str(args.workers)],
@@ -215,8 +183,8 @@ def main() -> None:
     print(
         f"peak memory per sandbox (its result's peak_memory_mb): median {statistics.median(peaks):.0f} MB, "
         f"max {max(peaks):.0f} MB; "
-        f"the whole batch (judge and all its processes): RSS {memory.peak_rss / 1024:.0f} MB, "
-        f"PSS {memory.peak_pss / 1024:.0f} MB"
+        f"the whole batch (judge and all its processes): RSS {memory.peak[0] / 1024:.0f} MB, "
+        f"PSS {memory.peak[1] / 1024:.0f} MB"
     )
     if args.no_naive:
         shutil.rmtree(root, ignore_errors=True)

@@ -18,11 +18,11 @@ import dataclasses
 import functools
 import itertools
 import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import watch
 from grader.protocol import KeeperReport
 
 V1_CONTROLLERS = ("memory", "pids", "cpuacct")
@@ -217,16 +217,9 @@ class Group:
                 return
             except OSError:
                 pass  # before Linux 5.14: one by one
-        for _ in range(50):  # a process forking while it is killed comes back once more, at most the pids limit
-            pids = {int(p) for f in self.folders.values() for p in _read(f / "cgroup.procs").split() if p.isdigit()}
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.01)
+        watch.kill_until_none(
+            lambda: {int(p) for f in self.folders.values() for p in _read(f / "cgroup.procs").split() if p.isdigit()}
+        )
 
     def remove(self) -> None:
         """Kill what is left and remove the group (a killed process leaves it as it exits: retried for 2 s)."""

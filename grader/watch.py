@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import time
+from collections.abc import Callable, Iterable
 
 TICK_S = 0.1
 HZ = os.sysconf("SC_CLK_TCK")
@@ -122,9 +123,15 @@ class Watch:
 
 
 def kill_all(proc: int) -> None:
-    """SIGKILL every live process below the keeper, until none is left (bounded: a forking one comes back)."""
+    """SIGKILL every live process below the keeper, until none is left."""
+    kill_until_none(lambda: [pid for pid, f in descendants(proc, os.getpid()).items() if f[0] not in "ZX"])
+
+
+def kill_until_none(live: Callable[[], Iterable[int]]) -> None:
+    """SIGKILL the processes `live()` lists until it lists none (bounded: a process forking while it is killed
+    comes back once more, at most its task limit). The judge's cgroups use it too."""
     for _ in range(50):
-        targets = [pid for pid, f in descendants(proc, os.getpid()).items() if f[0] not in "ZX"]
+        targets = list(live())
         if not targets:
             return
         for pid in targets:

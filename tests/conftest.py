@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,52 @@ def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
     path = folder / f"{problem_id}.py"
     path.write_text(source)
     return path
+
+
+def descendants() -> dict[int, Path]:
+    """This process's processes below it: the zygote, keepers, learners and all they started."""
+    parents = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parents[int(d.name)] = int((d / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                pass
+    found, todo = {}, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                found[child] = Path(f"/proc/{child}")
+                todo.append(child)
+    return found
+
+
+class Sampler:
+    """The most a measure reached while something ran, sampled from outside the sandbox every `every` s; a
+    measure that returns a tuple gets the most of each of its values."""
+
+    def __init__(self, measure, every=0.02):
+        self.measure, self.every, self.peak = measure, every, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            value = self.measure()
+            if self.peak is None:
+                self.peak = value
+            elif isinstance(value, tuple):
+                self.peak = tuple(map(max, self.peak, value))
+            else:
+                self.peak = max(self.peak, value)
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()

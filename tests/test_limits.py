@@ -5,12 +5,10 @@ Each at both levels (bwrap, process) and by both mechanisms: the sandbox's cgrou
 """
 
 import os
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, strong_level
+from conftest import HOSTILE, SUBMISSIONS, Sampler, descendants, strong_level
 
 from grader import cgroups
 from grader.grading import grade
@@ -37,25 +35,6 @@ def mechanism(request, monkeypatch):
     return request.param
 
 
-def descendants() -> dict[int, Path]:
-    """This test's processes below it: the zygote, keepers, learners and all they started."""
-    parents = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                parents[int(d.name)] = int((d / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                pass
-    found, todo = {}, [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in found:
-                found[child] = Path(f"/proc/{child}")
-                todo.append(child)
-    return found
-
-
 def private_mb() -> float:
     """Memory held by this test's processes alone (each process's private pages), as the host sees it."""
     total = 0
@@ -67,27 +46,6 @@ def private_mb() -> float:
         except (OSError, ValueError):
             pass
     return total / 1024
-
-
-class Sampler:
-    """The most a measure reached while a grading ran, sampled every 20 ms from outside the sandbox."""
-
-    def __init__(self, measure):
-        self.measure, self.peak, self._stop = measure, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.measure())
-            time.sleep(0.02)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def test_forked_children_are_held_to_the_memory_limit_together(level, mechanism):
