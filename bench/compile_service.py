@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import clean_env, judge_path  # noqa: E402
 
-from grader import problems  # noqa: E402
+from grader.sets import problems  # noqa: E402
 
 PAIRS = (
     "decoder_layer:correct_jax_float32.py",  # eager jnp; the reference is NumPy: nothing of it is cached

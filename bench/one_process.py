@@ -25,14 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from grader.caches import xla_flags  # noqa: E402
+from grader.model.cache import xla_flags  # noqa: E402
 
 Job = tuple[str, Path, str, list[str], list[dict]]  # problem, file, function, argument names, inputs
 
 
 def jobs_of(folder: Path) -> list[Job]:
-    from grader import problems
-    from grader.cases import make_inputs
+    from grader.sets import problems
+    from grader.sets.inputs import make_inputs
 
     jobs = []
     for path in sorted(folder.glob("*.py")):
@@ -49,7 +49,8 @@ def grade_in_this_process(jobs: list[Job]) -> None:
     """Each case as `runner.run_job` calls it: compiled whole where `traced` allows, else eagerly."""
     import jax
 
-    from grader import runner, traced
+    from grader.child import runner
+    from grader.child import traced
 
     for pid, path, function, arg_names, inputs in jobs:
         spec = importlib.util.spec_from_file_location(f"learner_{pid}", path)
@@ -92,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     from throughput import make_class
 
-    from grader import problems
+    from grader.sets import problems
 
     ids = problems.problem_ids()[:2] if args.smoke else problems.problem_ids()
     learners = 2 if args.smoke else args.learners

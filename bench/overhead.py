@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import clean_env, judge_path  # noqa: E402
 
-from grader import problems  # noqa: E402
+from grader.sets import problems  # noqa: E402
 
 
 def timed(cmd: list[str]) -> float:

@@ -33,7 +33,7 @@ from conftest import Sampler, descendants, pitfall_submission  # noqa: E402
 
 from common import clean_env, judge_path  # noqa: E402
 
-from grader import problems  # noqa: E402
+from grader.sets import problems  # noqa: E402
 
 CRASH = "import os\n\n\ndef {fn}(*args, **kwargs):\n    os._exit(3)\n"
 LOOP = "def {fn}(*args, **kwargs):\n    while True:\n        pass\n"

@@ -1,3 +1,3 @@
-from grader.launch import main
+from grader.cli.launch import main
 
 main()

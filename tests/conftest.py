@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import bwrap_available
+from grader.sandbox.policy import bwrap_available
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -39,7 +39,8 @@ def private_progress(tmp_path_factory):
 @pytest.fixture
 def scratch_problem(tmp_path, monkeypatch):
     """A copy of cross_attention_mask in a scratch problems folder, to break on purpose."""
-    from grader import problem_set, problems
+    from grader.sets import store as problem_set
+    from grader.sets import problems
 
     shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
     monkeypatch.setattr(problem_set, "PROBLEMS_DIR", tmp_path)
@@ -71,7 +72,8 @@ def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
     """A learner file that makes exactly the pitfall's mistake, built from its declaration."""
     import inspect
 
-    from grader import outputs, problems
+    from grader.sets import answers as outputs
+    from grader.sets import problems
 
     problem = problems.load_problem(problem_id)
     ref = outputs._load_module(problem.reference_path)

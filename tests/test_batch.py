@@ -167,7 +167,7 @@ def test_rerun_resumes_and_force_regrades(graded):
 
 
 def test_hidden_cases_are_deterministic_and_depend_on_the_secret(tmp_path):
-    from grader import problems
+    from grader.sets import problems
 
     p = problems.load_problem(MASK)
     assert problems.hidden_cases(p, "a") == problems.hidden_cases(p, "a") != problems.hidden_cases(p, "b")
@@ -276,7 +276,7 @@ def test_gradescope_writes_results_when_nothing_was_handed_in(tmp_path):
 
 
 def test_links_and_huge_files_are_refused_not_followed(tmp_path):
-    from grader.batch import read_task
+    from grader.batch.tasks import read_task
 
     secret = tmp_path / "secret.txt"
     secret.write_text("instructor-only")

@@ -5,9 +5,10 @@ import json
 import pytest
 from conftest import judge
 
-from grader import problem_set, problems
-from grader.check import check_problem
-from grader.errors import UsageError
+from grader.sets import store as problem_set
+from grader.sets import problems
+from grader.authoring.check import check_problem
+from grader.model.errors import UsageError
 
 
 def test_every_problem_passes_judge_check():
@@ -38,7 +39,7 @@ def test_check_reports_a_broken_stub(scratch_problem):
 
 
 def test_new_scaffolds_a_problem_that_passes_check(tmp_path, monkeypatch):
-    from grader.scaffold import new_problem
+    from grader.authoring.scaffold import new_problem
 
     (tmp_path / "problems").mkdir()
     (tmp_path / "reference" / "pitfalls").mkdir(parents=True)

@@ -2,7 +2,7 @@
 
 from conftest import SUBMISSIONS, judge, judge_json
 
-from grader import problems
+from grader.sets import problems
 
 MASK = "cross_attention_mask"
 

@@ -1,7 +1,7 @@
 import numpy as np
 
-from grader.compare import compare
-from grader.models import Tolerance
+from grader.model.compare import compare
+from grader.model.problem import Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
 

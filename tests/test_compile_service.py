@@ -13,9 +13,9 @@ import threading
 import pytest
 from conftest import SUBMISSIONS, strong_level
 
-from grader import compile_hook
-from grader.compile_server import MAX_REQUEST
-from grader.compile_service import CompileService
+from grader.child import compile_hook
+from grader.child.compile_server import MAX_REQUEST
+from grader.sandbox.compile_service import CompileService
 
 MASK = "cross_attention_mask"
 
@@ -23,7 +23,7 @@ MASK = "cross_attention_mask"
 @pytest.fixture
 def service(tmp_path, monkeypatch):
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
-    from grader.sandbox_policy import prepare_compile_cache
+    from grader.sandbox.policy import prepare_compile_cache
 
     folder = prepare_compile_cache()
     svc = CompileService()
@@ -167,8 +167,8 @@ def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
 
 @pytest.mark.parametrize("level", ["process", "bwrap"])
 def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypatch, level):
-    from grader.grading import grade
-    from grader.sandbox import Zygote
+    from grader.grading.pipeline import grade
+    from grader.sandbox.zygote import Zygote
 
     if level == "bwrap":
         strong_level()
@@ -187,8 +187,8 @@ def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypat
 @pytest.mark.parametrize("level", ["process", "bwrap"])
 def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monkeypatch, level):
     """Same program names and shapes, different constants: each loads the executable of its own program."""
-    from grader.grading import grade
-    from grader.sandbox import Zygote
+    from grader.grading.pipeline import grade
+    from grader.sandbox.zygote import Zygote
 
     if level == "bwrap":
         strong_level()
@@ -220,8 +220,8 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
 
 
 def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, monkeypatch):
-    from grader.grading import grade
-    from grader.sandbox import Zygote
+    from grader.grading.pipeline import grade
+    from grader.sandbox.zygote import Zygote
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     source = (SUBMISSIONS / MASK / "correct_jax.py").read_text()
@@ -240,7 +240,7 @@ def test_the_service_confines_itself_where_landlock_works(service):
     """It parses hostile bytes: a bug there should reach the cache at most, not the judge's files or network."""
     import time
 
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     if not confinable():
         pytest.skip("no Landlock here")

@@ -7,11 +7,11 @@ import re
 import pytest
 from conftest import SUBMISSIONS, judge, pitfall_submission
 
-from grader import problems
-from grader.check import check_problem, hidden_coverage, tolerance_margin
-from grader.errors import ProblemError
-from grader.grading import grade
-from grader.models import Status
+from grader.sets import problems
+from grader.authoring.check import check_problem, hidden_coverage, tolerance_margin
+from grader.model.errors import ProblemError
+from grader.grading.pipeline import grade
+from grader.model.problem import Status
 
 IDS = problems.problem_ids()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SUBMISSIONS, judge, pitfall_submission, strong_level
 
-from grader import problems
+from grader.sets import problems
 
 KIT_IDS = ("mha_cross", "cross_attention_block")
 AG_IDS = ("mha_cross", "cross_attention_mask")
@@ -455,6 +455,6 @@ def test_the_judge_compiles_under_python_3_10():
     proc = run([str(py310), "-c", code, *files])
     assert proc.returncode == 0, proc.stderr
     assert 'requires-python = ">=3.10"' in (ROOT / "pyproject.toml").read_text()
-    from grader.release import REQUIRES_PYTHON
+    from grader.package.wheels import REQUIRES_PYTHON
 
     assert REQUIRES_PYTHON == ">=3.10"

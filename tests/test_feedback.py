@@ -10,12 +10,12 @@ import pytest
 from conftest import SUBMISSIONS
 from rich.console import Console
 
-from grader import problems
-from grader.feedback import SourceError, bubblewrap_install_command, decode_source, split_stderr
-from grader.grading import grade
-from grader.models import CaseResult, Replay, Result, Status
-from grader.report import gradescope_doc, render
-from grader.textsafe import clip, visible
+from grader.sets import problems
+from grader.grading.feedback import SourceError, bubblewrap_install_command, decode_source, split_stderr
+from grader.grading.pipeline import grade
+from grader.model.problem import CaseResult, Replay, Result, Status
+from grader.render.report import gradescope_doc, render
+from grader.render.textsafe import clip, visible
 
 MASK, SDPA, MHA = "cross_attention_mask", "scaled_dot_product_attention", "mha_cross"
 ESC_TITLE = "\x1b]0;pwned"  # a window title without its terminator: a terminal swallows what follows
@@ -187,7 +187,7 @@ def test_cases_never_started_show_not_run_after_a_timeout(tmp_path):
         "    if decoder_len == 7:\n        while True:\n            pass\n"
         "    return _ok(encoder_ids, decoder_len, pad_id)\n"
     )
-    from grader.models import Limits
+    from grader.model.problem import Limits
 
     result = grade(MASK, path, limits=Limits(time_s=3))
     assert result.status is Status.TIMEOUT
@@ -412,8 +412,8 @@ def test_limits_are_checked_under_their_option_names(args, text):
 
 
 def test_markup_in_usage_errors_is_shown_as_typed(capsys):
-    from grader.cli import _usage
-    from grader.errors import UsageError
+    from grader.cli.app import _usage
+    from grader.model.errors import UsageError
 
     _usage(UsageError("--executor ray needs Ray: pip install 'judge[ray]'"))  # its console writes to sys.stderr
     assert "pip install 'judge[ray]'" in capsys.readouterr().err
@@ -466,7 +466,7 @@ def test_gradescope_says_a_file_level_failure_once_and_lists_failing_cases_only(
 
 
 def test_captured_output_is_cut_at_a_line_end_with_the_total():
-    from grader.grading import _clip
+    from grader.grading.pipeline import _clip
 
     kept = "".join(f"line {i}\n" for i in range(3000))[:16384]  # the sandbox keeps 16 KiB, mid-line
     stored = _clip(kept, 1_000_000)

@@ -3,8 +3,9 @@
 import pytest
 from conftest import SUBMISSIONS, pitfall_submission
 
-from grader import grade, problems
-from grader.models import Status
+from grader.sets import problems
+from grader import grade
+from grader.model.problem import Status
 
 CORRECT = sorted(SUBMISSIONS.glob("*/correct_*.py"))
 PITFALLS = [
@@ -94,8 +95,8 @@ def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch)
 
     import io
 
-    from grader.caches import cache_root
-    from grader.storage import seal
+    from grader.model.cache import cache_root
+    from grader.model.storage import seal
 
     buf = io.BytesIO()
     np.save(buf, np.full(first.shape, 7.0))

@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import HOSTILE, SUBMISSIONS, judge, strong_level
 
-from grader import problems
+from grader.sets import problems
 
 MASK = "cross_attention_mask"
 
@@ -28,7 +28,7 @@ def test_a_learner_folder_linked_to_the_reference_is_refused(tmp_path):
 
 def test_a_forged_results_json_never_reaches_gradescope(tmp_path):
     """At the process level (Gradescope's containers have no namespaces) a learner shares the judge's uid."""
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     if not confinable():
         pytest.skip("this kernel has no Landlock: the process level guards nothing here")
@@ -53,7 +53,7 @@ def test_a_forged_results_json_never_reaches_gradescope(tmp_path):
 
 
 def test_a_batch_grades_at_the_process_level_where_landlock_guards_it(tmp_path):
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     if not confinable():
         pytest.skip("this kernel has no Landlock")
@@ -75,8 +75,8 @@ def test_a_huge_output_is_refused_before_the_judge_holds_it():
     """A 500 MB return per case took the judge from 52 MB to 1.48 GB, times the batch's workers."""
     import resource
 
-    from grader.grading import grade
-    from grader.models import Limits, Status
+    from grader.grading.pipeline import grade
+    from grader.model.problem import Limits, Status
 
     grade(MASK, SUBMISSIONS / MASK / "correct_jax.py")  # the judge's own start, before measuring
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -88,7 +88,7 @@ def test_a_huge_output_is_refused_before_the_judge_holds_it():
 
 def test_a_poisoned_expected_output_cache_is_recomputed_not_trusted(tmp_path, monkeypatch):
     """Where learners share the judge's uid unconfined, they can write its cache: entries are sealed."""
-    from grader.caches import cache_dir
+    from grader.model.cache import cache_dir
 
     monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")  # the worst case: the process level guards nothing
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
@@ -116,7 +116,7 @@ def test_a_wrong_answer_is_diagnosed_from_sealed_sentences_and_a_forged_one_is_n
 
     from conftest import pitfall_submission
 
-    from grader.caches import cache_dir
+    from grader.model.cache import cache_dir
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     pid = "mha_self"
@@ -141,8 +141,8 @@ def test_a_wrong_answer_is_diagnosed_from_sealed_sentences_and_a_forged_one_is_n
 
 def test_hidden_inputs_never_reach_public_feedback():
     """Learner code at import read every case's inputs, hidden ones too, and raised them in public case 0."""
-    from grader.grading import grade
-    from grader.report import gradescope_doc
+    from grader.grading.pipeline import grade
+    from grader.render.report import gradescope_doc
 
     result = grade(MASK, HOSTILE / "leak_hidden.py", hidden_seed="s3cret")
     public = [c for c in result.cases if not c.hidden]
@@ -157,8 +157,8 @@ def test_hidden_inputs_never_reach_public_feedback():
 
 def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
     """Forking busy loops at import made an innocent neighbour time out; a timeout is final only graded alone."""
-    from grader.batch import batch
-    from grader.models import Limits, Status
+    from grader.batch.run import batch
+    from grader.model.problem import Limits, Status
 
     cls = tmp_path / "class"
     correct = (SUBMISSIONS / "mha_cross" / "correct_keywords.py").read_text()
@@ -178,7 +178,7 @@ def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
 
 
 def test_gradescope_says_which_level_graded_and_refuses_one_that_guards_nothing(tmp_path, monkeypatch):
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     if not confinable():
         pytest.skip("this kernel has no Landlock")

@@ -10,10 +10,10 @@ import time
 import pytest
 from conftest import HOSTILE, SUBMISSIONS, Sampler, descendants, strong_level
 
-from grader import cgroups
-from grader.grading import grade
-from grader.models import Limits, Status
-from grader.sandbox_policy import others_can_run_runtime, TASKS
+from grader.sandbox import cgroups
+from grader.grading.pipeline import grade
+from grader.model.problem import Limits, Status
+from grader.sandbox.policy import others_can_run_runtime, TASKS
 
 MASK = "cross_attention_mask"
 
@@ -142,7 +142,7 @@ def test_the_learner_cannot_leave_its_cgroup(level, mechanism, tmp_path):
 
 def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_path, monkeypatch, mechanism):
     """A CPU-time limit does not depend on the machine's load: only wall-clock timeouts are graded again alone."""
-    from grader import batch as batch_module
+    from grader.batch import run as batch_module
 
     runs = []
     real = batch_module.get_executor

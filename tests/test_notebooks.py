@@ -40,7 +40,7 @@ def swapped_code(tmp_path: Path) -> str:
 
 
 def convert(cells: list, function: str = "f"):
-    from grader.notebook import notebook_module
+    from grader.grading.notebook import notebook_module
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) if isinstance(c, str) else c for c in cells]
@@ -137,7 +137,7 @@ def test_a_notebook_without_the_function_says_what_it_defines():
     ],
 )
 def test_an_unreadable_notebook_is_one_clear_line(data, says):
-    from grader.notebook import NotebookError, read_source
+    from grader.grading.notebook import NotebookError, read_source
 
     with pytest.raises(NotebookError) as e:
         read_source(Path("mha_cross.ipynb"), data, MHA)
@@ -145,8 +145,8 @@ def test_an_unreadable_notebook_is_one_clear_line(data, says):
 
 
 def test_outputs_are_dropped_before_grading_and_a_py_file_comes_first(tmp_path):
-    from grader.batch import read_task
-    from grader.notebook import find_submission
+    from grader.batch.tasks import read_task
+    from grader.grading.submission import find_submission
 
     nb = nbformat.reads(learner_notebook(CORRECT), as_version=4)
     nb.cells[3].outputs = [nbformat.v4.new_output("display_data", {"image/png": "A" * (3 << 20)})]

@@ -13,9 +13,12 @@ import pytest
 from conftest import SUBMISSIONS, judge, judge_json
 from typer.testing import CliRunner
 
-from grader import grade, practice, problem_set, problems
-from grader.check import hints_check
-from grader.cli import app
+from grader.practice import practice
+from grader.sets import store as problem_set
+from grader.sets import problems
+from grader import grade
+from grader.authoring.check import hints_check
+from grader.cli.app import app
 
 MASK = "cross_attention_mask"
 CORRECT = SUBMISSIONS / MASK / "correct_jax.py"

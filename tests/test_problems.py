@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from grader import problems
-from grader.errors import ProblemError, UnknownProblem
-from grader.models import Case
+from grader.sets import problems
+from grader.model.errors import ProblemError, UnknownProblem
+from grader.model.problem import Case
 
 IDS = problems.problem_ids()
 

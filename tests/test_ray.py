@@ -8,7 +8,7 @@ import pytest
 from conftest import judge, strong_level
 from test_batch import MASK, build_class
 
-from grader.batch import Task, grade_submission
+from grader.batch.tasks import Task, grade_submission
 
 
 def ray_or_skip():

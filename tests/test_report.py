@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import summary
-from grader.html_report import class_html
-from grader.models import CaseResult, Result, Status
-from grader.report import csv_cell, write_class_reports
+from grader.batch.run import summary
+from grader.render.html import class_html
+from grader.model.problem import CaseResult, Result, Status
+from grader.render.report import csv_cell, write_class_reports
 
 P1, P2 = "mha_cross", "cross_attention_mask"
 NO_SCALE = "Your output matches attention without the 1/sqrt(head_dim) scale on the scores."

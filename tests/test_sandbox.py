@@ -23,7 +23,7 @@ def guarded_level(request):
     """Both levels that keep learners from the judge's files and the network: the process level needs Landlock."""
     if request.param == "bwrap":
         return strong_level()
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     if not confinable():
         pytest.skip("this kernel has no Landlock: the process level guards nothing here")
@@ -179,11 +179,12 @@ def test_learner_runs_unprivileged_when_the_judge_is_root(tmp_path):
 
 
 def test_the_compilation_cache_is_read_only_to_learners(tmp_path):
-    from grader import grade, problems
+    from grader.sets import problems
+    from grader import grade
 
     grade("mha_cross", problems.load_problem("mha_cross").reference_path)  # fills the cache
     path = tmp_path / f"{MASK}.py"
-    from grader.caches import compile_cache_dir
+    from grader.model.cache import compile_cache_dir
 
     entry = next(p.name for p in compile_cache_dir().iterdir())  # a trusted entry, by its name
     path.write_text(
@@ -296,7 +297,7 @@ def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
 @pytest.fixture
 def unconfined(monkeypatch):
     """The process level as on a kernel without Landlock: it hides nothing (the control for isolation tests)."""
-    from grader.sandbox_policy import confinable
+    from grader.sandbox.policy import confinable
 
     monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")
     confinable.cache_clear()
@@ -315,7 +316,7 @@ def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated, reques
     from concurrent.futures import ThreadPoolExecutor
 
     from grader import grade
-    from grader.sandbox import Zygote
+    from grader.sandbox.zygote import Zygote
 
     level = strong_level() if isolated else "process"
     token = uuid.uuid4().hex
@@ -338,7 +339,7 @@ def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated, reques
 def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner(unconfined):
     """Only the unconfined process level lets a learner reach the zygote; the next sandbox gets a new one."""
     from grader import grade
-    from grader.sandbox import Zygote
+    from grader.sandbox.zygote import Zygote
 
     killer = HOSTILE / "kill_zygote.py"
     with Zygote("process") as zygote:

@@ -8,8 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from grader import grade, runner, traced
-from grader.models import Status
+from grader.child import runner
+from grader.child import traced
+from grader import grade
+from grader.model.problem import Status
 
 X = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from grader import cgroups
-from grader.protocol import KeeperReport
+from grader.sandbox import cgroups
+from grader.child.protocol import KeeperReport
 
 HYBRID = """31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct

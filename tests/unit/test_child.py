@@ -4,9 +4,9 @@ import io
 
 import numpy as np
 
-from grader import runner
-from grader.capture import Capture
-from grader.protocol import CaseStatus
+from grader.child import runner
+from grader.sandbox.capture import Capture
+from grader.child.protocol import CaseStatus
 
 
 def test_exceptions_are_classified_by_type():

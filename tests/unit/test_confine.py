@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from grader import confine
+from grader.child import confine
 
 needs_landlock = pytest.mark.skipif(confine.landlock_abi() < 1, reason="this kernel has no Landlock")
 

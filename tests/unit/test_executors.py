@@ -5,10 +5,12 @@ import types
 
 import pytest
 
-from grader import executors, problems, tasks
-from grader.errors import UsageError
-from grader.models import Status
-from grader.tasks import Options, Task
+from grader.batch import executors
+from grader.sets import problems
+from grader.batch import tasks
+from grader.model.errors import UsageError
+from grader.model.problem import Status
+from grader.batch.tasks import Options, Task
 
 MASK = "cross_attention_mask"
 SOURCE = b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"

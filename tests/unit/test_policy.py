@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from grader import sandbox_policy as policy
-from grader.errors import UsageError
-from grader.models import Limits
+from grader.sandbox import policy
+from grader.model.errors import UsageError
+from grader.model.problem import Limits
 
 
 def bound(mounts) -> dict[str, str]:
@@ -75,7 +75,7 @@ def test_the_child_code_is_bound_read_only_and_nothing_else_of_the_judge(monkeyp
     monkeypatch.setattr(policy, "runtime_dirs", lambda: ["/usr"])
     targets = bound(policy.mounts())
     child = {t: s for t, s in targets.items() if t.startswith(policy.CHILD_DIR)}
-    assert sorted(child) == sorted(f"{policy.CHILD_DIR}/{n}" for n in policy.CHILD_FILES)
+    assert child == {policy.CHILD_DIR: str(policy.CHILD)}  # the child package, whole, and only it
     judge = str(policy.JUDGE_ROOT)
     assert [s for s in targets.values() if s.startswith(judge + os.sep) and s not in child.values()] == []
 

@@ -5,8 +5,9 @@ import stat
 import subprocess
 import sys
 
-from grader import reaper, sandbox_policy
-from grader.zygote import Zygote
+from grader.sandbox import reaper
+from grader.sandbox import policy as sandbox_policy
+from grader.sandbox.zygote import Zygote
 
 
 def test_a_child_the_judge_did_not_register_is_an_orphan_to_sweep():
@@ -21,16 +22,17 @@ def test_a_child_the_judge_did_not_register_is_an_orphan_to_sweep():
         proc.wait()
 
 
-def test_the_process_level_runs_the_child_from_a_read_only_copy_of_its_three_modules(tmp_path):
+def test_the_process_level_runs_the_child_from_a_read_only_copy_of_its_package(tmp_path):
     zygote = Zygote.__new__(Zygote)  # no process: only where the worker would be run from
     zygote.level, zygote._tmp = "process", str(tmp_path)
     argv = zygote._child_argv()
     folder = tmp_path / "child"
     assert argv[1:] == ["-I", str(folder / "worker.py")]
-    assert sorted(os.listdir(folder)) == sorted(sandbox_policy.CHILD_FILES)
+    names = sorted(p.name for p in sandbox_policy.child_files())
+    assert sorted(os.listdir(folder)) == names and {"worker.py", "runner.py", "protocol.py"} <= set(names)
     assert not stat.S_IMODE(folder.stat().st_mode) & 0o222
-    assert all(not stat.S_IMODE((folder / n).stat().st_mode) & 0o222 for n in sandbox_policy.CHILD_FILES)
-    assert (folder / "protocol.py").read_bytes() == (sandbox_policy.JUDGE_ROOT / "grader" / "protocol.py").read_bytes()
+    assert all(not stat.S_IMODE((folder / n).stat().st_mode) & 0o222 for n in names)
+    assert (folder / "protocol.py").read_bytes() == (sandbox_policy.CHILD / "protocol.py").read_bytes()
 
 
 def test_the_bwrap_level_runs_the_child_from_its_read_only_mount(tmp_path):

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from grader import protocol
-from grader.protocol import BadFrame, CaseStatus, Frame, FrameReader, Kind
+from grader.child import protocol
+from grader.child.protocol import BadFrame, CaseStatus, Frame, FrameReader, Kind
 
 
 def raw(header: bytes, payload: bytes = b"") -> bytes:

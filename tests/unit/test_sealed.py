@@ -1,6 +1,6 @@
 """Sealed cache entries: what the judge wrote reads back; anything else is refused."""
 
-from grader.storage import seal, unseal
+from grader.model.storage import seal, unseal
 
 
 def test_a_sealed_entry_reads_back_and_a_changed_one_does_not(tmp_path):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from grader.batch import maybe_starved
-from grader.models import Result, Status
+from grader.batch.run import maybe_starved
+from grader.model.problem import Result, Status
 
 
 def timeout(limit: str, cpu_s: float | None, wall_s: float) -> Result:

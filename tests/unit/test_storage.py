@@ -5,9 +5,10 @@ import os
 
 import pytest
 
-from grader import batch, storage
-from grader.models import Result, Status
-from grader.tasks import Options, Task
+from grader.batch import run as batch
+from grader.model import storage
+from grader.model.problem import Result, Status
+from grader.batch.tasks import Options, Task
 
 MASK = "cross_attention_mask"
 
@@ -81,7 +82,8 @@ def test_resume_regrades_a_result_stored_under_another_judge_or_level(tmp_path, 
 def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path, monkeypatch):
     import numpy as np
 
-    from grader import outputs, problems
+    from grader.sets import answers as outputs
+    from grader.sets import problems
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
     p = problems.load_problem(MASK)

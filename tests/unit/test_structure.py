@@ -1,4 +1,19 @@
-"""The shape of the code: no import cycle, small modules, no Python source in strings, a self-contained child."""
+"""The shape of the code: layers that import only downward, no circle, a self-contained child, one home per name.
+
+The layers, bottom up (a package may import its own modules and those of lower layers, never sideways or up):
+
+    model                              the data: problems, verdicts and their facts, errors, comparison, storage
+    sets, sandbox, render              problem sets and their answers; running learner code; sentences and documents
+    context                            which set, cache and zygotes a call works with
+    grading                            one submission: reading it, the one case loop, diagnosis, check_function
+    batch, practice, authoring         a class; practising alone; `judge check` and `judge new`
+    package                            learner kits and Gradescope zips
+    api                                the library's functions, one per command
+    cli                                parse, call one api function, render
+    launch                             the console script
+
+`child` is apart: it runs inside the sandbox and imports nothing of the judge; sandbox and grading import it.
+"""
 
 import ast
 import sys
@@ -7,51 +22,129 @@ from pathlib import Path
 import pytest
 
 GRADER = Path(__file__).resolve().parents[2] / "grader"
-MODULES = sorted(GRADER.glob("*.py"))
-CHILD = ("worker", "runner", "traced", "protocol", "confine", "watch", "compile_hook")
+MODULES = sorted(p for p in GRADER.rglob("*.py") if "__pycache__" not in p.parts)
+RANK = {
+    "model": 0,
+    "child": 0,
+    "sets": 1,
+    "sandbox": 1,
+    "render": 1,
+    "context": 2,
+    "grading": 3,
+    "batch": 4,
+    "practice": 4,
+    "authoring": 4,
+    "package": 5,
+    "api": 6,
+    "cli": 7,
+    "launch": 8,
+    "__main__": 9,
+    "__init__": 9,
+}
+CHILD = sorted((GRADER / "child").glob("*.py"))
+# What the child may import when it runs as a script in the sandbox (the compile server, trusted, also JAX).
+CHILD_ALLOWED = set(sys.stdlib_module_names) | {"numpy", *(p.stem for p in CHILD)}
+SERVER_ALLOWED = CHILD_ALLOWED | {"jax"}
+# Only these read the process environment: the command line's entry, the context built from it, and the sandbox
+# policy (which also writes the environment of the processes it starts). The child reads its own, set by the policy.
+ENVIRONMENT_READERS = {"context.py", "sandbox/policy.py", "child"}
 
 
-def imports_of(path: Path) -> set[str]:
-    """grader modules imported anywhere in the file (lazily too), except for type checking only."""
+def name_of(path: Path) -> str:
+    rel = path.relative_to(GRADER).with_suffix("")
+    return ".".join(("grader", *rel.parts)).removesuffix(".__init__")
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def grader_imports(path: Path) -> set[str]:
+    """Every grader module the file imports, anywhere in it: lazily and for type checking too."""
     found = set()
-    tree = ast.parse(path.read_text())
-    skip = {
-        id(n)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for n in ast.walk(node)
-    }
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("grader"):
-            found |= {f"grader.{a.name}" for a in node.names} if node.module == "grader" else {node.module}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("grader"):
+            base = node.module or ""
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if (GRADER / Path(*sub.split(".")[1:])).with_suffix(".py").exists() else base)
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("grader.")}
-    return {m for m in found if (GRADER / f"{m.split('.')[1]}.py").exists()} - {f"grader.{path.stem}"}
+    known = {name_of(p) for p in MODULES}
+    return {m for m in found if m in known} - {name_of(path)}
 
 
-def test_no_import_cycle():
-    graph = {f"grader.{p.stem}": imports_of(p) for p in MODULES}
+GRAPH = {name_of(p): grader_imports(p) for p in MODULES}
+
+
+def test_every_package_is_a_layer_named_here():
+    assert {package_of(m) for m in GRAPH} <= set(RANK)
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_a_module_imports_only_its_own_package_and_lower_layers(module):
+    here = package_of(module)
+    for dep in sorted(GRAPH[module]):
+        there = package_of(dep)
+        if there == here or (there == "child" and here in ("sandbox", "grading")):
+            continue
+        assert there != "child", f"{module} imports the child side ({dep}): only sandbox and grading may"
+        assert RANK[there] < RANK[here], f"{module} (layer {here}) imports {dep} (layer {there}): not below it"
+
+
+def test_no_import_circle_even_through_type_only_imports():
     state: dict[str, int] = {}
 
     def visit(m: str, trail: list[str]) -> None:
         if state.get(m) == 1:
-            pytest.fail("import cycle: " + " -> ".join(trail[trail.index(m) :] + [m]))
+            pytest.fail("import circle: " + " -> ".join(trail[trail.index(m) :] + [m]))
         if state.get(m) == 2:
             return
         state[m] = 1
-        for dep in sorted(graph.get(m, ())):
+        for dep in sorted(GRAPH.get(m, ())):
             visit(dep, trail + [m])
         state[m] = 2
 
-    for m in graph:
+    for m in GRAPH:
         visit(m, [])
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
-def test_no_module_is_over_350_lines(path):
-    assert len(path.read_text().splitlines()) <= 350
+def test_the_cli_calls_the_library_it_does_not_reach_into_it():
+    """The commands parse, call one function of grader.api and render: nothing of the inner packages."""
+    allowed = {"cli", "api", "context", "render", "model"}
+    for module, deps in GRAPH.items():
+        if package_of(module) == "cli":
+            inner = sorted(d for d in deps if package_of(d) not in allowed)
+            assert not inner, f"{module} reaches into {inner}"
+
+
+def test_no_folder_holds_more_than_a_dozen_modules():
+    for folder in [GRADER, *(p for p in GRADER.iterdir() if p.is_dir() and p.name != "__pycache__")]:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= 12, f"{folder.name}/ holds {len(modules)} modules"
+
+
+def test_each_name_has_one_home_no_re_exports():
+    """No `import x as x`, no `__all__` lists of borrowed names, no unused-import waivers: a name is imported
+    from where it is defined."""
+    for path in MODULES:
+        text = path.read_text()
+        assert "noqa: F401" not in text, f"{path.relative_to(GRADER)} re-exports a name"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    assert alias.asname != alias.name.split(".")[-1], f"{path.relative_to(GRADER)}: {ast.unparse(node)}"
+
+
+def test_only_the_entry_and_the_sandbox_policy_read_the_environment():
+    for path in MODULES:
+        rel = path.relative_to(GRADER).as_posix()
+        if rel in ENVIRONMENT_READERS or rel.split("/")[0] in ENVIRONMENT_READERS or rel.startswith("cli/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
+                pytest.fail(f"{rel} reads the environment ({ast.unparse(node)})")
 
 
 def test_no_python_source_is_run_from_a_string():
@@ -60,31 +153,28 @@ def test_no_python_source_is_run_from_a_string():
             assert not (isinstance(node, ast.Constant) and node.value == "-c"), f"{path.name} runs `python -c`"
 
 
-@pytest.mark.parametrize("name", CHILD)
-def test_the_child_side_imports_nothing_of_the_judge_when_run_in_the_sandbox(name):
-    """Outside the `if __package__:` branch (the judge's own tests), only the stdlib, numpy and its siblings."""
-    tree = ast.parse((GRADER / f"{name}.py").read_text())
-    allowed = set(sys.stdlib_module_names) | {"numpy", *CHILD}
-    for node in tree.body:
-        if isinstance(node, ast.If) and ast.unparse(node.test) == "__package__":
-            node_list = node.orelse
-        else:
-            node_list = [node]
-        for n in node_list:
+@pytest.mark.parametrize("path", CHILD, ids=lambda p: p.name)
+def test_the_child_side_imports_nothing_of_the_judge_when_run_in_the_sandbox(path):
+    """Outside the `if __package__:` branch (the judge importing it as grader.child), only the stdlib, numpy and
+    its siblings (the compile server, trusted and outside the sandbox, JAX too)."""
+    allowed = SERVER_ALLOWED if path.stem == "compile_server" else CHILD_ALLOWED
+    for node in ast.parse(path.read_text()).body:
+        nodes = node.orelse if isinstance(node, ast.If) and ast.unparse(node.test) == "__package__" else [node]
+        for n in nodes:
             for sub in ast.walk(n):
                 if isinstance(sub, ast.Import):
                     assert {a.name.split(".")[0] for a in sub.names} <= allowed, ast.unparse(sub)
                 elif isinstance(sub, ast.ImportFrom) and sub.level == 0:
-                    assert sub.module.split(".")[0] in allowed, ast.unparse(sub)
+                    assert (sub.module or "").split(".")[0] in allowed, ast.unparse(sub)
 
 
 def test_the_child_runs_as_a_script_without_the_judge(tmp_path):
-    """Copied alone into a folder, the child's modules load (the judge's package unreachable)."""
+    """Copied alone into a folder, the child package's modules load (the judge's package unreachable)."""
     import shutil
     import subprocess
 
-    for name in CHILD:
-        shutil.copy(GRADER / f"{name}.py", tmp_path / f"{name}.py")
+    for path in CHILD:
+        shutil.copy(path, tmp_path / path.name)
     probe = tmp_path / "probe.py"
     probe.write_text(
         "import runpy, sys\nsys.argv = ['worker.py']\n"

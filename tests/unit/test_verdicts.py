@@ -8,10 +8,11 @@ import io
 import numpy as np
 import pytest
 
-from grader import grading, problems
-from grader.models import Limits, Status
-from grader.protocol import CaseStatus, Frame, Kind
-from grader.sandbox import Outcome
+from grader.grading import pipeline as grading
+from grader.sets import problems
+from grader.model.problem import Limits, Status
+from grader.child.protocol import CaseStatus, Frame, Kind
+from grader.sandbox.outcome import Outcome
 
 MASK = "cross_attention_mask"
 

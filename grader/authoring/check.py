@@ -1,0 +1,172 @@
+"""`judge check`: validate a problem folder the way CI validates code."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+
+import numpy as np
+
+from grader.sets import answers as outputs
+from grader.sets import problems
+from grader.model.errors import ProblemError
+from grader.grading.pipeline import grade
+from grader.sets.mistakes import undetected_mistakes
+from grader.model.problem import Case, Status
+from grader.sets.problems import Problem
+
+SECRETS = 200  # secrets whose hidden cases `judge check` examines
+
+
+def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECRETS) -> list[tuple[str, bool, str]]:
+    """Run every check on a problem: a list of (check, ok, detail)."""
+    try:
+        problem = problems.load_problem(problem_id)
+    except ProblemError as e:
+        return [("metadata and cases parse", False, str(e))]
+    out = [("metadata and cases parse", True, f"{len(problem.cases)} cases")]
+    meta = problem.meta
+
+    tree = ast.parse(problem.stub_path.read_text())
+    fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == meta.function]
+    params = [a.arg for a in fns[0].args.args + fns[0].args.kwonlyargs] if fns else []
+    wanted = [a.name for a in meta.args]
+    out.append(
+        ("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}")
+    )
+    stub = grade(problem_id, problem.stub_path, sandbox=sandbox)
+    raises = stub.status is Status.ERROR and all("NotImplementedError" in c.message for c in stub.cases)
+    out.append(("stub raises NotImplementedError", raises, stub.message))
+
+    ref = grade(problem_id, problem.reference_path, sandbox=sandbox)
+    out.append(("reference passes every case", ref.passed, ref.message))
+
+    same = all(_equal(problems.make_inputs(meta, c), problems.make_inputs(meta, c)) for c in problem.cases)
+    out.append(("cases are deterministic from their seeds", same, ""))
+
+    inputs = [problems.make_inputs(meta, c) for c in problem.cases]
+    expected = [problems.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
+    pitfalls = problems.pitfall_messages(problem)
+    out.append(("declares known pitfalls", bool(pitfalls), f"{len(pitfalls)} in {problems.pitfalls_path(problem)}"))
+    blind = [undetected_mistakes(problem, c, x, e) for c, x, e in zip(problem.cases, inputs, expected)]
+    for name in pitfalls:
+        caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]
+        out.append((f"pitfall {name} fails a case", bool(caught), f"caught by: {', '.join(caught) or 'no case'}"))
+    out.append(tolerance_margin(problem, inputs, expected))
+    if pitfalls and secrets:
+        out += hidden_coverage(problem, secrets)
+
+    spec = problem.spec_path.read_text()
+    missing = [w for w in [meta.function, *wanted] if not re.search(rf"\b{re.escape(w)}\b", spec)]
+    out.append(("spec names the function and every argument", not missing, f"missing: {missing}" if missing else ""))
+    returns = [line for line in spec.splitlines() if line.startswith("**Returns**")]
+    states = bool(returns) and bool(re.search(r"shape|1-D", returns[0]))
+    out.append(
+        (
+            "spec states the output's shape",
+            states and meta.exact_shape,
+            "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on",
+        )
+    )
+    out.append(hints_check(problem_id))
+    return out
+
+
+def _misfit(got, expected, problem: Problem) -> float:
+    """How many times the tolerance the worst value misses by (0 is exact; above 1 fails; a wrong shape is inf)."""
+    tol = problem.meta.tolerance
+    if got is None or got.size != expected.size or (problem.meta.exact_shape and got.shape != expected.shape):
+        return float("inf")
+    g, e = np.asarray(got, np.float64).reshape(-1), np.asarray(expected, np.float64).reshape(-1)
+    finite = np.isfinite(e)
+    if not np.array_equal(np.isfinite(g), finite):
+        return float("inf")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(g - e)[finite] / (tol.atol + tol.rtol * np.abs(e[finite]))
+    return float(np.nan_to_num(ratio, nan=np.inf).max(initial=0.0))
+
+
+def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
+    """Answers a correct learner could give: the reference in float64, and again on inputs moved by one float32
+    rounding (a float32 solution's own rounding is of that size: the reference alone shows none of it)."""
+    import jax
+
+    fn = getattr(outputs._load_module(problem.reference_path), problem.meta.function)
+    rng = np.random.default_rng(0)
+    wide = {
+        k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v for k, v in inputs.items()
+    }
+    nudged = {
+        k: v * (1 + rng.choice([-1.0, 1.0], v.shape) * 2.0**-24)
+        if isinstance(v, np.ndarray) and v.dtype == np.float64
+        else v
+        for k, v in wide.items()
+    }
+    with jax.enable_x64(True):
+        return [np.asarray(fn(**x), dtype=np.float64) for x in (wide, nudged)]
+
+
+def tolerance_margin(problem: Problem, inputs: list[dict], expected: list[np.ndarray]) -> tuple[str, bool, str]:
+    """Where the tolerance sits between float rounding of correct answers and the closest known mistake."""
+    correct = max(_misfit(form, e, problem) for x, e in zip(inputs, expected) for form in correct_forms(problem, x))
+    misses = {
+        name: max(
+            _misfit(problems.pitfall_output(problem, name, c, x), e, problem)
+            for c, x, e in zip(problem.cases, inputs, expected)
+        )
+        for name in problems.pitfall_messages(problem)
+    }
+    closest = min(misses, key=lambda name: misses[name]) if misses else None
+    parts = [f"correct float forms use up to {correct:.2g} of it" if correct else "correct float forms match exactly"]
+    if closest is not None:
+        parts.append(f"the closest mistake ({closest}) misses it {misses[closest]:.3g}x")
+        if correct:
+            parts.append(f"margin {misses[closest] / correct:.3g}x")
+    return (
+        "tolerance separates correct float forms from known mistakes",
+        correct < 1 < min(misses.values(), default=2),
+        "; ".join(parts),
+    )
+
+
+def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str]]:
+    """Per known mistake: on how many hidden cases of `secrets` secrets it is caught; how many draws it made redo."""
+    redrawn: Counter = Counter()
+    try:
+        cases: list[Case] = [c for i in range(secrets) for c in problems.draw_hidden(problem, f"check-{i}", 3, redrawn)]
+    except ProblemError as e:
+        return [("hidden cases tell every known mistake apart", False, str(e))]
+    blind = Counter(name for c in cases for name in undetected_mistakes(problem, c))
+    out = []
+    public_only = problem.meta.space.public_only
+    unknown = [n for n in public_only if n not in problems.pitfall_messages(problem)]
+    if unknown:
+        out.append(("space.public_only names known mistakes", False, f"no known mistake {unknown[0]!r}"))
+    for name in problems.pitfall_messages(problem):
+        if name in public_only:
+            out.append((f"hidden cases catch {name}", True, "public cases only (space.public_only)"))
+            continue
+        caught = len(cases) - blind[name]
+        out.append(
+            (
+                f"hidden cases catch {name}",
+                caught == len(cases),
+                f"{caught}/{len(cases)} hidden cases of {secrets} secrets ({redrawn[name]} draws redone)",
+            )
+        )
+    return out
+
+
+def hints_check(problem_id: str) -> tuple[str, bool, str]:
+    """hints.json holds two to four well-formed hints (what `judge hint` shows a learner who is stuck)."""
+    from grader.practice.practice import load_hints
+
+    try:
+        return ("has 2-4 hints", True, f"{len(load_hints(problem_id))} hints")
+    except ProblemError as e:
+        return ("has 2-4 hints", False, str(e))
+
+
+def _equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)

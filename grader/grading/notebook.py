@@ -1,0 +1,323 @@
+"""Notebook hand-ins: an .ipynb becomes the Python module the sandbox imports.
+
+The rule for what runs (documented in the README, "From a notebook"): the code cells are read in
+notebook order, as "Restart & Run All" would run them; IPython lines (`%magic`, `!shell`, `x = !cmd`,
+`obj?`) are left out, and so are cells under a cell magic other than %%time, %%timeit and %%capture.
+Of the top-level statements that remain, only those the graded function needs are kept: the statement
+that binds the function's name, and, transitively, every statement that binds a name a kept statement
+uses (imports, helper functions, globals) or changes such a name in place (`cfg["h"] = 2`,
+`layers.append(...)`); and every `jax.config.update(...)` (it changes the numerics). Everything else -- demo
+calls, prints, plots, tests, training loops whose results the function does not read -- is left out, so
+it neither costs time nor can fail the import. Cells that are not valid Python are left out too.
+
+Parsing here never runs learner code: it reads JSON and Python syntax only. Everything it cannot read
+becomes a NotebookError, one line for the learner.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import re
+import symtable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.grading.submission import find_submission as find_submission  # re-exported: grading, tasks, batch and tests
+from grader.grading.submission import read_handin as read_handin
+from grader.grading.submission import with_note as with_note
+
+MAX_CELLS = 2000
+MAX_STATEMENTS = 5000  # top-level, all cells together: far more than any notebook, few enough to read fast
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture"}  # their body is Python that Jupyter runs
+# `%magic`, `!cmd`, `?obj`, `obj?`, `x = !cmd`; a target starts with a non-space so that no line backtracks
+_IPYTHON_LINE = re.compile(r"^\s*(?:[!%?]|[\w.]+\?\??\s*$|[\w.\[\]()*,][\w\s,.\[\]()*]*=\s*[!%])")
+
+
+class NotebookError(ValueError):
+    """A notebook that cannot be read: the message is one line for the learner."""
+
+
+@dataclass
+class Conversion:
+    """The module made of a notebook, and what was left out (cell numbers count code cells from 1)."""
+
+    source: str
+    name: str = ""
+    code_cells: int = 0
+    ipython_lines: list[tuple[int, str]] = field(default_factory=list)
+    skipped_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why)
+    dropped: list[int] = field(default_factory=list)  # the cell of each statement left out
+    defined: list[str] = field(default_factory=list)  # top-level functions the notebook defines
+    has_function: bool = True
+
+    def note(self, name: str, function: str) -> str:
+        """One sentence for the result: what of the notebook was graded."""
+        left = []
+        if self.ipython_lines:
+            shown = ", ".join(f"`{text[:40]}` (cell {cell})" for cell, text in self.ipython_lines[:3])
+            more = f" and {len(self.ipython_lines) - 3} more" if len(self.ipython_lines) > 3 else ""
+            left.append(f"IPython lines {shown}{more}")
+        left += [f"cell {cell} ({why})" for cell, why in self.skipped_cells[:3]]
+        if self.dropped:
+            cells = sorted(set(self.dropped))
+            left.append(
+                f"{len(self.dropped)} top-level statement{'s' * (len(self.dropped) > 1)} {function} "
+                f"does not need (cell{'s' * (len(cells) > 1)} {', '.join(map(str, cells[:8]))}"
+                f"{', ...' if len(cells) > 8 else ''})"
+            )
+        text = f"{name}: {self.code_cells} code cell{'s' * (self.code_cells != 1)}"
+        if left:
+            text += "; left out: " + "; ".join(left)
+        if not self.has_function:
+            near = difflib.get_close_matches(function, self.defined, n=1)
+            text += f"; no code cell defines {function}" + (
+                f" (did you mean {near[0]}?)"
+                if near
+                else f" (it defines {', '.join(self.defined[:6])})"
+                if self.defined
+                else ""
+            )
+        return f"[{text}]"
+
+
+def code_cells(data: bytes, name: str) -> list[str]:
+    """The code cells' sources of an nbformat-4 notebook, in order; NotebookError when it is not one."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise NotebookError(f"{name} is not a notebook: it is not UTF-8 text ({e.reason})") from None
+    except json.JSONDecodeError as e:
+        raise NotebookError(
+            f"{name} is not a notebook: invalid JSON at line {e.lineno} column {e.colno} "
+            f"({e.msg}); save it again from Jupyter"
+        ) from None
+    except (RecursionError, MemoryError):
+        raise NotebookError(f"{name} is not a notebook: its JSON is nested too deeply") from None
+    if not isinstance(doc, dict) or "cells" not in doc and "worksheets" not in doc:
+        raise NotebookError(f'{name} is not a notebook: no "cells" in its JSON')
+    version = doc.get("nbformat")
+    if version != 4:
+        raise NotebookError(
+            f"{name} is nbformat {version!r}; the judge reads nbformat 4 (open and save it with Jupyter 4 or later)"
+        )
+    cells = doc.get("cells")
+    if not isinstance(cells, list) or len(cells) > MAX_CELLS:
+        raise NotebookError(f'{name} is not a valid notebook: "cells" is not a list of at most {MAX_CELLS} cells')
+    sources = []
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            raise NotebookError(f"{name} is not a valid notebook: cell {i + 1} is not an object")
+        if cell.get("cell_type") != "code":
+            continue  # markdown and raw cells
+        src = cell.get("source", "")
+        if isinstance(src, list) and all(isinstance(s, str) for s in src):
+            src = "".join(src)
+        if not isinstance(src, str):
+            raise NotebookError(f"{name} is not a valid notebook: cell {i + 1} has a source that is not text")
+        sources.append(src)
+    return sources
+
+
+def _without_ipython(src: str, cell: int, conv: Conversion) -> str | None:
+    """The cell with its IPython lines made `pass` (so blocks stay valid); None for a non-Python cell magic."""
+    lines = src.split("\n")
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    if first.startswith("%%"):
+        magic = first[2:].split()[0] if first[2:].split() else ""
+        conv.ipython_lines.append((cell, first))
+        if magic not in PYTHON_CELL_MAGICS:
+            return None
+        at = next(i for i, ln in enumerate(lines) if ln.strip())
+        lines[at] = ""
+    out = []
+    for line in lines:
+        if _IPYTHON_LINE.match(line):
+            conv.ipython_lines.append((cell, line.strip()))
+            line = line[: len(line) - len(line.lstrip())] + "pass"
+        out.append(line)
+    return "\n".join(out)
+
+
+@dataclass
+class _Unit:
+    """Top-level statements that share lines (`a = 1; b = 2`): kept or dropped together."""
+
+    cell: int
+    first: int
+    last: int
+    nodes: list[ast.stmt]
+    binds: set[str] = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    imports: set[str] = field(default_factory=set)
+    calls_on: str | None = None  # an expression statement `root.method(...)`: changes root in place
+    always: bool = False
+    star: bool = False  # `from m import *`: binds names nobody can list
+    text: str = ""
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _attrs(node: ast.AST) -> list[str]:
+    """`jax.config.update` -> ["config", "update"]: the attribute names of a chain, outermost last."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    return names[::-1]
+
+
+def _globals_used(table: symtable.SymbolTable) -> set[str]:
+    names = set()
+    for child in table.get_children():
+        names |= {s.get_name() for s in child.get_symbols() if s.is_global() and s.is_referenced()}
+        names |= _globals_used(child)
+    return names
+
+
+def _analyse(unit: _Unit, text: str) -> None:
+    table = symtable.symtable(text, "<cell>", "exec")
+    for s in table.get_symbols():
+        if s.is_imported():
+            unit.imports.add(s.get_name())
+        if s.is_assigned() or s.is_imported() or s.is_namespace():
+            unit.binds.add(s.get_name())
+        if s.is_referenced():
+            unit.uses.add(s.get_name())
+    unit.uses |= _globals_used(table)
+    for node in unit.nodes:
+        if isinstance(node, ast.ImportFrom):
+            unit.star |= any(a.name == "*" for a in node.names)
+            unit.always |= unit.star or node.module == "__future__"
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for t in targets:
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and (root := _root(t)):
+                unit.binds.add(root)  # `cfg["heads"] = 4` changes cfg
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and _root(node.value.func)
+        ):
+            if _attrs(node.value.func)[-2:] == ["config", "update"] or (
+                _attrs(node.value.func) == ["update"] and _root(node.value.func) == "config"
+            ):
+                unit.always = True  # jax.config.update(...), config.update(...): numerics of what follows
+            else:
+                unit.calls_on = _root(node.value.func)
+
+
+def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as e:
+        conv.skipped_cells.append((cell, f"not valid Python: {e.msg}, line {e.lineno}"))
+        return []
+    except (ValueError, RecursionError, MemoryError) as e:
+        conv.skipped_cells.append((cell, f"not valid Python: {type(e).__name__}"))
+        return []
+    if len(tree.body) > room:
+        raise NotebookError(
+            f"{conv.name} has more than {MAX_STATEMENTS} top-level statements; "
+            "the judge reads notebooks of at most that many"
+        )
+    lines = src.split("\n")
+    units: list[_Unit] = []
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        if units and first <= units[-1].last:
+            units[-1].nodes.append(node)
+            units[-1].last = max(units[-1].last, node.end_lineno or first)
+        else:
+            units.append(_Unit(cell, first, node.end_lineno or first, [node]))
+    kept = []
+    for unit in units:
+        text = "\n".join(lines[unit.first - 1 : unit.last])
+        try:
+            _analyse(unit, text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. `return` outside a function
+            conv.dropped.append(cell)
+            continue
+        unit.text = text
+        kept.append(unit)
+        for node in unit.nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                conv.defined.append(node.name)
+    return kept
+
+
+def _needed(units: list[_Unit], function: str) -> list[bool]:
+    """Which units to keep: those binding a needed name, starting from the function; linear in the notebook."""
+    imported = set().union(*(u.imports for u in units)) if units else set()
+    binders: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        for n in u.binds:
+            binders.setdefault(n, []).append(i)
+        if u.calls_on is not None and u.calls_on not in imported:  # `layers.append(...)`, not `plt.plot(...)`
+            binders.setdefault(u.calls_on, []).append(i)
+    keep, needed, todo = [False] * len(units), set(), [function]
+
+    def take(i: int) -> None:
+        if not keep[i]:
+            keep[i] = True
+            todo.extend(units[i].uses)
+
+    for i, u in enumerate(units):
+        if u.always:
+            take(i)
+    while todo:
+        n = todo.pop()
+        if n not in needed:
+            needed.add(n)
+            for i in binders.get(n, ()):
+                take(i)
+    return keep
+
+
+def notebook_module(data: bytes, name: str, function: str) -> Conversion:
+    """The Python module graded for a notebook, by the rule in this module's docstring."""
+    conv = Conversion(source="", name=name)
+    units: list[_Unit] = []
+    for cell, src in enumerate(code_cells(data, name), start=1):
+        conv.code_cells = cell
+        python = _without_ipython(src, cell, conv)
+        if python is None:
+            conv.skipped_cells.append((cell, "a cell magic whose body is not Python"))
+            continue
+        units.extend(_units(python, cell, conv, MAX_STATEMENTS - len(units)))
+    keep = _needed(units, function)
+    conv.has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or any(
+        keep[i] and u.star for i, u in enumerate(units)
+    )
+    out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/notebook.py)."], 0
+    for i, u in enumerate(units):
+        if not keep[i]:
+            if not all(isinstance(n, ast.Pass) for n in u.nodes):  # an IPython line, already counted
+                conv.dropped.append(u.cell)
+            continue
+        if u.cell != last_cell:
+            out.append(f"\n# --- cell {u.cell} ---")
+            last_cell = u.cell
+        out.append(u.text)
+    conv.source = "\n".join(out) + "\n"
+    return conv
+
+
+def read_source(path: Path, data: bytes, function: str) -> tuple[str, str]:
+    """The Python source to grade for a hand-in file, and a note for the result ("" for a .py file).
+
+    Raises NotebookError or feedback.SourceError (one line) when the file cannot be read as what its name says.
+    """
+    if path.suffix != ".ipynb":
+        from grader.grading.feedback import decode_source  # raises SourceError, with the learner's fix
+
+        return decode_source(data, path.name, function), ""
+    conv = notebook_module(data, path.name, function)
+    if not conv.has_function:  # one line naming the notebook, not the module made from it
+        raise NotebookError(conv.note(path.name, function).strip("[]"))
+    return conv.source, conv.note(path.name, function)

@@ -1,0 +1,117 @@
+"""The judge's side of the compile service: one trusted process per zygote, a connection per sandbox.
+
+Learners' processes never write the shared compilation cache. On a miss, the learner's code
+(`compile_hook.py`) sends the program over its own connection to the service
+(`compile_server.py`), which runs outside any sandbox as the judge, computes the key itself, compiles
+and stores the executable, and answers with the key. The service dying (a parser crash, a compile past
+its deadline) costs the learners waiting on it only a local compile: the next sandbox gets a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from grader.sandbox import reaper
+from grader.model.cache import compile_cache_dir, xla_flags
+from grader.sandbox.policy import confinable, confinement
+
+SERVER = Path(__file__).resolve().parent.parent / "child" / "compile_server.py"
+
+
+def enabled(default: bool) -> bool:
+    """JUDGE_COMPILE_SERVICE=0 or 1 turns it off or on everywhere (to measure, or where it misbehaves)."""
+    return {"0": False, "1": True}.get(os.environ.get("JUDGE_COMPILE_SERVICE", ""), default)
+
+
+def server_env() -> dict[str, str]:
+    """What sets the keys' inputs: the judge's XLA flags and the cache, and nothing the judge's caller set;
+    and, where Landlock works, what the service may read (the runtime, as learners) and write (the cache)."""
+    confined = {}
+    if confinable():
+        read, _ = confinement(str(compile_cache_dir()))
+        confined["JUDGE_SERVICE_CONFINE"] = json.dumps({"read": read, "write": [str(compile_cache_dir())]})
+    return {
+        **confined,
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": xla_flags(),
+        "JAX_COMPILATION_CACHE_DIR": str(compile_cache_dir()),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+    }
+
+
+class CompileService:
+    """The service's process, started on the first connection and again whenever it has died. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self.starts = 0  # how many processes it took (the tests count restarts)
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with reaper.spawn_lock:  # the judge's own child: never swept as a learner's orphan
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", str(SERVER), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=[theirs.fileno()],
+                env=server_env(),
+                start_new_session=True,
+            )
+            reaper.active.add(self._proc.pid)
+        theirs.close()
+        self._control = ours
+        self.starts += 1
+
+    def connect(self) -> socket.socket | None:
+        """A new connection for one sandbox: the learner's end (the caller hands it on and closes it), or None
+        when the service cannot be reached (the learner then compiles everything itself, as without it)."""
+        with self._lock:
+            for _ in range(2):
+                if self._proc is None or self._proc.poll() is not None:
+                    self._stop()
+                    try:
+                        self._start()
+                    except OSError:
+                        return None
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    assert self._control is not None
+                    socket.send_fds(self._control, [b"c"], [ours.fileno()])
+                    return theirs
+                except OSError:
+                    theirs.close()
+                    self._stop()
+                finally:
+                    ours.close()
+            return None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()  # the service exits when its control socket hangs up
+            self._control = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            reaper.forget(self._proc)
+            self._proc = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()

@@ -1,0 +1,331 @@
+"""What a sandbox sees and may use, as data: the levels, the mounts, the limits and the environment.
+
+Nothing here starts a process (but the one probe of whether bubblewrap works): `zygote.py`
+turns this policy into a running sandbox. Paths are kept as the judge sees them and mapped with
+`inside()` to where the sandbox shows them: folders the sandbox mounts over (/tmp, /dev, /proc)
+cannot hold the Python runtime, so a runtime found there (a venv under /tmp) is shown under
+RELOCATED instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import site
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.sandbox import cgroups
+from grader.child import confine
+from grader.model.cache import compile_cache_dir, xla_flags
+from grader.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from grader.model.problem import Limits
+
+LEVELS = ("bwrap", "process")
+STARTUP_S = 60.0  # the runtime's own start (importing numpy/jax), never charged to the learner
+TMPFS_MB = 64
+SHM_MB = 16
+XLA_MOUNT = "/xla-cache"
+CHILD_DIR = "/run/child"  # the child package, read-only; covered again in each learner's process
+CHILD = Path(__file__).resolve().parents[1] / "child"  # grader/child: everything that runs in the sandbox
+# Tasks (processes and threads) of one sandbox together: far above what JAX's thread pools start on a big machine.
+TASKS = max(256, 4 * (os.cpu_count() or 1))
+RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are shown
+MOUNTED_OVER = ("/tmp", "/dev", "/proc")
+JUDGE_ROOT = Path(__file__).resolve().parents[2]
+JUDGE_NAMES = ("grader", "reference", "problems")
+JUDGE_GLOBS = ("judge-*.dist-info", "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
+
+
+# ---------------------------------------------------------------- levels
+
+
+@functools.cache
+def bwrap_available() -> bool:
+    if not shutil.which("bwrap") or (os.geteuid() == 0 and not shutil.which("setpriv")):
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--as-pid-1", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def resolve_level(level: str) -> str:
+    """'auto' picks bwrap where it works; asking for bwrap where it does not is an error."""
+    if level == "auto":
+        return "bwrap" if bwrap_available() else "process"
+    if level not in LEVELS:
+        raise UsageError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
+    if level == "bwrap" and not bwrap_available():
+        raise UsageError("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
+    return level
+
+
+# ---------------------------------------------------------------- the runtime and the judge in it
+
+
+def site_dirs() -> list[str]:
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(os.path.realpath(d) for d in dirs) if os.path.isdir(d)]
+
+
+def runtime_dirs() -> list[str]:
+    dirs = sorted(dict.fromkeys(os.path.realpath(d) for d in [sys.base_prefix, sys.prefix, *site_dirs()]))
+    return [d for d in dirs if not any(d != o and d.startswith(o + os.sep) for o in dirs)]
+
+
+def judge_masks() -> list[str]:
+    """Files and folders of the judge inside the runtime dirs, to be hidden in the sandbox."""
+    masks = []
+    for d in site_dirs():
+        masks += [
+            os.path.join(d, n)
+            for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
+            if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))
+        ]
+        for pattern in JUDGE_GLOBS:
+            masks += glob.glob(os.path.join(d, pattern))
+    return sorted(set(masks))
+
+
+def hidden_paths() -> list[str]:
+    root = str(JUDGE_ROOT)
+    return [] if root in site_dirs() else [root]
+
+
+def inside(path: str) -> str:
+    """Where the bwrap sandbox shows a path of the runtime."""
+    if any(path == top or path.startswith(top + os.sep) for top in MOUNTED_OVER):
+        return RELOCATED + path
+    return path
+
+
+def interpreter() -> str:
+    """This interpreter, as the bwrap sandbox shows it (the folder resolved like the runtime dirs are)."""
+    return inside(os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable)))
+
+
+def child_files() -> list[Path]:
+    """The child side, the modules of grader/child: run from a read-only copy or mount of that folder alone,
+    never from the judge's package."""
+    return sorted(CHILD.glob("*.py"))
+
+
+def prepare_compile_cache() -> Path | None:
+    """The compilation cache must exist before the sandbox mounts it (else learners' JAX tries to make it)."""
+    path = compile_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o711)  # other uids (learners, as root) open entries by exact key, never list them
+    except OSError:
+        return None
+    return path
+
+
+# ---------------------------------------------------------------- the level without namespaces
+
+# What a learner's process at the process level may read besides the runtime: what the interpreter and
+# XLA's CPU client read at start (the process's own /proc entry, the CPU's description).
+SYSTEM_READ = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+    "/sys/fs/cgroup",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/urandom",
+    "/dev/random",
+)
+
+
+@functools.cache
+def confinable() -> bool:
+    """Whether the process level can keep learners from the answers, the caches and the results (Landlock).
+
+    JUDGE_NO_LANDLOCK=1 grades as on a kernel without it (to see or test that fallback); it only ever weakens.
+    """
+    return confine.landlock_abi() >= 1 and not os.environ.get("JUDGE_NO_LANDLOCK")
+
+
+def guarded(level: str) -> bool:
+    """Whether learners graded at this level are kept from the judge's files, the results and the network."""
+    return level == "bwrap" or confinable()
+
+
+def describe(level: str) -> str:
+    """The level in words, for the people who read a grade: what it keeps a learner from, and what bounds the
+    memory, tasks and CPU time of all a learner's processes together."""
+    if level == "bwrap":
+        said = "bwrap: namespaces; nothing of the judge, no network, no other process in view"
+    elif confinable():
+        said = (
+            f"process, confined by Landlock (ABI {confine.landlock_abi()}) and seccomp: the judge's files, "
+            "the caches and the results out of reach, no sockets"
+        )
+    else:
+        said = "process, unconfined: learner code could read the judge's files and write where the judge can"
+    return f"{said}; memory, tasks and CPU time summed per sandbox by {cgroups.mechanism()}"
+
+
+def confinement(workdir: str) -> tuple[list[str], list[str]]:
+    """What a learner's process at the process level may read, and write: the runtime without the judge in it,
+    the compilation cache (read), its own work folder. Not the judge's checkout, its references, its expected
+    outputs, nor any results folder."""
+    hidden = judge_masks() + hidden_paths()
+    read = list(SYSTEM_READ) + [d for top in runtime_dirs() for d in confine.tree_except(top, hidden)]
+    return read + [str(compile_cache_dir())], [workdir, "/dev/null"]
+
+
+def others_can_run_runtime() -> bool:
+    """Whether another uid can reach the runtime (pyenv under /root cannot): the process level has no mounts to
+    make it reachable, so a learner gets a uid of its own only then."""
+    for top in [*runtime_dirs(), os.path.realpath(sys.executable)]:
+        for folder in [top, *map(str, Path(top).parents)]:
+            try:
+                if os.path.isdir(folder) and not os.stat(folder).st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------- limits and environment
+
+
+def rlimits(limits: Limits, own_uid: bool) -> dict[str, int]:
+    rl = {
+        "RLIMIT_AS": limits.memory_mb * 1024 * 1024,
+        "RLIMIT_FSIZE": TMPFS_MB * 1024 * 1024,
+        "RLIMIT_CORE": 0,
+        "RLIMIT_NOFILE": 1024,
+        "RLIMIT_CPU": int(STARTUP_S + limits.import_s + limits.time_s) * 2 + 10,
+    }
+    if own_uid:  # counts per uid, so only meaningful where the learner has a uid of their own: a backstop
+        rl["RLIMIT_NPROC"] = 2 * TASKS
+    return rl
+
+
+def cpu_limit_s(limits: Limits) -> float:
+    """CPU seconds of all a sandbox's processes together: the wall-clock limits' sum unless the limits say."""
+    return limits.cpu_s if limits.cpu_s is not None else limits.import_s + limits.time_s
+
+
+def watch_limits(limits: Limits) -> dict[str, float]:
+    """What the keeper enforces where no cgroup does (worker.keeper, watch.py)."""
+    return {"memory_mb": limits.memory_mb, "cpu_s": cpu_limit_s(limits), "tasks": TASKS}
+
+
+def env(tmp: str, xla_cache: str) -> dict[str, str]:
+    # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JAX_COMPILATION_CACHE_DIR": xla_cache,
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+        "XLA_FLAGS": xla_flags(),
+        # Learners' calls run eagerly, never compiled whole (grader/traced.py): for measuring the difference.
+        **({"JUDGE_EAGER": "1"} if os.environ.get("JUDGE_EAGER") == "1" else {}),
+    }
+
+
+# ---------------------------------------------------------------- the bwrap level's file system
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One entry of the sandbox's file system, in the order bubblewrap applies them."""
+
+    op: str  # ro-bind, symlink, dir, tmpfs, proc, dev, null (a file hidden behind /dev/null)
+    target: str  # the path in the sandbox
+    source: str = ""  # ro-bind: the judge's path; symlink: where the link points
+    size_mb: int = 0  # tmpfs
+
+    def argv(self) -> list[str]:
+        if self.op == "ro-bind":
+            return ["--ro-bind", self.source, self.target]
+        if self.op == "symlink":
+            return ["--symlink", self.source, self.target]
+        if self.op == "dir":
+            return ["--perms", "0755", "--dir", self.target]
+        if self.op == "tmpfs":
+            sized = ["--size", str(self.size_mb << 20), "--perms", "1777"] if self.size_mb else []
+            return [*sized, "--tmpfs", self.target]
+        if self.op == "null":
+            return ["--ro-bind", "/dev/null", self.target]
+        return [f"--{self.op}", self.target]  # proc, dev
+
+
+def mounts() -> list[Mount]:
+    """The zygote's file system: the runtime read-only, the judge masked, private /tmp, the caches."""
+    out = [Mount("ro-bind", "/usr", "/usr")]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            out.append(Mount("symlink", top, os.readlink(top)))
+        elif os.path.isdir(top):
+            out.append(Mount("ro-bind", top, top))
+    out += [
+        Mount("proc", "/proc"),
+        Mount("dev", "/dev"),
+        Mount("dir", "/dev/shm"),
+        Mount("tmpfs", "/tmp", size_mb=TMPFS_MB),
+    ]
+    made = {"/", "/usr", "/tmp", "/dev", "/proc"}
+    for d in runtime_dirs():
+        for parent in reversed(Path(inside(d)).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                out.append(Mount("dir", str(parent)))
+        out.append(Mount("ro-bind", inside(d), d))
+    out += [Mount("tmpfs" if os.path.isdir(m) else "null", inside(m)) for m in judge_masks()]
+    cache = prepare_compile_cache()
+    out.append(Mount("ro-bind", XLA_MOUNT, str(cache)) if cache else Mount("dir", XLA_MOUNT))
+    out.append(Mount("ro-bind", CHILD_DIR, str(CHILD)))
+    return out
+
+
+def bwrap_argv() -> list[str]:
+    """The zygote's confinement; each learner's process then gets fresh namespaces of its own inside it."""
+    argv = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--as-pid-1",
+        "--new-session",
+        "--die-with-parent",
+    ]
+    for m in mounts():
+        argv += m.argv()
+    argv += ["--clearenv", "--chdir", "/tmp"]
+    if os.geteuid() != 0:  # unprivileged, bwrap's user namespace gives the zygote what it needs to isolate learners
+        argv += ["--unshare-user", "--cap-add", "ALL"]
+    for k, v in env("/tmp", XLA_MOUNT).items():
+        argv += ["--setenv", k, v]
+    return argv
