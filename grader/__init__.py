@@ -1,6 +1,6 @@
 """judge: grades learners' JAX, Flax and NumPy functions against trusted references.
 
-The library API; the `judge` command line wraps these functions.
+The library API (grader/api.py; the `judge` command line wraps these functions) and its data.
 
 Example:
     >>> from grader import grade
@@ -11,17 +11,21 @@ Example:
 import importlib
 
 _HOME = {
-    "grade": "grader.grading",
-    "load_problem": "grader.problems",
-    "problem_ids": "grader.problems",
-    "Limits": "grader.models",
-    "Result": "grader.models",
-    "Status": "grader.models",
-    "UsageError": "grader.errors",
-    "UnknownProblem": "grader.errors",
-    "ProblemError": "grader.errors",
-    "check_function": "grader.in_notebook",
-    "CheckResult": "grader.in_notebook",
+    "grade": "grader.api",
+    "check_function": "grader.api",
+    "batch": "grader.api",
+    "gradescope": "grader.api",
+    "release": "grader.api",
+    "autograder": "grader.api",
+    "Context": "grader.context",
+    "CheckResult": "grader.grading.in_notebook",
+    "Limits": "grader.model.problem",
+    "Result": "grader.model.verdict",
+    "Status": "grader.model.verdict",
+    "JudgeError": "grader.model.errors",
+    "UsageError": "grader.model.errors",
+    "UnknownProblem": "grader.model.errors",
+    "ProblemError": "grader.model.errors",
 }
 __all__ = list(_HOME)
 

@@ -1,3 +1,3 @@
-from grader.cli.launch import main
+from grader.launch import main
 
 main()

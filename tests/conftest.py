@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from grader.context import Context
 from grader.sandbox.policy import bwrap_available
+from grader.sets.answers import load_module
+from grader.sets.store import ROOT as INSTALLED
+from grader.sets.store import SourceSet
 
 ROOT = Path(__file__).resolve().parent.parent
+assert ROOT == INSTALLED  # the tests grade the checkout's own problems
 SUBMISSIONS = ROOT / "tests" / "submissions"
 HOSTILE = ROOT / "tests" / "hostile"
 
@@ -36,17 +41,23 @@ def private_progress(tmp_path_factory):
     os.environ["JUDGE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
 
 
-@pytest.fixture
-def scratch_problem(tmp_path, monkeypatch):
-    """A copy of cross_attention_mask in a scratch problems folder, to break on purpose."""
-    from grader.sets import store as problem_set
-    from grader.sets import problems
+def context(root: Path | None = None, sandbox: str = "auto") -> Context:
+    """The context a test grades in: the built-in set (or the set at `root`), the session's private cache."""
+    built_in = Context.from_environment(sandbox=sandbox)
+    return built_in if root is None else Context(SourceSet(root, built_in.cache), built_in.cache, sandbox)
 
-    shutil.copytree(problems.PROBLEMS_DIR / "cross_attention_mask", tmp_path / "cross_attention_mask")
-    monkeypatch.setattr(problem_set, "PROBLEMS_DIR", tmp_path)
-    problems.load_problem.cache_clear()
-    yield tmp_path / "cross_attention_mask"
-    problems.load_problem.cache_clear()
+
+@pytest.fixture
+def scratch_set(tmp_path):
+    """A set holding a copy of cross_attention_mask and its reference, to break on purpose: (its context, the
+    problem's folder)."""
+    for part in ("problems", "reference/pitfalls"):
+        (tmp_path / part).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "problems" / "cross_attention_mask", tmp_path / "problems" / "cross_attention_mask")
+    for rel in ("reference/cross_attention_mask.py", "reference/pitfalls/cross_attention_mask.py"):
+        shutil.copyfile(ROOT / rel, tmp_path / rel)
+    with context(tmp_path) as ctx:
+        yield ctx, tmp_path / "problems" / "cross_attention_mask"
 
 
 def judge_command() -> list[str]:
@@ -72,14 +83,12 @@ def pitfall_submission(problem_id: str, name: str, folder: Path) -> Path:
     """A learner file that makes exactly the pitfall's mistake, built from its declaration."""
     import inspect
 
-    from grader.sets import answers as outputs
-    from grader.sets import problems
-
-    problem = problems.load_problem(problem_id)
-    ref = outputs._load_module(problem.reference_path)
+    ctx = context()
+    problem = ctx.problems.load(problem_id)
+    ref = load_module(ctx.problems.reference_path(problem_id), ctx.cache)
     sig = inspect.signature(getattr(ref, problem.meta.function))
     call = ", ".join(sig.parameters)
-    source = problems.pitfalls_path(problem).read_text()
+    source = ctx.problems.pitfalls_path(problem_id).read_text()
     source += f"\n\ndef {problem.meta.function}{sig}:\n    return PITFALLS[{name!r}][1]({call})\n"
     path = folder / f"{problem_id}.py"
     path.write_text(source)

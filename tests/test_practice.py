@@ -18,7 +18,7 @@ from grader.sets import store as problem_set
 from grader.sets import problems
 from grader import grade
 from grader.authoring.check import hints_check
-from grader.cli.app import app
+from grader.cli.main import app
 
 MASK = "cross_attention_mask"
 CORRECT = SUBMISSIONS / MASK / "correct_jax.py"

@@ -5,72 +5,92 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 
-from grader.sets import answers as outputs
-from grader.sets import problems
+from grader.context import Context
+from grader.grading.pipeline import grade_file
 from grader.model.errors import ProblemError
-from grader.grading.pipeline import grade
+from grader.model.problem import Case, Hints, Problem
+from grader.model.verdict import FaultKind, Status
+from grader.sets.answers import load_module
+from grader.sets.hidden import draw_hidden
+from grader.sets.inputs import make_inputs
 from grader.sets.mistakes import undetected_mistakes
-from grader.model.problem import Case, Status
-from grader.sets.problems import Problem
+from grader.sets.store import ProblemSet, parse
 
 SECRETS = 200  # secrets whose hidden cases `judge check` examines
+Check = tuple[str, bool, str]  # (what is checked, whether it holds, the detail)
 
 
-def check_problem(problem_id: str, *, sandbox: str = "auto", secrets: int = SECRETS) -> list[tuple[str, bool, str]]:
-    """Run every check on a problem: a list of (check, ok, detail)."""
+def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) -> Iterator[Check]:
+    """Every check on a problem, as each is done: (check, ok, detail)."""
+    source = context.problems
     try:
-        problem = problems.load_problem(problem_id)
+        problem = source.load(problem_id)
     except ProblemError as e:
-        return [("metadata and cases parse", False, str(e))]
-    out = [("metadata and cases parse", True, f"{len(problem.cases)} cases")]
+        yield ("metadata and cases parse", False, str(e))
+        return
+    yield ("metadata and cases parse", True, f"{len(problem.cases)} cases")
     meta = problem.meta
 
     tree = ast.parse(problem.stub_path.read_text())
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == meta.function]
     params = [a.arg for a in fns[0].args.args + fns[0].args.kwonlyargs] if fns else []
     wanted = [a.name for a in meta.args]
-    out.append(
-        ("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}")
-    )
-    stub = grade(problem_id, problem.stub_path, sandbox=sandbox)
-    raises = stub.status is Status.ERROR and all("NotImplementedError" in c.message for c in stub.cases)
-    out.append(("stub raises NotImplementedError", raises, stub.message))
+    yield ("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}")
+    stub = grade_file(context, problem, problem.stub_path)
+    starter = all(c.fault is not None and c.fault.kind is FaultKind.STUB for c in stub.cases)
+    yield ("stub raises NotImplementedError", stub.status is Status.ERROR and starter, stub.message)
 
-    ref = grade(problem_id, problem.reference_path, sandbox=sandbox)
-    out.append(("reference passes every case", ref.passed, ref.message))
+    ref = grade_file(context, problem, source.reference_path(problem_id))
+    yield ("reference passes every case", ref.passed, ref.message)
 
-    same = all(_equal(problems.make_inputs(meta, c), problems.make_inputs(meta, c)) for c in problem.cases)
-    out.append(("cases are deterministic from their seeds", same, ""))
+    same = all(_equal(make_inputs(meta, c), make_inputs(meta, c)) for c in problem.cases)
+    yield ("cases are deterministic from their seeds", same, "")
 
-    inputs = [problems.make_inputs(meta, c) for c in problem.cases]
-    expected = [problems.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
-    pitfalls = problems.pitfall_messages(problem)
-    out.append(("declares known pitfalls", bool(pitfalls), f"{len(pitfalls)} in {problems.pitfalls_path(problem)}"))
-    blind = [undetected_mistakes(problem, c, x, e) for c, x, e in zip(problem.cases, inputs, expected)]
+    inputs = [make_inputs(meta, c) for c in problem.cases]
+    expected = [source.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
+    pitfalls = source.pitfall_messages(problem)
+    yield ("declares known pitfalls", bool(pitfalls), f"{len(pitfalls)} in {source.pitfalls_path(problem_id)}")
+    broken = _broken(problem, source, inputs)
+    for name, why in broken.items():
+        yield (f"pitfall {name} runs on every public case", False, why)
+    blind = [undetected_mistakes(problem, source, c, x, e) for c, x, e in zip(problem.cases, inputs, expected)]
     for name in pitfalls:
+        if name in broken:
+            continue
         caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]
-        out.append((f"pitfall {name} fails a case", bool(caught), f"caught by: {', '.join(caught) or 'no case'}"))
-    out.append(tolerance_margin(problem, inputs, expected))
+        yield (f"pitfall {name} fails a case", bool(caught), f"caught by: {', '.join(caught) or 'no case'}")
+    yield tolerance_margin(context, problem, inputs, expected)
     if pitfalls and secrets:
-        out += hidden_coverage(problem, secrets)
+        yield from hidden_coverage(problem, source, secrets)
 
     spec = problem.spec_path.read_text()
     missing = [w for w in [meta.function, *wanted] if not re.search(rf"\b{re.escape(w)}\b", spec)]
-    out.append(("spec names the function and every argument", not missing, f"missing: {missing}" if missing else ""))
+    yield ("spec names the function and every argument", not missing, f"missing: {missing}" if missing else "")
     returns = [line for line in spec.splitlines() if line.startswith("**Returns**")]
     states = bool(returns) and bool(re.search(r"shape|1-D", returns[0]))
-    out.append(
-        (
-            "spec states the output's shape",
-            states and meta.exact_shape,
-            "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on",
-        )
+    yield (
+        "spec states the output's shape",
+        states and meta.exact_shape,
+        "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on",
     )
-    out.append(hints_check(problem_id))
-    return out
+    yield hints_check(problem)
+
+
+def _broken(problem: Problem, source: ProblemSet, inputs: list[dict[str, object]]) -> dict[str, str]:
+    """Known mistakes whose code raises on a public case: broken, never counted as caught."""
+    broken = {}
+    for name in source.pitfall_messages(problem):
+        for case, x in zip(problem.cases, inputs):
+            try:
+                source.pitfall_output(problem, name, case, x, strict=True)
+            except ProblemError as e:
+                broken[name] = str(e)
+                break
+    return broken
 
 
 def _misfit(got, expected, problem: Problem) -> float:
@@ -87,12 +107,13 @@ def _misfit(got, expected, problem: Problem) -> float:
     return float(np.nan_to_num(ratio, nan=np.inf).max(initial=0.0))
 
 
-def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
+def correct_forms(context: Context, problem: Problem, inputs: dict) -> list[np.ndarray]:
     """Answers a correct learner could give: the reference in float64, and again on inputs moved by one float32
     rounding (a float32 solution's own rounding is of that size: the reference alone shows none of it)."""
     import jax
 
-    fn = getattr(outputs._load_module(problem.reference_path), problem.meta.function)
+    reference = load_module(context.problems.reference_path(problem.id), context.cache)
+    fn = getattr(reference, problem.meta.function)
     rng = np.random.default_rng(0)
     wide = {
         k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v for k, v in inputs.items()
@@ -107,15 +128,18 @@ def correct_forms(problem: Problem, inputs: dict) -> list[np.ndarray]:
         return [np.asarray(fn(**x), dtype=np.float64) for x in (wide, nudged)]
 
 
-def tolerance_margin(problem: Problem, inputs: list[dict], expected: list[np.ndarray]) -> tuple[str, bool, str]:
+def tolerance_margin(context: Context, problem: Problem, inputs: list[dict], expected: list[np.ndarray]) -> Check:
     """Where the tolerance sits between float rounding of correct answers and the closest known mistake."""
-    correct = max(_misfit(form, e, problem) for x, e in zip(inputs, expected) for form in correct_forms(problem, x))
+    source = context.problems
+    correct = max(
+        _misfit(form, e, problem) for x, e in zip(inputs, expected) for form in correct_forms(context, problem, x)
+    )
     misses = {
         name: max(
-            _misfit(problems.pitfall_output(problem, name, c, x), e, problem)
+            _misfit(source.pitfall_output(problem, name, c, x), e, problem)
             for c, x, e in zip(problem.cases, inputs, expected)
         )
-        for name in problems.pitfall_messages(problem)
+        for name in source.pitfall_messages(problem)
     }
     closest = min(misses, key=lambda name: misses[name]) if misses else None
     parts = [f"correct float forms use up to {correct:.2g} of it" if correct else "correct float forms match exactly"]
@@ -130,20 +154,26 @@ def tolerance_margin(problem: Problem, inputs: list[dict], expected: list[np.nda
     )
 
 
-def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str]]:
-    """Per known mistake: on how many hidden cases of `secrets` secrets it is caught; how many draws it made redo."""
-    redrawn: Counter = Counter()
+def hidden_coverage(problem: Problem, source: ProblemSet, secrets: int) -> list[Check]:
+    """Per known mistake: on how many hidden cases of `secrets` secrets it is caught; how many draws it made redo.
+    A mistake whose code raises on a hidden case is broken, not caught."""
+    redrawn: Counter[str] = Counter()
     try:
-        cases: list[Case] = [c for i in range(secrets) for c in problems.draw_hidden(problem, f"check-{i}", 3, redrawn)]
+        cases: list[Case] = [c for i in range(secrets) for c in draw_hidden(problem, source, f"check-{i}", 3, redrawn)]
     except ProblemError as e:
         return [("hidden cases tell every known mistake apart", False, str(e))]
-    blind = Counter(name for c in cases for name in undetected_mistakes(problem, c))
+    blind: Counter[str] = Counter()
     out = []
+    for c in cases:
+        try:
+            blind.update(undetected_mistakes(problem, source, c, strict=True))
+        except ProblemError as e:
+            return [("known mistakes run on every hidden case", False, str(e))]
     public_only = problem.meta.space.public_only
-    unknown = [n for n in public_only if n not in problems.pitfall_messages(problem)]
+    unknown = [n for n in public_only if n not in source.pitfall_messages(problem)]
     if unknown:
         out.append(("space.public_only names known mistakes", False, f"no known mistake {unknown[0]!r}"))
-    for name in problems.pitfall_messages(problem):
+    for name in source.pitfall_messages(problem):
         if name in public_only:
             out.append((f"hidden cases catch {name}", True, "public cases only (space.public_only)"))
             continue
@@ -158,12 +188,10 @@ def hidden_coverage(problem: Problem, secrets: int) -> list[tuple[str, bool, str
     return out
 
 
-def hints_check(problem_id: str) -> tuple[str, bool, str]:
+def hints_check(problem: Problem) -> Check:
     """hints.json holds two to four well-formed hints (what `judge hint` shows a learner who is stuck)."""
-    from grader.practice.practice import load_hints
-
     try:
-        return ("has 2-4 hints", True, f"{len(load_hints(problem_id))} hints")
+        return ("has 2-4 hints", True, f"{len(parse(Hints, problem.folder / 'hints.json').hints)} hints")
     except ProblemError as e:
         return ("has 2-4 hints", False, str(e))
 

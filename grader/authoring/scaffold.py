@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
+import site
+from pathlib import Path
 
-from grader.sets import store as problem_set
-from grader.sets import problems
 from grader.model.errors import UsageError
+from grader.sets.store import ROOT, ProblemSet
 
 META = {
     "version": 1,
@@ -77,14 +77,19 @@ HINTS = {
 }
 
 
-def new_problem(problem_id: str, title: str | None = None) -> list[str]:
-    """Write the files of a new problem; return their paths. Never overwrites."""
+def in_site_packages(path: Path) -> bool:
+    """Whether the judge's own files are installed (not a checkout): `judge new` must not write there."""
+    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    return any(Path(d).resolve() == path.resolve() for d in dirs if d)
+
+
+def new_problem(target: ProblemSet, problem_id: str, title: str | None = None) -> list[str]:
+    """Write the files of a new problem into the set; return their paths. Never overwrites."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", problem_id):
         raise UsageError(f"bad problem id {problem_id!r}: use lower case letters, digits and _, starting with a letter")
-    target = problem_set.active()
     if target.kit:
         raise UsageError("`judge new` needs the instructor's install of the judge; this is a learner kit")
-    if os.environ.get(problem_set.ENV) is None and problem_set.in_site_packages(problem_set.builtin_root()):
+    if target.root == ROOT and in_site_packages(ROOT):
         raise UsageError(
             "the built-in problems are installed in site-packages; write into a set of your own: "
             f"`judge --problems-dir DIR new {problem_id}`"
@@ -108,5 +113,4 @@ def new_problem(problem_id: str, title: str | None = None) -> list[str]:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    problems._load_problem.cache_clear()  # what load_problem.cache_clear is, under the name mypy knows
     return [str(p) for p in files]

@@ -1,8 +1,8 @@
 """Where a batch's tasks run: one small interface, a local executor, and Ray behind the same interface.
 
-An executor takes the tasks, the grading options and a worker count, and yields (task, result) as
-each finishes, in any order. It never raises for one task: a task it cannot run comes back as
-`tasks.executor_failure`, so every executor gives the same cases and max_score.
+An executor takes the tasks, the grading options, a worker count and the batch's context, and yields (task,
+result) as each finishes, in any order. It never raises for one task: a task it cannot run comes back as an
+executor failure with every case of a grading, so every executor gives the same cases and max_score.
 """
 
 from __future__ import annotations
@@ -11,25 +11,26 @@ import importlib.util
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from grader.batch.tasks import Options, Task, executor_failure, failed_task, grade_task
+from grader.context import Context
 from grader.model.errors import UsageError
-from grader.model.problem import Result
-from grader.batch.tasks import Options, Task, executor_failure, run_task
+from grader.model.verdict import Result
 
-Executor = Callable[[list[Task], Options, int], Iterator[tuple[Task, Result]]]
+Executor = Callable[[list[Task], Options, int, Context], Iterator[tuple[Task, Result]]]
 NAMES = ("local", "ray")
 
 
-def run_local(tasks: list[Task], options: Options, workers: int) -> Iterator[tuple[Task, Result]]:
-    """Threads on this machine, each driving one sandbox at a time."""
+def run_local(tasks: list[Task], options: Options, workers: int, context: Context) -> Iterator[tuple[Task, Result]]:
+    """Threads on this machine, each driving one sandbox at a time, all forked from the context's zygote."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_task, t, options): t for t in tasks}
+        futures = {pool.submit(grade_task, t, context, options): t for t in tasks}
         try:
             for future in as_completed(futures):
                 task = futures[future]
                 try:
                     result = future.result()
-                except Exception as e:  # grade() turns its own failures into results: this is a bug around it
-                    result = executor_failure(task, e, "local", options)
+                except Exception as e:  # the pipeline turns its own failures into results: this is a bug around it
+                    result = failed_task(task, context, options, executor_failure("local", e))
                 yield task, result
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -1,36 +1,68 @@
-"""Running batch tasks on a Ray cluster: the same `grade_submission`, scheduled by Ray.
+"""Running batch tasks on a Ray cluster: the same grading, scheduled by Ray.
 
-Each task carries its submission's bytes, and the judge's own packages (grader,
-problems, reference) travel to every node as the job's working_dir, so no file
-system is assumed shared. On the node, each task grades in the same sandbox as
-a local run (bwrap where that node has it).
+Nothing of the instructor's machine is assumed on a node but what the job carries: each task carries its
+hand-in's bytes, and the job's working_dir carries the judge's package and the problem set the batch grades (a
+course's own set as well as the built-in one), which the options name by their place in it. A node therefore
+grades exactly the problem the instructor meant, whatever its environment, even where a course's problem
+reuses a built-in id. On the node, each task grades in the same sandbox as a local run (bwrap where that node
+has it), with one context per worker process: its zygote is started once and kept for the worker's tasks.
 """
 
 from __future__ import annotations
 
-import os
+import atexit
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from grader.model.problem import Result
-from grader.batch.tasks import Options, Task, executor_failure, run_task
+from grader.batch.tasks import Options, Task, executor_failure, failed_task, grade_task
+from grader.context import Context
+from grader.model.cache import Cache
+from grader.model.verdict import Result
+from grader.sets.store import ROOT, open_set
 
-PACKAGES = ("grader", "problems", "reference")
+SET = "judge_set"  # where the batch's problem set lies in the job's working_dir
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
-def _bundle(into: Path) -> Path:
-    from grader.sets.store import ROOT
-
-    for name in PACKAGES:
-        shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def _bundle(into: Path, context: Context) -> Path:
+    """The job's working_dir: the judge's package and the batch's problem set (its problems and references)."""
+    shutil.copytree(ROOT / "grader", into / "grader", ignore=IGNORED)
+    for name in ("problems", "reference"):
+        folder = context.problems.root / name
+        if folder.is_dir():
+            shutil.copytree(folder, into / SET / name, ignore=IGNORED)
     return into
 
 
+# A worker process grades many tasks: its contexts (one per set, cache and level), kept until it exits.
+_contexts: dict[tuple[str, str, str, str], Context] = {}
+_contexts_lock = threading.Lock()
+
+
+def _context(options: Options) -> Context:
+    key = (options.set_root, options.cache_root, options.xla_flags, options.level)
+    with _contexts_lock:
+        if key not in _contexts:
+            cache = Cache(Path(options.cache_root), options.xla_flags)
+            _contexts[key] = Context(open_set(Path(options.set_root), cache), cache, options.level)
+            if len(_contexts) == 1:
+                atexit.register(_close_contexts)
+        return _contexts[key]
+
+
+def _close_contexts() -> None:
+    for context in _contexts.values():
+        context.close()
+
+
 def _remote_grade(task: Task, options: Options) -> dict[str, Any]:
-    return run_task(task, options).model_dump(mode="json")
+    """What a Ray task runs, on the node, in the job's working_dir (its current folder)."""
+    return grade_task(task, _context(options), options).model_dump(mode="json")
 
 
 class RayExecutor:
@@ -39,22 +71,24 @@ class RayExecutor:
     def __init__(self, address: str | None = None):
         self.address = address
 
-    def __call__(self, tasks: list[Task], options: Options, workers: int) -> Iterator[tuple[Task, Result]]:
+    def __call__(
+        self, tasks: list[Task], options: Options, workers: int, context: Context
+    ) -> Iterator[tuple[Task, Result]]:
         import ray
 
+        remote_options = replace(options, set_root=SET)  # relative: the set's copy in each node's working_dir
         with tempfile.TemporaryDirectory(prefix="judge-ray-") as tmp:
-            env = {k: os.environ[k] for k in ("JUDGE_CACHE_DIR",) if k in os.environ}
             ray.init(
                 address=self.address,
                 num_cpus=None if self.address else workers,
                 include_dashboard=False,
                 log_to_driver=False,
-                runtime_env={"working_dir": str(_bundle(Path(tmp))), "env_vars": env},
+                runtime_env={"working_dir": str(_bundle(Path(tmp), context))},
             )
             refs: dict[Any, Task] = {}
             try:
                 grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
-                refs = {grade_remote.remote(task, options): task for task in tasks}
+                refs = {grade_remote.remote(task, remote_options): task for task in tasks}
                 pending = list(refs)
                 while pending:
                     done, pending = ray.wait(pending, num_returns=1)
@@ -62,7 +96,7 @@ class RayExecutor:
                     try:
                         result = Result.model_validate(ray.get(done[0]))
                     except Exception as e:
-                        result = executor_failure(task, e, "Ray", options)
+                        result = failed_task(task, context, options, executor_failure("Ray", e))
                     yield task, result
             finally:
                 for ref in refs:

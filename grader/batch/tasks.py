@@ -1,24 +1,23 @@
 """One (learner, problem) of a batch: what travels to an executor, how it is graded, and how it fails.
 
-Both executors (local threads, Ray tasks) grade through `grade_submission`, and every result that
-does not come from a grading (nothing handed in, a refused file, a task the executor lost) is built
-by `failed_result`, with the same cases as a grading: hidden ones included, so max_score never
-depends on where or whether a task ran.
+A task carries its hand-in's bytes and `Options` carries everything else a grading needs, the problem set's
+folder included: an executor on another machine grades the problem the instructor meant, with nothing of the
+instructor's environment. Every result that does not come from a grading (nothing handed in, a refused file, a
+task the executor lost) has the same cases as a grading, hidden ones included, so max_score never depends on
+where or whether a task ran.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sets import problems
-from grader.grading.pipeline import grade, uniform_result
-from grader.model.problem import Limits, Result, Status
-from grader.grading.submission import read_handin, with_note
-from grader.sandbox.zygote import shared_zygote
-
-MAX_SOURCE_BYTES = 1 << 20
+from grader.context import Context
+from grader.grading import pipeline
+from grader.grading.submission import SOURCE_MAX_BYTES, Submission, find_submission
+from grader.model.problem import Limits
+from grader.model.verdict import ChoiceNote, Fault, FaultKind, Refusal, Result
+from grader.sets.hidden import grading_cases
 
 
 @dataclass(frozen=True)
@@ -27,65 +26,62 @@ class Task:
 
     student: str
     problem: str
-    source: bytes | None  # None: nothing handed in
-    refused: str = ""  # why a file there cannot be graded (a link, too large)
-    suffix: str = ".py"  # or ".ipynb": a notebook (without its outputs)
-    note: str = ""  # why this file was chosen, when the learner handed in more than one
-
-    @property
-    def shown(self) -> Path:
-        """The submission's name in every output: never the private copy a grading works on."""
-        return Path(self.student) / f"{self.problem}{self.suffix}"
+    submission: Submission
 
 
 @dataclass(frozen=True)
 class Options:
-    """How every task of a batch is graded, whichever executor runs it."""
+    """How every task of a batch is graded, whichever executor runs it, wherever: the set's folder (as the
+    executor finds it: the instructor's, or its copy on a node), the cache, the level, the secret, the limits."""
 
+    set_root: str
+    cache_root: str
+    xla_flags: str
     level: str
     hidden_seed: str | None = None
     limits: Limits | None = None
 
 
-def read_task(student: str, problem_id: str, path: Path, note: str = "") -> Task:
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        return Task(student, problem_id, None, f"{path.name} is not a regular file")
-    if not path.exists():
-        return Task(student, problem_id, None)
-    data, refused = read_handin(path, MAX_SOURCE_BYTES)
-    return Task(student, problem_id, data, refused, path.suffix, note)
+def read_task(class_dir: Path, student: str, problem_id: str) -> Task:
+    """The learner's hand-in for a problem, read once: the private copy every grading works from."""
+    folder = class_dir / student
+    shown = f"{student}/{problem_id}"
+    if folder.is_symlink():
+        refused = Fault(kind=FaultKind.REFUSED, error=Refusal.LINKED_FOLDER.value, file=student)
+        return Task(student, problem_id, Submission(f"{shown}.py", None, refused=refused))
+    path, choice = find_submission(folder, problem_id)
+    return Task(student, problem_id, read_submission(path, f"{shown}{path.suffix}", choice))
 
 
-def failed_result(task: Task, status: Status, message: str, options: Options) -> Result:
-    """A result for a task that was not graded: every case of a grading (hidden ones too) with one status."""
-    problem = problems.load_problem(task.problem)
-    cases = problems.grading_cases(problem, options.hidden_seed)
-    return uniform_result(problem, task.shown, cases, status, message, options.limits or problem.meta.limits)
+def read_submission(path: Path, name: str, choice: ChoiceNote | None = None) -> Submission:
+    return Submission.read(path, name, choice=choice, max_source=SOURCE_MAX_BYTES)
 
 
-def run_task(task: Task, options: Options) -> Result:
-    """What an executor runs for each task."""
-    return grade_submission(task, level=options.level, hidden_seed=options.hidden_seed, limits=options.limits)
+def grade_task(task: Task, context: Context, options: Options) -> Result:
+    """Grade one task wherever it runs: a local thread or a node of a cluster."""
+    problem = context.problems.load(task.problem)
+    cases = grading_cases(problem, context.problems, options.hidden_seed)
+    return pipeline.grade_submission(
+        problem,
+        context.problems,
+        task.submission,
+        lambda: context.zygote(batch=True),
+        cases=cases,
+        limits=options.limits or problem.meta.limits,
+        level=options.level,
+    )
 
 
-def grade_submission(task: Task, *, level: str, hidden_seed: str | None = None, limits: Limits | None = None) -> Result:
-    """Grade one task wherever it runs: a local thread or a Ray worker on another machine."""
-    options = Options(level=level, hidden_seed=hidden_seed, limits=limits)
-    if task.source is None:
-        if task.refused:
-            return failed_result(task, Status.ERROR, task.refused, options)
-        return failed_result(task, Status.MISSING, "no file handed in", options)
-    with tempfile.TemporaryDirectory(prefix="judge-sub-") as tmp:
-        path = Path(tmp) / f"{task.problem}{task.suffix}"
-        path.write_bytes(task.source)
-        result = grade(
-            task.problem, path, limits=limits, sandbox=level, hidden_seed=hidden_seed, zygote=shared_zygote(level)
-        )
-    return with_note(result.model_copy(update={"submission": str(task.shown)}), task.note)
+def failed_task(task: Task, context: Context, options: Options, fault: Fault) -> Result:
+    """A result for a task that was not graded: every case of a grading (hidden ones too) with one fault."""
+    problem = context.problems.load(task.problem)
+    cases = grading_cases(problem, context.problems, options.hidden_seed)
+    limits = options.limits or problem.meta.limits
+    return pipeline.failed(problem, task.submission.name, cases, fault, limits, level=options.level)
 
 
-def executor_failure(task: Task, error: BaseException, where: str, options: Options) -> Result:
+def executor_failure(where: str, error: BaseException) -> Fault:
     """A task an executor could not run: the judge's fault, never the learner's."""
     lines = str(error).strip().splitlines()
     detail = f"{type(error).__name__}: {lines[-1]}" if lines else type(error).__name__
-    return failed_result(task, Status.INTERNAL_ERROR, f"internal error: the {where} task failed: {detail}", options)
+    return Fault(kind=FaultKind.EXECUTOR_FAILED, error=where, text=detail)

@@ -13,7 +13,10 @@ Who says what:
   pid, then its exit code and peak memory.
 * judge -> learner's process (stdin): one `Job` frame with the inputs as payload.
 * learner's process -> judge (channel): `Frame`s READY, then IMPORTED or
-  LOAD_ERROR, then CASE frames (outputs as .npy payloads), then DONE.
+  LOAD_ERROR, then CASE frames (outputs as .npy payloads, or why there is none), then DONE.
+
+No frame carries a sentence: the learner's process reports what it found (an exception's type and text,
+the line of a starter stub, the names a file defines), and the judge words it.
 
 The channel is written by the learner's process, so anything on it may be
 forged: `FrameReader` bounds every frame's size and nesting and validates it,
@@ -23,7 +26,7 @@ Wire format, both directions: <u32 header length><u64 payload length><JSON heade
 
 Example:
     >>> reader = FrameReader()
-    >>> [(f.kind, p) for f, p in reader.feed(encode(Frame(Kind.CASE, index=0, status=CaseStatus.OK, time=0.5), b"x"))]
+    >>> [(f.kind, p) for f, p in reader.feed(encode(Frame(Kind.CASE, index=0, time=0.5), b"x"))]
     [(<Kind.CASE: 'case'>, b'x')]
 """
 
@@ -36,10 +39,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PREFIX = struct.Struct("<IQ")
-MAX_HEADER = 256 * 1024  # a result header is a few scalars and a cut message: far below this
-MAX_DEPTH = 2  # headers are flat objects; deeper nesting is refused before it is parsed
-MESSAGE_KEEP = 2000  # characters of a learner's error message kept
-TRACEBACK_KEEP = 8000  # characters of a learner's traceback kept
+MAX_HEADER = 256 * 1024  # a result header is a few scalars, cut texts and a short traceback: far below this
+MAX_DEPTH = 2  # a header is an object of scalars and lists of strings; deeper nesting is refused unread
+TEXT_KEEP = 2000  # characters of one text of the learner's (an error message, a line of code) kept
+NAMES_KEEP = 50  # names a module defines, kept for a missing function's report
+FRAMES_KEEP = 64  # entries of a traceback kept (Python folds a recursion's repeated frames into one entry)
 MAX_TIME_S = 1e6
 FORKED = b"forked"
 
@@ -51,17 +55,59 @@ class BadFrame(ValueError):
 class Kind(str, enum.Enum):
     READY = "ready"  # the process is set up (zygote: libraries imported; learner's: waiting for its job)
     IMPORTED = "imported"  # the learner's file was imported and has the function
-    LOAD_ERROR = "load_error"  # the learner's file could not be imported, or lacks the function
-    CASE = "case"  # one case's result
+    LOAD_ERROR = "load_error"  # the learner's file could not be imported, or lacks the function: `why` says
+    CASE = "case"  # one case's result: an array as payload, or `why` it has none
     DONE = "done"  # the learner's process finished on its own
-    INTERNAL = "internal"  # the sandbox could not be set up (before any learner code ran)
+    INTERNAL = "internal"  # the sandbox could not be set up (before any learner code ran): `text` says what failed
     WHERE = "where"  # when a time limit struck: the learner's line that was running (shown, never trusted)
 
 
-class CaseStatus(str, enum.Enum):
-    OK = "ok"  # an array follows as payload
-    ERROR = "error"  # the learner's code raised, or returned something that is not an array of numbers
-    MEMORY = "memory"  # the learner's code raised MemoryError (the address-space limit was hit)
+class Why(str, enum.Enum):
+    """Why a case (or the learner's file) has no answer, as the learner's process found it: facts, never
+    sentences. The judge makes the sentences (grader/render/wording.py) and decides the status."""
+
+    RAISED = "raised"  # error (the exception's type), text (its first line); a trace
+    OUT_OF_MEMORY = "out_of_memory"  # error: MemoryError, or an XLA error saying RESOURCE_EXHAUSTED
+    SYS_EXIT = "sys_exit"  # code: the repr of the code sys.exit was called with
+    STUB = "stub"  # the starter's `raise NotImplementedError` ran: line; a trace
+    RETURNED = "returned"  # error: the type returned (None, a string, a dict...): not an array at all
+    NOT_AN_ARRAY = "not_an_array"  # error: the type returned; text: why numpy could not make an array of it
+    NOT_NUMERIC = "not_numeric"  # error: the type returned; text: its dtype ("" for ragged or objects)
+    MISSING_FUNCTION = "missing_function"  # the file lacks the function: near (a close name), defines
+    SYNTAX = "syntax"  # line, text (the parser's message); a trace
+    CANNOT_IMPORT = "cannot_import"  # INTERNAL: the zygote could not import a library: text
+    CANNOT_START = "cannot_start"  # INTERNAL: the learner's process could not be set up: text
+
+
+@dataclass(frozen=True)
+class Trace:
+    """An exception as the learner needs it: the frames of their own code, innermost last, as Python formats
+    them; the library file it was raised in, when it was; the shapes of the arrays named on the failing line
+    ("q (2, 3, 4)"); and Python's own lines for the exception."""
+
+    frames: tuple[str, ...] = ()
+    raised_inside: str = ""
+    shapes: tuple[str, ...] = ()
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"frames": list(self.frames), "raised_inside": self.raised_inside, "shapes": list(self.shapes)} | {
+            "error": self.error
+        }
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Why a case or the file has no answer, as the learner's process found it (which fields are set: see Why)."""
+
+    why: Why
+    error: str = ""
+    text: str = ""
+    line: int | None = None
+    near: str = ""
+    defines: tuple[str, ...] = ()
+    code: str = ""
+    trace: Trace | None = None
 
 
 @dataclass(frozen=True)
@@ -70,23 +116,31 @@ class Frame:
 
     kind: Kind
     index: int | None = None  # CASE
-    status: CaseStatus | None = None  # CASE, LOAD_ERROR
-    message: str = ""
-    traceback: str = ""
-    time: float | None = None  # CASE with OK: the call's seconds, as the learner's process measured them
+    fault: Fault | None = None  # CASE without an answer, LOAD_ERROR, INTERNAL
+    line: int | None = None  # WHERE: the learner's line that was running
+    text: str = ""  # WHERE: that line's code
+    time: float | None = None  # CASE with an answer: the call's seconds, as the learner's process measured them
 
     def to_json(self) -> dict[str, Any]:
+        """One flat object: the fault's fields beside the frame's own (a fault's `line` and `text` are WHERE's)."""
         doc: dict[str, Any] = {"kind": self.kind.value}
         if self.index is not None:
             doc["index"] = self.index
-        if self.status is not None:
-            doc["status"] = self.status.value
-        if self.message:
-            doc["message"] = self.message[:MESSAGE_KEEP]
-        if self.traceback:
-            doc["traceback"] = self.traceback[:TRACEBACK_KEEP]
         if self.time is not None:
             doc["time"] = self.time
+        f = self.fault
+        line, text = (f.line, f.text) if f is not None else (self.line, self.text)
+        if f is not None:
+            doc["why"] = f.why.value
+            doc.update({k: getattr(f, k)[:TEXT_KEEP] for k in ("error", "near", "code") if getattr(f, k)})
+            if f.defines:
+                doc["defines"] = [n[:TEXT_KEEP] for n in f.defines[:NAMES_KEEP]]
+            if f.trace is not None:
+                doc.update({f"trace_{k}": v for k, v in f.trace.to_json().items() if v})
+        if line is not None:
+            doc["line"] = line
+        if text:
+            doc["text"] = text[:TEXT_KEEP]
         return doc
 
     @classmethod
@@ -94,32 +148,68 @@ class Frame:
         """Validate a decoded header strictly; anything unexpected is a BadFrame."""
         if not isinstance(doc, dict):
             raise BadFrame("a frame header is not an object")
-        unknown = set(doc) - {"kind", "index", "status", "message", "traceback", "time"}
+        known = {"kind", "index", "why", "error", "text", "line", "near", "defines", "code", "time"}
+        known |= {"trace_frames", "trace_raised_inside", "trace_shapes", "trace_error"}
+        unknown = set(doc) - known
         if unknown:
             raise BadFrame(f"unknown field {sorted(unknown)[0]!r}")
         kind = _enum(Kind, doc.get("kind"), "kind")
         index = doc.get("index")
-        status = None if doc.get("status") is None else _enum(CaseStatus, doc["status"], "status")
+        why = None if doc.get("why") is None else _enum(Why, doc["why"], "why")
         time = doc.get("time")
         if kind is Kind.CASE and (type(index) is not int or not 0 <= index < 1_000_000):
             raise BadFrame("a case frame without a valid index")
         if kind is not Kind.CASE and index is not None:
             raise BadFrame(f"a {kind.value} frame with an index")
-        if kind in (Kind.CASE, Kind.LOAD_ERROR) and status is None:
-            raise BadFrame(f"a {kind.value} frame without a status")
+        if kind in (Kind.LOAD_ERROR, Kind.INTERNAL) and why is None:
+            raise BadFrame(f"a {kind.value} frame without a why")
+        if why is not None and kind not in (Kind.CASE, Kind.LOAD_ERROR, Kind.INTERNAL):
+            raise BadFrame(f"a {kind.value} frame with a why")
         if time is not None and not (type(time) in (int, float) and 0 <= time <= MAX_TIME_S):  # NaN fails too
             raise BadFrame("a case time that is not a number of seconds")
-        for name in ("message", "traceback"):
-            if not isinstance(doc.get(name, ""), str):
-                raise BadFrame(f"a {name} that is not text")
-        return cls(
-            kind,
-            index,
-            status,
-            doc.get("message", "")[:MESSAGE_KEEP],
-            doc.get("traceback", "")[:TRACEBACK_KEEP],
-            None if time is None else float(time),
-        )
+        line = doc.get("line")
+        if line is not None:
+            line = _int(line)
+        texts = {name: _text(doc, name) for name in ("error", "text", "near", "code", "trace_raised_inside")}
+        if why is None:
+            return cls(kind, index, None, line, texts["text"], None if time is None else float(time))
+        trace = None
+        if any(k.startswith("trace_") for k in doc):
+            trace = Trace(
+                frames=tuple(_str(f) for f in _list(doc.get("trace_frames", []), FRAMES_KEEP)),
+                raised_inside=texts["trace_raised_inside"],
+                shapes=tuple(_str(s) for s in _list(doc.get("trace_shapes", []), 64)),
+                error=_text(doc, "trace_error", 4 * TEXT_KEEP),
+            )
+        defines = tuple(_str(n) for n in _list(doc.get("defines", []), NAMES_KEEP))
+        fault = Fault(why, texts["error"], texts["text"], line, texts["near"], defines, texts["code"], trace)
+        return cls(kind, index, fault, time=None if time is None else float(time))
+
+
+def _text(doc: dict[str, Any], name: str, keep: int = TEXT_KEEP) -> str:
+    value = doc.get(name, "")
+    if not isinstance(value, str):
+        raise BadFrame(f"a {name} that is not text")
+    return value[:keep]
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadFrame("a list item that is not text")
+    return value[:TEXT_KEEP]
+
+
+def _int(value: object) -> int:
+    if type(value) is not int or not 0 <= value < 10_000_000:
+        raise BadFrame("a line that is not a line number")
+    return value
+
+
+def _list(value: object, keep: int) -> list[Any]:
+    """A list of at most `keep` items (more is refused)."""
+    if not isinstance(value, list) or len(value) > keep:
+        raise BadFrame(f"a list that is not one of at most {keep} items")
+    return value
 
 
 def _enum(enum_type: type[enum.Enum], value: object, name: str) -> Any:

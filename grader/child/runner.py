@@ -14,20 +14,26 @@ import inspect
 import io
 import linecache
 import os
+import re
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO, NoReturn
 
-if __package__:  # grader.runner, imported by the judge and its tests
+if __package__:  # grader.child.runner: the judge's in-process runner (check_function) and its tests
     from grader.child import protocol
     from grader.child import traced
-else:  # in the sandbox: loaded by worker.py from the folder it shares with protocol.py
+else:  # in the sandbox: loaded by worker.py from the child package's folder
     import protocol  # type: ignore[import-not-found,no-redef]
     import traced  # type: ignore[import-not-found,no-redef]
 
-Frame, Kind, CaseStatus = protocol.Frame, protocol.Kind, protocol.CaseStatus
+Frame, Kind, Fault, Why, Trace = protocol.Frame, protocol.Kind, protocol.Fault, protocol.Why, protocol.Trace
+# JAX's note under an exception raised from traced code: about JAX's traceback, not the learner's mistake.
+JAX_FOOTER = re.compile(
+    r"\n?-{10,}\n*For simplicity, JAX has removed its internal frames[^\n]*"
+    r"(\n[^\n]*JAX_TRACEBACK_FILTERING=off[^\n]*)?\n?(-{10,}\n?)?"
+)
 
 
 def send(channel: BinaryIO, frame: protocol.Frame, payload: bytes = b"") -> None:
@@ -42,61 +48,76 @@ def shorten(path: str) -> str:
     return path.split(marker, 1)[1] if marker in path else os.path.basename(path)
 
 
-def learner_traceback(exc: BaseException, filename: str) -> str:
-    """The exception as the learner needs it: frames of their own file, then the error line."""
+def trace_of(exc: BaseException, own: Callable[[str], bool], filename: str = "") -> protocol.Trace:
+    """The exception as the learner needs it: the frames of their own code (`own` says which files are), the
+    library file it was raised in, the shapes on their failing line and Python's lines for the exception.
+    `filename`, the learner's file in the sandbox, is shown by its base name."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if f.filename == filename]
-    lines = []
-    if own:
-        lines.append("Traceback (your code, most recent call last):\n")
-        lines.extend(traceback.format_list(own))
-        if frames and frames[-1].filename != filename:
-            lines.append(f"  (raised inside {shorten(frames[-1].filename)})\n")
-        lines.append(operand_shapes(exc, filename, own[-1].line or ""))
-    lines.extend(traceback.format_exception_only(type(exc), exc))
-    return "".join(lines).replace(filename, os.path.basename(filename))
+    mine = [f for f in frames if own(f.filename)]
+    short = (lambda text: text.replace(filename, os.path.basename(filename))) if filename else (lambda text: text)
+    error = JAX_FOOTER.sub("\n", "".join(traceback.format_exception_only(type(exc), exc))).strip("\n") + "\n"
+    if not mine:
+        return Trace(error=short(error))
+    last = frames[-1].filename if frames else ""
+    return Trace(
+        frames=tuple(short(text) for text in traceback.format_list(mine)[-protocol.FRAMES_KEEP :]),
+        raised_inside=shorten(last) if not own(last) else "",
+        shapes=operand_shapes(exc, own, mine[-1].line or ""),
+        error=short(error),
+    )
 
 
-def operand_shapes(exc: BaseException, filename: str, line: str) -> str:
-    """The shapes of the arrays named on the learner's failing line ("  shapes there: q (2, 3, 4)")."""
-    import re
-
+def operand_shapes(exc: BaseException, own: Callable[[str], bool], line: str) -> tuple[str, ...]:
+    """The shapes of the arrays named on the learner's failing line ("q (2, 3, 4)")."""
     try:  # the values are the learner's: anything may fail, and nothing here may hide the real error
-        frame = [f for f, _ in traceback.walk_tb(exc.__traceback__) if f.f_code.co_filename == filename][-1]
+        frame = [f for f, _ in traceback.walk_tb(exc.__traceback__) if own(f.f_code.co_filename)][-1]
         names = dict.fromkeys(re.findall(r"[A-Za-z_]\w*", line))
         named = [(n, frame.f_locals[n]) for n in names if n in frame.f_locals]
-        shapes = [
+        return tuple(
             f"{n} {tuple(v.shape)}"
             for n, v in named  # library arrays only: no learner property runs
             if str(type(v).__module__).split(".")[0] in ("numpy", "jaxlib", "jax") and isinstance(v.shape, tuple)
-        ]
+        )
     except Exception:
-        return ""
-    return f"  shapes there: {', '.join(shapes)}\n" if shapes else ""
+        return ()
 
 
-def classify(exc: BaseException) -> tuple[protocol.CaseStatus, str]:
-    """The status of an exception raised by learner code, and a one-line message."""
+def fault_of(exc: BaseException, own: Callable[[str], bool], filename: str = "") -> protocol.Fault:
+    """What an exception raised by learner code says about it, as facts."""
     name = type(exc).__name__
+    trace = trace_of(exc, own, filename)
     if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
-        return CaseStatus.MEMORY, f"{name}: ran out of memory"
+        return Fault(Why.OUT_OF_MEMORY, error=name, trace=trace)
     if isinstance(exc, SystemExit):
-        return CaseStatus.ERROR, f"called sys.exit({exc.code!r}); return the result instead of exiting"
+        return Fault(Why.SYS_EXIT, code=repr(exc.code), trace=trace)
+    if type(exc) is NotImplementedError:
+        mine = [f for f in traceback.extract_tb(exc.__traceback__) if own(f.filename)]
+        stub = [f for f in mine if re.match(r"raise NotImplementedError\b", (f.line or "").strip())]
+        if stub:
+            return Fault(Why.STUB, error=name, line=stub[-1].lineno, trace=trace)
     text = str(exc).strip().splitlines()
-    return CaseStatus.ERROR, f"{name}: {text[0]}" if text else name
+    return Fault(Why.RAISED, error=name, text=text[0] if text else "", trace=trace)
 
 
-def to_array(out: object, np: Any) -> tuple[Any, str | None]:
-    """The learner's return value as a plain numeric ndarray, or a message saying why not."""
+def load_fault_of(exc: BaseException, own: Callable[[str], bool], filename: str) -> protocol.Fault:
+    """Why importing the learner's file failed: a syntax error is reported as such, with its line."""
+    if isinstance(exc, SyntaxError):
+        trace = trace_of(exc, own, filename)
+        return Fault(Why.SYNTAX, error=type(exc).__name__, text=str(exc.msg), line=exc.lineno, trace=trace)
+    return fault_of(exc, own, filename)
+
+
+def to_array(out: object, np: Any) -> tuple[Any, protocol.Fault | None]:
+    """The learner's return value as a plain numeric ndarray, or why it is not one."""
+    kind = type(out).__name__
     if out is None or isinstance(out, (str, bytes, dict, set)):
-        return None, f"returned {type(out).__name__}; expected an array of numbers"
+        return None, Fault(Why.RETURNED, error=kind)
     try:
         arr = np.array(np.asarray(out), copy=True)  # drops ndarray subclasses
     except Exception as e:
-        return None, f"returned {type(out).__name__} that is not an array of numbers ({type(e).__name__}: {e})"
+        return None, Fault(Why.NOT_AN_ARRAY, error=kind, text=f"{type(e).__name__}: {e}")
     if arr.dtype.kind not in "biuf":
-        kind = "ragged or non-numeric" if arr.dtype.kind == "O" else str(arr.dtype)
-        return None, f"returned {type(out).__name__} of {kind} values; expected an array of real numbers"
+        return None, Fault(Why.NOT_NUMERIC, error=kind, text="" if arr.dtype.kind == "O" else str(arr.dtype))
     return arr, None
 
 
@@ -109,11 +130,20 @@ def call(fn: Callable[..., Any], arg_names: list[str], kwargs: dict[str, Any]) -
     return fn(**kwargs)
 
 
-def missing_function(job: protocol.Job, module: object) -> str:
-    names = [n for n in vars(module) if not n.startswith("__")]
-    near = difflib.get_close_matches(job.function, names, n=1)
-    hint = f"; did you mean {near[0]!r}?" if near else f"; it defines: {', '.join(names) or 'nothing'}"
-    return f"{job.filename} has no function {job.function!r}{hint}"
+def missing_function(function: str, names: list[str]) -> protocol.Fault:
+    """The function is not among the names the learner's module (or notebook) defines: the closest one, if any."""
+    names = [n for n in names if not n.startswith("__")]
+    near = difflib.get_close_matches(function, names, n=1)
+    return Fault(Why.MISSING_FUNCTION, near=near[0] if near else "", defines=tuple(names))
+
+
+def where(frame: Any, own: Callable[[str], bool]) -> tuple[int, str] | None:
+    """The learner's line a running frame (or its callers) is at, and its code."""
+    while frame is not None and not own(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return frame.f_lineno, linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()[:200]
 
 
 def say_where_on_signal(channel: BinaryIO, filename: str) -> None:
@@ -121,14 +151,12 @@ def say_where_on_signal(channel: BinaryIO, filename: str) -> None:
     replace the handler: then it only loses this hint."""
     import signal
 
-    def where(signum: int, frame: Any) -> None:
-        while frame is not None and frame.f_code.co_filename != filename:
-            frame = frame.f_back
-        if frame is not None:
-            line = linecache.getline(filename, frame.f_lineno).strip()
-            send(channel, Frame(Kind.WHERE, message=f"line {frame.f_lineno} (`{line[:200]}`)"))
+    def on_signal(signum: int, frame: Any) -> None:
+        found = where(frame, lambda f: f == filename)
+        if found is not None:
+            send(channel, Frame(Kind.WHERE, line=found[0], text=found[1]))
 
-    signal.signal(signal.SIGUSR1, where)
+    signal.signal(signal.SIGUSR1, on_signal)
 
 
 def run_job(channel: BinaryIO, workdir: str) -> None:
@@ -148,17 +176,18 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     module = None
     say_where_on_signal(channel, filename)
     eager = os.environ.get("JUDGE_EAGER") == "1"  # read before learner code runs: for measuring, not theirs to set
+
+    def own(name: str) -> bool:
+        return name == filename
+
     try:
         module, fn = load(job, filename)
     except LookupError as e:
-        message = missing_function(job, e.args[0] if e.args else module)
-        send(channel, Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message=message))
+        module = e.args[0] if e.args else module
+        send(channel, Frame(Kind.LOAD_ERROR, fault=missing_function(job.function, list(vars(module)))))
         finish(channel)
     except BaseException as e:
-        status, message = classify(e)
-        if isinstance(e, SyntaxError):
-            message = f"SyntaxError in {job.filename} line {e.lineno}: {e.msg}"
-        send(channel, Frame(Kind.LOAD_ERROR, status=status, message=message, traceback=learner_traceback(e, filename)))
+        send(channel, Frame(Kind.LOAD_ERROR, fault=load_fault_of(e, own, filename)))
         finish(channel)
     send(channel, Frame(Kind.IMPORTED))
 
@@ -177,21 +206,17 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         if spoiled:  # eager code then starts from the state it would have had (its import counts in the time limit)
             fn = reload(job, filename, fn)
         try:
-            arr, problem = to_array(out if used else call(fn, job.arg_names, kwargs), np)
+            arr, fault = to_array(out if used else call(fn, job.arg_names, kwargs), np)
         except BaseException as e:
-            status, message = classify(e)
-            send(
-                channel,
-                Frame(Kind.CASE, index=i, status=status, message=message, traceback=learner_traceback(e, filename)),
-            )
+            send(channel, Frame(Kind.CASE, index=i, fault=fault_of(e, own, filename)))
             continue
         elapsed = time.perf_counter() - start
-        if problem:
-            send(channel, Frame(Kind.CASE, index=i, status=CaseStatus.ERROR, message=problem))
+        if fault is not None:
+            send(channel, Frame(Kind.CASE, index=i, fault=fault))
             continue
         buf = io.BytesIO()
         np.save(buf, arr, allow_pickle=False)
-        send(channel, Frame(Kind.CASE, index=i, status=CaseStatus.OK, time=elapsed), buf.getvalue())
+        send(channel, Frame(Kind.CASE, index=i, time=elapsed), buf.getvalue())
     finish(channel)
 
 

@@ -1,8 +1,8 @@
 """The child side of sandboxed runs: the zygote, and the keeper it forks for each learner's process.
 
-Run as a script, ``python -I worker.py CONFIG``, from a read-only folder that holds only this
-file, `runner.py` and `protocol.py` (see `sandbox_policy.child_files`); it imports nothing of
-the judge, whose package is not visible in the sandbox.
+Run as a script, ``python -I worker.py CONFIG``, from a read-only copy or mount of the child package
+(grader/child) and nothing else; it imports nothing of the judge, whose package is not visible in the
+sandbox.
 
 * the zygote (`main`): trusted, it pre-imports the libraries (numpy, jax, flax) once, then
   waits for requests on its control socket and forks one keeper per request. It never runs
@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 
-if __package__:  # grader.worker, imported by the judge's tests
+if __package__:  # grader.child.worker, imported by the judge's tests
     from grader.child import compile_hook
     from grader.child import confine
     from grader.child import protocol
@@ -82,7 +82,7 @@ def main() -> None:
             except ImportError:
                 pass  # not installed here: a learner importing it gets the same error as without the judge
     except BaseException as e:  # not the learner's fault: no learner code is loaded here
-        failed = protocol.Frame(protocol.Kind.INTERNAL, message=f"the sandbox could not import {e!r}")
+        failed = protocol.Frame(protocol.Kind.INTERNAL, fault=protocol.Fault(protocol.Why.CANNOT_IMPORT, text=repr(e)))
         control.send(protocol.encode(failed))
         os._exit(70)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
@@ -133,7 +133,9 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
             learner(spec, stdin, stdout, stderr, channel, joins, *service)
         except BaseException as e:
             try:
-                failed = protocol.Frame(protocol.Kind.INTERNAL, message=f"the sandbox could not start: {e!r}")
+                failed = protocol.Frame(
+                    protocol.Kind.INTERNAL, fault=protocol.Fault(protocol.Why.CANNOT_START, text=repr(e))
+                )
                 os.write(CHANNEL_FD, protocol.encode(failed))
             finally:
                 os._exit(70)

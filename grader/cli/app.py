@@ -1,7 +1,8 @@
-"""What every `judge` command shares: the typer app, its consoles, exit codes, option types and usage errors.
+"""What every `judge` command shares: the typer app, its consoles, exit codes, option types, the context each
+command works in, and usage errors in one line.
 
-The commands register on `app` from grader/cli_learner.py, cli_instructor.py and cli_practice.py;
-grader/cli.py imports them all.
+The commands register on `app` from grader/cli/learner.py, instructor.py and practice.py; grader/cli/main.py
+imports them all. Each command parses its options, calls one function of grader.api and renders its outcome.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from grader.sets import store as problem_set
-from grader.sets import problems
-from grader.model.errors import ProblemError, UnknownProblem, UsageError
-from grader.grading.feedback import bubblewrap_advice
+from grader import api
+from grader.context import PROBLEMS_ENV, Context
+from grader.model.errors import BwrapUnusable, UnknownProblem, UsageError, WeakSandbox
+from grader.render import wording
 from grader.render.textsafe import visible
 
 # Plain click help: rich's help panels cut option names at 80 columns.
@@ -29,7 +30,7 @@ app = typer.Typer(
 )
 
 
-def _reader_left() -> None:
+def reader_left() -> None:
     """stdout's reader went away (`judge run ... | head`): write nothing more; the exit code still tells."""
     out.quiet = True
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -37,7 +38,7 @@ def _reader_left() -> None:
 
 class _Stdout(Console):
     def on_broken_pipe(self) -> None:  # rich's default exits with 1, which reads as "not passed"
-        _reader_left()
+        reader_left()
 
 
 out = _Stdout()
@@ -54,19 +55,45 @@ Problems = Annotated[
 ]
 
 
-def _usage(e: Exception, as_json: bool = False) -> typer.Exit:
+def problem_list(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+class Startup:
+    """What the console script prepared before the command line was parsed (grader/launch.py)."""
+
+    def __init__(self, zygote: Any = None):
+        self.zygote = zygote
+
+
+def usage(e: UsageError, context: Context | None = None, as_json: bool = False) -> typer.Exit:
     """Report a usage error in one line (and one JSON document with --json); exit code 2."""
     message = str(e)
     if isinstance(e, UnknownProblem):
         near = difflib.get_close_matches(e.problem_id, e.valid, n=1, cutoff=0.6)
         hint = f"did you mean {near[0]!r}? " if near else ""
         message = f"unknown problem {e.problem_id!r}; {hint}valid ids: {', '.join(e.valid)}"
-    if message.startswith("the bwrap sandbox is not usable here"):
-        message = f"the bwrap sandbox is not usable here: {bubblewrap_advice()}"
+    elif isinstance(e, BwrapUnusable):
+        message = f"the bwrap sandbox is not usable here: {advice()}"
+    elif isinstance(e, WeakSandbox):
+        message = wording.weak_sandbox(e.command, advice())
     if as_json:
-        print(json.dumps({"status": "usage_error", "message": message, "valid_ids": problems.problem_ids()}))
+        ids = context.problems.ids() if context is not None else []
+        print(json.dumps({"status": "usage_error", "message": message, "valid_ids": ids}))
     err.print(Text.assemble(("error:", "red"), " ", visible(message)), highlight=False)
     return typer.Exit(EXIT_USAGE)
+
+
+def advice() -> str:
+    fix = api.bubblewrap_fix()
+    return wording.bubblewrap_advice(fix.installed, fix.command)
+
+
+def context_of(ctx: typer.Context, sandbox: str = "auto") -> Context:
+    """The context the command works in (built by `main`), at the level the command asks for."""
+    judge: Context = ctx.find_root().meta["judge.context"]
+    judge.sandbox = sandbox
+    return judge
 
 
 # A learner kit has no references and no secret: these need the instructor's install.
@@ -80,7 +107,7 @@ def main(
         Optional[Path],
         typer.Option(
             "--problems-dir",
-            envvar=problem_set.ENV,
+            envvar=PROBLEMS_ENV,
             show_default=False,
             help="A problem set of your own (SET/problems/<id>/, SET/reference/<id>.py); or $JUDGE_PROBLEMS.",
         ),
@@ -88,7 +115,8 @@ def main(
 ) -> None:
     """Grade JAX, Flax and NumPy exercises."""
     try:
-        if problem_set.is_kit():
+        installed = Context.from_environment(environ={k: v for k, v in os.environ.items() if k != PROBLEMS_ENV})
+        if installed.problems.kit:
             refused = next((a for a in sys.argv[1:] if a.split("=")[0] in ("--hidden-seed", "--problems-dir")), None)
             if ctx.invoked_subcommand in KIT_REFUSED or refused or problems_dir:
                 what = (
@@ -100,16 +128,14 @@ def main(
                     f"{what} needs the instructor's install of the judge; this is a learner kit "
                     "(it has `judge list`, `show`, `init` and `run`)"
                 )
-        if problems_dir is not None:
-            root = problems_dir.expanduser().resolve()
-            problem_set.validate_set_dir(root, create=ctx.invoked_subcommand == "new")
-            os.environ[problem_set.ENV] = str(root)  # the processes the judge starts see the same set
+        judge = (
+            Context.from_environment(problems_dir, create=ctx.invoked_subcommand == "new")
+            if problems_dir is not None
+            else installed
+        )
     except UsageError as e:
-        raise _usage(e) from None
-
-
-def _problem(problem_id: str) -> problems.Problem:
-    try:
-        return problems.load_problem(problem_id)
-    except ProblemError as e:
-        raise UsageError(f"problem {problem_id!r} is malformed: {e}") from None
+        raise usage(e) from None
+    startup = ctx.obj if isinstance(ctx.obj, Startup) else Startup()
+    ctx.meta["judge.context"] = judge
+    ctx.meta["judge.early"] = startup.zygote
+    ctx.call_on_close(judge.close)

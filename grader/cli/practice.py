@@ -5,95 +5,81 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from grader.sets import problems
-from grader.cli.app import EXIT_FAILED, _usage, app, err, out
-from grader.model.errors import ProblemError, UsageError
-
-ProblemArg = Annotated[str, typer.Argument(help="Problem id, as `judge list` shows.")]
+from grader import api
+from grader.cli.app import EXIT_FAILED, ProblemId, app, context_of, err, out, usage
+from grader.model.errors import SolutionUnavailable, UsageError
+from grader.render import wording
 
 
 @app.command()
 def hint(
-    problem_id: ProblemArg,
+    ctx: typer.Context,
+    problem_id: ProblemId,
     show_all: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
 ) -> None:
     """Show the next hint you have not seen (from a nudge to nearly the answer); --all shows them all."""
-    from grader.practice.practice import next_hint
-
+    context = context_of(ctx)
     try:
-        first, shown, total, remembered = next_hint(problem_id, show_all=show_all)
+        first, shown, total, remembered = api.hint(context, problem_id, show_all)
     except UsageError as e:
-        raise _usage(e) from None
-    except ProblemError as e:
-        raise _usage(UsageError(f"problem {problem_id!r} has no usable hints: {e}")) from None
+        raise usage(e, context) from None
     if not remembered:
-        err.print("[yellow]warning:[/] the data folder cannot be written: the next `judge hint` shows this one again")
+        err.print(Text.assemble(("warning:", "yellow"), " ", wording.hint_not_remembered()), highlight=False)
     for i, text in enumerate(shown, start=first):
-        out.print(f"[bold]Hint {i} of {total}[/] ({problem_id})", highlight=False)
+        out.print(Text.assemble((wording.hint_heading(i, total), "bold"), f" ({problem_id})"), highlight=False)
         out.print(text, markup=False, highlight=False, soft_wrap=True)
     if not show_all:
-        more = (
-            f"`judge hint {problem_id}` again for the next one"
-            if first < total
-            else f"that was the last one; `judge solution {problem_id}` opens once your file passes"
+        out.print(
+            Text(f"({wording.hint_next(problem_id, first < total)})", style="dim"), highlight=False, soft_wrap=True
         )
-        out.print(f"[dim]({more})[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
-def solution(problem_id: ProblemArg) -> None:
+def solution(ctx: typer.Context, problem_id: ProblemId) -> None:
     """Show the reference solution and why it works, once your own file has passed `judge run`."""
     from rich.markdown import Markdown
     from rich.syntax import Syntax
 
-    from grader.practice.practice import SolutionUnavailable
-    from grader.practice.practice import solution as reference_solution
-
+    context = context_of(ctx)
     try:
-        explanation, source = reference_solution(problem_id)
+        explanation, source = api.reference_solution(context, problem_id)
     except UsageError as e:
-        raise _usage(e) from None
+        raise usage(e, context) from None
     except SolutionUnavailable as e:
         err.print(f"{e}", highlight=False, markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     if explanation:
         out.print(Markdown(explanation))
-    out.print(f"[bold]reference/{problem_id}.py[/]", highlight=False)
+    out.print(Text(f"reference/{problem_id}.py", style="bold"), highlight=False)
     out.print(Syntax(source, "python", theme="ansi_dark", word_wrap=True))
 
 
 @app.command()
 def progress(
+    ctx: typer.Context,
     reset: Annotated[bool, typer.Option("--reset", help="Forget all progress and hints seen.")] = False,
 ) -> None:
     """Your progress: each problem solved, attempted or new, your last score, runs and hints seen."""
-    from grader.practice import practice
-
+    context = context_of(ctx)
     if reset:
         try:
-            path = practice.reset()
-        except OSError as e:
-            raise _usage(UsageError(f"cannot clear {practice.progress_path()}: {e.strerror}")) from None
-        out.print(f"progress cleared ({path})", highlight=False)
+            path = api.reset_progress(context)
+        except UsageError as e:
+            raise usage(e, context) from None
+        out.print(wording.progress_cleared(path), highlight=False)
         return
-    stored = practice.load_progress().problems
-    ids = problems.problem_ids()
-    width = max(map(len, ids), default=0)
-    marks = {pid: practice.mark(stored.get(pid)) for pid in ids}
-    for pid in ids:
-        state, score = marks[pid]
-        p = stored.get(pid) or practice.ProblemProgress()
-        try:
-            hints = f"{p.hints_seen}/{len(practice.load_hints(pid))} hints"
-        except ProblemError:
-            hints = "no hints"
-        runs = f"{p.runs} run" + ("" if p.runs == 1 else "s")
-        out.print(f"{pid:{width}s}  {state:9s} {score:>5s}  {runs:>8s}  {hints}", highlight=False, soft_wrap=True)
-    solved = sum(m == "solved" for m, _ in marks.values())
-    attempted = sum(m == "attempted" for m, _ in marks.values())
+    listed = api.problem_list(context)
+    width = max((len(p.id) for p in listed), default=0)
+    for p in listed:
+        runs, hints = wording.runs(p.runs), wording.hints_seen(p.hints_seen, p.hints)
+        line = f"{p.id:{width}s}  {wording.mark(p.mark):9s} {p.score:>5s}  {runs:>8s}  {hints}"
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
+    solved = sum(p.mark == "solved" for p in listed)
+    attempted = sum(p.mark == "attempted" for p in listed)
     out.print(
-        f"{solved} of {len(ids)} solved, {attempted} attempted; kept in {practice.progress_path()}",
+        wording.progress_total(solved, len(listed), attempted, api.progress_path(context)),
         highlight=False,
         soft_wrap=True,
     )

@@ -10,23 +10,20 @@ uses (imports, helper functions, globals) or changes such a name in place (`cfg[
 calls, prints, plots, tests, training loops whose results the function does not read -- is left out, so
 it neither costs time nor can fail the import. Cells that are not valid Python are left out too.
 
-Parsing here never runs learner code: it reads JSON and Python syntax only. Everything it cannot read
-becomes a NotebookError, one line for the learner.
+Parsing here never runs learner code: it reads JSON and Python syntax only. A notebook it cannot read at all
+raises Unreadable with the facts of why; what it leaves out is said in the module's NotebookNote.
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import re
 import symtable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from grader.grading.submission import find_submission as find_submission  # re-exported: grading, tasks, batch and tests
-from grader.grading.submission import read_handin as read_handin
-from grader.grading.submission import with_note as with_note
+from grader.model.errors import Unreadable
+from grader.model.verdict import NotebookNote, SourceProblem
 
 MAX_CELLS = 2000
 MAX_STATEMENTS = 5000  # top-level, all cells together: far more than any notebook, few enough to read fast
@@ -35,87 +32,60 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture"}  # their body is Python that 
 _IPYTHON_LINE = re.compile(r"^\s*(?:[!%?]|[\w.]+\?\??\s*$|[\w.\[\]()*,][\w\s,.\[\]()*]*=\s*[!%])")
 
 
-class NotebookError(ValueError):
-    """A notebook that cannot be read: the message is one line for the learner."""
-
-
 @dataclass
 class Conversion:
     """The module made of a notebook, and what was left out (cell numbers count code cells from 1)."""
 
-    source: str
     name: str = ""
     code_cells: int = 0
     ipython_lines: list[tuple[int, str]] = field(default_factory=list)
-    skipped_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why)
+    skipped_cells: list[tuple[int, str, str, int | None]] = field(default_factory=list)  # (cell, why, error, line)
     dropped: list[int] = field(default_factory=list)  # the cell of each statement left out
     defined: list[str] = field(default_factory=list)  # top-level functions the notebook defines
     has_function: bool = True
 
-    def note(self, name: str, function: str) -> str:
-        """One sentence for the result: what of the notebook was graded."""
-        left = []
-        if self.ipython_lines:
-            shown = ", ".join(f"`{text[:40]}` (cell {cell})" for cell, text in self.ipython_lines[:3])
-            more = f" and {len(self.ipython_lines) - 3} more" if len(self.ipython_lines) > 3 else ""
-            left.append(f"IPython lines {shown}{more}")
-        left += [f"cell {cell} ({why})" for cell, why in self.skipped_cells[:3]]
-        if self.dropped:
-            cells = sorted(set(self.dropped))
-            left.append(
-                f"{len(self.dropped)} top-level statement{'s' * (len(self.dropped) > 1)} {function} "
-                f"does not need (cell{'s' * (len(cells) > 1)} {', '.join(map(str, cells[:8]))}"
-                f"{', ...' if len(cells) > 8 else ''})"
-            )
-        text = f"{name}: {self.code_cells} code cell{'s' * (self.code_cells != 1)}"
-        if left:
-            text += "; left out: " + "; ".join(left)
-        if not self.has_function:
-            near = difflib.get_close_matches(function, self.defined, n=1)
-            text += f"; no code cell defines {function}" + (
-                f" (did you mean {near[0]}?)"
-                if near
-                else f" (it defines {', '.join(self.defined[:6])})"
-                if self.defined
-                else ""
-            )
-        return f"[{text}]"
+    def note(self, function: str) -> NotebookNote:
+        return NotebookNote(
+            file=self.name,
+            function=function,
+            code_cells=self.code_cells,
+            ipython_lines=self.ipython_lines,
+            skipped_cells=self.skipped_cells,
+            dropped=self.dropped,
+            defined=self.defined,
+            has_function=self.has_function,
+        )
 
 
 def code_cells(data: bytes, name: str) -> list[str]:
-    """The code cells' sources of an nbformat-4 notebook, in order; NotebookError when it is not one."""
+    """The code cells' sources of an nbformat-4 notebook, in order; Unreadable when it is not one."""
     try:
         doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise NotebookError(f"{name} is not a notebook: it is not UTF-8 text ({e.reason})") from None
+        raise Unreadable.source(SourceProblem.NOTEBOOK_NOT_UTF8, name, text=e.reason) from None
     except json.JSONDecodeError as e:
-        raise NotebookError(
-            f"{name} is not a notebook: invalid JSON at line {e.lineno} column {e.colno} "
-            f"({e.msg}); save it again from Jupyter"
-        ) from None
+        raise Unreadable.source(SourceProblem.NOTEBOOK_JSON, name, line=e.lineno, column=e.colno, text=e.msg) from None
     except (RecursionError, MemoryError):
-        raise NotebookError(f"{name} is not a notebook: its JSON is nested too deeply") from None
+        raise Unreadable.source(SourceProblem.NOTEBOOK_NESTED, name) from None
     if not isinstance(doc, dict) or "cells" not in doc and "worksheets" not in doc:
-        raise NotebookError(f'{name} is not a notebook: no "cells" in its JSON')
+        raise Unreadable.source(SourceProblem.NOTEBOOK_NO_CELLS, name)
     version = doc.get("nbformat")
     if version != 4:
-        raise NotebookError(
-            f"{name} is nbformat {version!r}; the judge reads nbformat 4 (open and save it with Jupyter 4 or later)"
-        )
+        raise Unreadable.source(SourceProblem.NOTEBOOK_FORMAT, name, text=repr(version))
     cells = doc.get("cells")
     if not isinstance(cells, list) or len(cells) > MAX_CELLS:
-        raise NotebookError(f'{name} is not a valid notebook: "cells" is not a list of at most {MAX_CELLS} cells')
+        raise Unreadable.source(SourceProblem.NOTEBOOK_CELLS, name, limit=MAX_CELLS)
     sources = []
     for i, cell in enumerate(cells):
         if not isinstance(cell, dict):
-            raise NotebookError(f"{name} is not a valid notebook: cell {i + 1} is not an object")
+            raise Unreadable.source(SourceProblem.NOTEBOOK_CELL, name, cell=i + 1)
         if cell.get("cell_type") != "code":
             continue  # markdown and raw cells
         src = cell.get("source", "")
         if isinstance(src, list) and all(isinstance(s, str) for s in src):
             src = "".join(src)
         if not isinstance(src, str):
-            raise NotebookError(f"{name} is not a valid notebook: cell {i + 1} has a source that is not text")
+            raise Unreadable.source(SourceProblem.NOTEBOOK_CELL_SOURCE, name, cell=i + 1)
         sources.append(src)
     return sources
 
@@ -216,16 +186,13 @@ def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
     try:
         tree = ast.parse(src)
     except SyntaxError as e:
-        conv.skipped_cells.append((cell, f"not valid Python: {e.msg}, line {e.lineno}"))
+        conv.skipped_cells.append((cell, "python", str(e.msg), e.lineno))
         return []
     except (ValueError, RecursionError, MemoryError) as e:
-        conv.skipped_cells.append((cell, f"not valid Python: {type(e).__name__}"))
+        conv.skipped_cells.append((cell, "python", type(e).__name__, None))
         return []
     if len(tree.body) > room:
-        raise NotebookError(
-            f"{conv.name} has more than {MAX_STATEMENTS} top-level statements; "
-            "the judge reads notebooks of at most that many"
-        )
+        raise Unreadable.source(SourceProblem.NOTEBOOK_TOO_LONG, conv.name, limit=MAX_STATEMENTS)
     lines = src.split("\n")
     units: list[_Unit] = []
     for node in tree.body:
@@ -279,15 +246,16 @@ def _needed(units: list[_Unit], function: str) -> list[bool]:
     return keep
 
 
-def notebook_module(data: bytes, name: str, function: str) -> Conversion:
-    """The Python module graded for a notebook, by the rule in this module's docstring."""
-    conv = Conversion(source="", name=name)
+def notebook_module(data: bytes, name: str, function: str) -> tuple[str, NotebookNote]:
+    """The Python module graded for a notebook, by the rule in this module's docstring, and what of the notebook
+    it kept. Raises Unreadable for a notebook that cannot be read at all."""
+    conv = Conversion(name=name)
     units: list[_Unit] = []
     for cell, src in enumerate(code_cells(data, name), start=1):
         conv.code_cells = cell
         python = _without_ipython(src, cell, conv)
         if python is None:
-            conv.skipped_cells.append((cell, "a cell magic whose body is not Python"))
+            conv.skipped_cells.append((cell, "magic", "", None))
             continue
         units.extend(_units(python, cell, conv, MAX_STATEMENTS - len(units)))
     keep = _needed(units, function)
@@ -304,20 +272,4 @@ def notebook_module(data: bytes, name: str, function: str) -> Conversion:
             out.append(f"\n# --- cell {u.cell} ---")
             last_cell = u.cell
         out.append(u.text)
-    conv.source = "\n".join(out) + "\n"
-    return conv
-
-
-def read_source(path: Path, data: bytes, function: str) -> tuple[str, str]:
-    """The Python source to grade for a hand-in file, and a note for the result ("" for a .py file).
-
-    Raises NotebookError or feedback.SourceError (one line) when the file cannot be read as what its name says.
-    """
-    if path.suffix != ".ipynb":
-        from grader.grading.feedback import decode_source  # raises SourceError, with the learner's fix
-
-        return decode_source(data, path.name, function), ""
-    conv = notebook_module(data, path.name, function)
-    if not conv.has_function:  # one line naming the notebook, not the module made from it
-        raise NotebookError(conv.note(path.name, function).strip("[]"))
-    return conv.source, conv.note(path.name, function)
+    return "\n".join(out) + "\n", conv.note(function)

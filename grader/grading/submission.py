@@ -1,20 +1,79 @@
-"""Hand-in files: which file of a learner's folder is graded, and its bytes as grading reads them.
+"""A hand-in as grading reads it: which file of a learner's folder, its bytes (read once), and the Python source
+they stand for (a .py file decoded as Python decodes it, a notebook's cells made into a module).
 
-A notebook is stored and shipped without its outputs (grader/notebook.py turns its cells into the module).
+Its bytes travel with it (to a batch's threads, to a Ray node): nothing is written back to a file to be read
+again. Whatever cannot be read becomes a fault of the learner's Result (`Unreadable`), never an exception.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import tokenize
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from grader.model.problem import Result
+from grader.grading.notebook import notebook_module
+from grader.model.errors import Unreadable
+from grader.model.verdict import ChoiceNote, Fault, FaultKind, NotebookNote, Refusal, SourceProblem
+
+NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are dropped before grading
+SOURCE_MAX_BYTES = 1 << 20  # a batch's hand-in: far above any solution
 
 
-def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -> tuple[Path, str]:
-    """The file of a problem in a learner's folder, and a note naming the files not graded, if any.
+@dataclass(frozen=True)
+class Submission:
+    """A learner's hand-in: how it is named in every output, and its bytes (None: nothing to grade, see
+    `refused`). `choice` says which of several files it is."""
+
+    name: str
+    data: bytes | None
+    suffix: str = ".py"
+    refused: Fault | None = None  # why a file there is not graded; None with no data: nothing handed in
+    choice: ChoiceNote | None = None
+
+    @classmethod
+    def read(
+        cls, path: Path, name: str | None = None, *, choice: ChoiceNote | None = None, max_source: int | None = None
+    ) -> Submission:
+        """The hand-in at `path` (named `name` in the outputs): a notebook without its outputs; a link, a folder
+        or a file over the size limit refused; a missing file as not handed in. Raises OSError when it cannot
+        be read."""
+        shown = name or str(path)
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            return cls(
+                shown, None, path.suffix, Fault(kind=FaultKind.REFUSED, error=Refusal.NOT_A_FILE.value, file=path.name)
+            )
+        if not path.exists():
+            return cls(shown, None, path.suffix)
+        notebook = path.suffix == ".ipynb"
+        limit = NOTEBOOK_MAX_BYTES if notebook else max_source
+        if limit is not None and path.stat().st_size > limit:
+            refused = Fault(kind=FaultKind.REFUSED, error=Refusal.TOO_LARGE.value, file=path.name, limit=limit >> 20)
+            return cls(shown, None, path.suffix, refused, choice)
+        data = path.read_bytes()
+        if notebook:
+            data = strip_outputs(data)
+            if max_source is not None and len(data) > max_source:
+                too_large = Fault(kind=FaultKind.REFUSED, error=Refusal.CELLS_TOO_LARGE.value, file=path.name)
+                return cls(shown, None, path.suffix, too_large.model_copy(update={"limit": max_source >> 20}), choice)
+        return cls(shown, data, path.suffix, None, choice)
+
+    def source(self, function: str) -> tuple[str, NotebookNote | None]:
+        """The Python module to grade, and for a notebook what of it was kept. Raises Unreadable."""
+        assert self.data is not None
+        filename = Path(self.name).name
+        if self.suffix != ".ipynb":
+            return decode_source(self.data, filename, function), None
+        source, note = notebook_module(self.data, filename, function)
+        if not note.has_function:
+            raise Unreadable(Fault(kind=FaultKind.NO_FUNCTION_IN_NOTEBOOK, file=filename, function=function), note)
+        return source, note
+
+
+def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -> tuple[Path, ChoiceNote | None]:
+    """The file of a problem in a learner's folder, and which others were not graded, if any.
 
     `<id>.py` and `<id>.ipynb` are both hand-ins. With `recursive` (Gradescope uploads) they are looked
     for at any depth. The rule: the shallowest file is graded, and at the same depth the .py file before
@@ -27,39 +86,12 @@ def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -
     else:
         found = [folder / name for name in names if (folder / name).exists() or (folder / name).is_symlink()]
     if not found:
-        return folder / names[0], ""
+        return folder / names[0], None
     found.sort(key=lambda p: (len(p.parts), p.suffix != ".py", str(p)))
     if len(found) == 1:
-        return found[0], ""
+        return found[0], None
     shown = [str(p.relative_to(folder)) for p in found]
-    others = ", ".join(shown[1:4]) + (" and more" if len(shown) > 4 else "")
-    return found[0], (
-        f"[graded {shown[0]}; not graded: {others} (the shallowest file is graded, and a .py file before a notebook)]"
-    )
-
-
-NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are dropped before grading
-
-
-def read_handin(path: Path, max_source: int) -> tuple[bytes | None, str]:
-    """A hand-in file's bytes as grading needs them (a notebook without its outputs), or why it is refused."""
-    notebook = path.suffix == ".ipynb"
-    limit = NOTEBOOK_MAX_BYTES if notebook else max_source
-    if path.stat().st_size > limit:
-        return None, f"{path.name} is larger than {limit >> 20} MiB"
-    data = path.read_bytes()
-    if notebook:
-        data = strip_outputs(data)
-        if len(data) > max_source:
-            return None, f"{path.name} holds more than {max_source >> 20} MiB of cells"
-    return data, ""
-
-
-def with_note(result: Result, note: str) -> Result:
-    """The result with the note at the end of its message (a Result is frozen: a copy)."""
-    if not note:
-        return result
-    return result.model_copy(update={"message": f"{result.message} {note}".strip()})
+    return found[0], ChoiceNote(graded=shown[0], others=shown[1:])
 
 
 def strip_outputs(data: bytes) -> bytes:
@@ -74,3 +106,60 @@ def strip_outputs(data: bytes) -> bytes:
         return json.dumps({"nbformat": doc["nbformat"], "cells": cells}, sort_keys=True).encode()
     except Exception:
         return data
+
+
+# ---------------------------------------------------------------- a .py file's bytes as Python reads them
+
+# PEP 263: a coding declaration on line 1 or 2.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def decode_source(data: bytes, name: str, function: str) -> str:
+    """The submission as text, decoded as Python would (UTF-8, or the encoding its coding line declares).
+
+    A file in another declared encoding is returned with its coding line changed to utf-8 (the sandbox
+    writes it back as UTF-8); line numbers stay the same. Raises Unreadable with the facts of the problem.
+    """
+    if _is_notebook(data):
+        raise Unreadable.source(SourceProblem.NOTEBOOK_AS_SCRIPT, name, function=function)
+    if b"\x00" in data:
+        raise Unreadable.source(SourceProblem.BINARY, name, line=data[: data.index(b"\x00")].count(b"\n") + 1)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as e:  # an unknown encoding in the coding line
+        raise Unreadable.source(SourceProblem.BAD_CODING, name, text=str(e.msg if hasattr(e, "msg") else e)) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        byte = data[e.start]
+        guess = bytes([byte]).decode("cp1252", errors="replace")
+        raise Unreadable.source(
+            SourceProblem.NOT_TEXT,
+            name,
+            line=data[: e.start].count(b"\n") + 1,
+            column=e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1,
+            byte=byte,
+            text=guess if guess != "\ufffd" and byte >= 0x80 else "",
+            encoding="" if encoding.startswith("utf-8") else encoding,
+        ) from None
+    if not encoding.startswith("utf-8"):
+        text = _utf8_coding_line(text)
+    return text
+
+
+def _is_notebook(data: bytes) -> bool:
+    head = data[:4096].lstrip()
+    return head.startswith(b"{") and b'"cells"' in data[: 1 << 20] and b'"nbformat"' in data
+
+
+def _utf8_coding_line(text: str) -> str:
+    lines = text.split("\n", 2)
+    for i in range(min(2, len(lines))):
+        m = _CODING.match(lines[i].encode())
+        if m:
+            raw = lines[i].encode()
+            lines[i] = (raw[: m.start(1)] + b"utf-8" + raw[m.end(1) :]).decode()
+            break
+        if lines[i].strip() and not lines[i].lstrip().startswith("#"):
+            break  # a coding line after code does not count
+    return "\n".join(lines)

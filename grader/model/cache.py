@@ -1,43 +1,102 @@
-"""Where the judge keeps what it computes once, and the XLA settings that are part of the compiled code's keys.
+"""Where the judge keeps what it computes once, and the JAX settings that are part of compiled code's keys.
 
-Light on purpose (no numpy, no pydantic): the sandbox needs these before the judge has imported the rest.
+A `Cache` is a value: the context passes it down (grader/context.py builds it from the environment once), so
+two caches can be used side by side. Light on purpose (stdlib only): the sandbox needs it before the judge has
+imported the rest.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-CACHE_LAYOUT = "v3"  # expected outputs and compiled code are filled together: a new layout starts both afresh
-
-
-def cache_root() -> Path:
-    return (
-        Path(
-            os.environ.get("JUDGE_CACHE_DIR")
-            or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judge")
-        )
-        / CACHE_LAYOUT
-    )
-
-
-def cache_dir() -> Path:
-    return cache_root() / "expected"
-
-
-def compile_cache_dir() -> Path:
-    """JAX's persistent compilation cache: written only here, by trusted references; read-only to learners."""
-    return cache_root() / "xla"
-
+LAYOUT = "v3"  # expected outputs and compiled code are filled together: a new layout starts both afresh
 
 # XLA compiles about twice as fast with these, and learners' time goes mostly to compiling (every eagerly
 # dispatched jnp op is its own small program). The problems' arrays are small, so slower compiled code costs
-# nothing measurable; results stay within float32 rounding. An XLA_FLAGS already set is kept, here and in
-# the sandbox, so that the judge and the learners compute the same cache keys.
+# nothing measurable; results stay within float32 rounding. XLA_FLAGS already set where the judge starts are
+# kept instead (context.py), here and in the sandbox, so that the judge and the learners compute the same keys.
 XLA_FLAGS = (
     "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
 )
 
 
-def xla_flags() -> str:
-    return os.environ.get("XLA_FLAGS", XLA_FLAGS)
+@dataclass(frozen=True)
+class Cache:
+    """The judge's cache folder (`root`, this layout's) and the XLA flags its compiled code is keyed by."""
+
+    root: Path
+    xla_flags: str = XLA_FLAGS
+
+    @classmethod
+    def under(cls, folder: Path, xla_flags: str = XLA_FLAGS) -> Cache:
+        """The cache of this layout in `folder` (a user's ~/.cache/judge, or $JUDGE_CACHE_DIR)."""
+        return cls(Path(folder) / LAYOUT, xla_flags)
+
+    @property
+    def expected_dir(self) -> Path:
+        return self.root / "expected"
+
+    @property
+    def compile_dir(self) -> Path:
+        """JAX's persistent compilation cache: written by trusted code only (the judge's reference runs and the
+        compile service), read by learners."""
+        return self.root / "xla"
+
+    @property
+    def key_file(self) -> Path:
+        """The key that seals what the judge stores (see storage.seal); learners never see it."""
+        return self.root / "key"
+
+    @property
+    def warm_dir(self) -> Path:
+        return self.root / "warm"
+
+    def jax_settings(self, *, writes: bool, compile_dir: str | None = None) -> dict[str, str]:
+        """The settings every process that compiles for the judge runs JAX with (as environment variables), in
+        one place because they decide the compiled code's keys: the judge and the compile service write the
+        cache; learners only read it (a minimum compile time no compile reaches). XLA's own caches would put
+        the cache's path into the compile options, and so into the keys: the sandbox mounts the cache elsewhere
+        (`compile_dir`), so they are off everywhere."""
+        return {
+            "JAX_PLATFORMS": "cpu",
+            "JAX_COMPILATION_CACHE_DIR": compile_dir or str(self.compile_dir),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writes else "1e9",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
+            "XLA_FLAGS": self.xla_flags,
+        }
+
+    def configure_jax_here(self) -> None:
+        """This process's JAX (the judge's own, which runs the references) writes this cache, on the CPU, as the
+        sandbox's does: through its config when JAX is loaded already (a notebook), else through the
+        environment it reads when it starts."""
+        settings = self.jax_settings(writes=True)
+        jax = sys.modules.get("jax")
+        if jax is None:
+            os.environ.update(settings)  # the judge's own JAX, before it starts
+            return
+        if jax.config.jax_compilation_cache_dir != settings["JAX_COMPILATION_CACHE_DIR"]:
+            kinds = {
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": float,
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": int,
+            }
+            for name, value in settings.items():
+                if name.startswith("JAX_") and name != "JAX_PLATFORMS":  # the platform is chosen as JAX starts
+                    jax.config.update(name.lower(), kinds.get(name, str)(value))
+            from jax._src import compilation_cache  # JAX reads the directory once; make it read it again
+
+            compilation_cache.reset_cache()
+
+
+def cache_from(environ: Mapping[str, str]) -> Cache:
+    """The cache an environment names: $JUDGE_CACHE_DIR, else $XDG_CACHE_HOME/judge, else ~/.cache/judge; with
+    its XLA_FLAGS when set. The caller passes its environment (only the command line's entry reads it)."""
+    folder = environ.get("JUDGE_CACHE_DIR") or os.path.join(
+        environ.get("XDG_CACHE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".cache"),
+        "judge",
+    )
+    return Cache.under(Path(folder), environ.get("XLA_FLAGS") or XLA_FLAGS)

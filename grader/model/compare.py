@@ -1,4 +1,4 @@
-"""Numeric comparison of a learner's output with the expected one."""
+"""Numeric comparison of a learner's output with the expected one: whether it passes, and how it differs (facts)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.model.problem import Tolerance
+from grader.model.verdict import Mismatch, MismatchKind
 
 
 @dataclass(frozen=True)
 class Comparison:
     passed: bool
-    message: str = ""
+    mismatch: Mismatch | None = None
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     mismatch_index: list[int] | None = None  # first mismatch, as an index into the expected shape
@@ -20,31 +21,18 @@ class Comparison:
     expected: float | None = None
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def shape_message(got: np.ndarray, expected: np.ndarray) -> str:
-    """What a learner needs when the shape is wrong: both shapes and, where it is obvious, the fix."""
-    want, have = tuple(expected.shape), tuple(got.shape)
-    if got.size == expected.size:
-        same = np.allclose(
+def shape_mismatch(got: np.ndarray, expected: np.ndarray) -> Mismatch:
+    """Another shape; when the number of values is the same, whether they are the right values."""
+    same = got.size == expected.size and bool(
+        np.allclose(
             got.astype(np.float64).reshape(-1),
             expected.astype(np.float64).reshape(-1),
             rtol=1e-3,
             atol=1e-4,
             equal_nan=True,
         )
-        values = " (the values themselves are right)" if same else ""
-        if len(want) == 1:
-            return (
-                f"expected a 1-D array of {expected.size} values; you returned shape {have}{values}: add .reshape(-1)"
-            )
-        return (
-            f"expected shape {want}; you returned shape {have} with the same number of values{values}: "
-            f"return the array in the shape the spec gives"
-        )
-    return f"expected shape {want} ({expected.size} values); you returned shape {have} ({got.size} values)"
+    )
+    return Mismatch(kind=MismatchKind.SHAPE, values_right=same)
 
 
 def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shape: bool = True) -> Comparison:
@@ -58,7 +46,7 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shap
         True
     """
     if got.size != expected.size or (exact_shape and got.shape != expected.shape):
-        return Comparison(False, shape_message(got, expected))
+        return Comparison(False, shape_mismatch(got, expected))
     g = got.astype(np.float64).reshape(-1)
     e = expected.astype(np.float64).reshape(-1)
     where = lambda flat: [int(i) for i in np.unravel_index(flat, expected.shape)]  # noqa: E731
@@ -72,11 +60,10 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shap
         max_rel = float((diff[nonzero] / np.abs(e[nonzero])).max()) if nonzero.any() else None
     if bad_finite.any():
         first = int(np.flatnonzero(bad_finite)[0])
-        kinds = "NaN" if np.isnan(g[bad_finite]).all() else "NaN or infinite"
+        all_nan = bool(np.isnan(g[bad_finite]).all())
         return Comparison(
             False,
-            f"{int(bad_finite.sum())} {kinds} values where the expected output is finite, "
-            f"first at index {tuple(where(first))}",
+            Mismatch(kind=MismatchKind.NON_FINITE, count=int(bad_finite.sum()), all_nan=all_nan),
             max_abs,
             max_rel,
             where(first),
@@ -87,13 +74,11 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: Tolerance, *, exact_shap
     # Non-finite expected values must be matched exactly (NaN by NaN, inf by the same inf).
     ok = np.where(np.isfinite(e), diff <= tol.atol + tol.rtol * np.abs(e), (g == e) | (np.isnan(g) & np.isnan(e)))
     if ok.all():
-        return Comparison(True, "", max_abs, max_rel)
+        return Comparison(True, None, max_abs, max_rel)
     first = int(np.flatnonzero(~ok)[0])
     return Comparison(
         False,
-        f"{int((~ok).sum())} of {e.size} values differ beyond rtol={tol.rtol:g}, atol={tol.atol:g} "
-        f"(max abs error {_fmt(max_abs or 0.0)}); first at index {tuple(where(first))}: "
-        f"got {_fmt(g[first])}, expected {_fmt(e[first])}",
+        Mismatch(kind=MismatchKind.VALUES, count=int((~ok).sum()), total=e.size, rtol=tol.rtol, atol=tol.atol),
         max_abs,
         max_rel,
         where(first),

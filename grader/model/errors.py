@@ -1,7 +1,28 @@
-"""Errors the judge raises for its users (never for a learner's code, which gets a Result)."""
+"""The judge's exceptions, one hierarchy. A learner's code never raises these at the judge's caller: every fault
+of theirs comes back as a Result. A bug of the judge's (a ValueError, a KeyError) is none of these either: it is
+an internal error, never mistaken for a usage error.
+
+    JudgeError
+      UsageError          bad input from the person running the judge: exit code 2, one clear line
+        UnknownProblem    a problem id the set does not have (with the valid ones)
+        BwrapUnusable     --sandbox bwrap where bubblewrap cannot run
+        WeakSandbox       grading others where nothing keeps their code from the judge's files
+      SolutionUnavailable `judge solution` before the learner's file passed, or in a kit
+      ProblemError        a malformed problem folder: names the file and the field
+      SandboxError        the sandbox itself failed: an internal error, never the learner's fault
+      Unreadable          a hand-in that cannot be read as what its name says (becomes the learner's Result)
+"""
+
+from __future__ import annotations
+
+from grader.model.verdict import Fault, FaultKind, NotebookNote, SandboxFailure, SourceProblem
 
 
-class UsageError(Exception):
+class JudgeError(Exception):
+    """Every error the judge raises on purpose."""
+
+
+class UsageError(JudgeError):
     """Bad input from the person running the judge: exit code 2, one clear line."""
 
 
@@ -12,5 +33,48 @@ class UnknownProblem(UsageError):
         super().__init__(f"unknown problem {problem_id!r}; valid ids: {', '.join(valid)}")
 
 
-class ProblemError(Exception):
+class BwrapUnusable(UsageError):
+    """The bwrap level was asked for where bubblewrap cannot run (the command line says how to install it)."""
+
+    def __init__(self) -> None:
+        super().__init__("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
+
+
+class WeakSandbox(UsageError):
+    """Grading others (`batch`, `gradescope`) at the process level where nothing keeps their code from the
+    judge's files: refused unless asked for (the command line says how to get the strong sandbox)."""
+
+    def __init__(self, command: str):
+        self.command = command
+        super().__init__(f"{command} refuses the weak process-level sandbox (no bubblewrap, no Landlock)")
+
+
+class SolutionUnavailable(JudgeError):
+    """`judge solution` cannot show the reference: not passed yet, or a kit without solutions (exit 1)."""
+
+
+class ProblemError(JudgeError):
     """A malformed problem folder: names the file and the field."""
+
+
+class SandboxError(JudgeError):
+    """The sandbox itself failed (not the learner's code): an internal error."""
+
+    def __init__(self, why: SandboxFailure, detail: str = ""):
+        self.why, self.detail = why, detail
+        super().__init__(f"{why.value}: {detail}" if detail else why.value)
+
+    def fault(self) -> Fault:
+        return Fault(kind=FaultKind.SANDBOX_FAILED, error=self.why.value, text=self.detail)
+
+
+class Unreadable(JudgeError):
+    """A hand-in that cannot be read as what its name says: the fault the learner's Result carries."""
+
+    def __init__(self, fault: Fault, notebook: NotebookNote | None = None):
+        self.fault, self.notebook = fault, notebook
+        super().__init__(f"{fault.kind.value}: {fault.error}")
+
+    @classmethod
+    def source(cls, why: SourceProblem, file: str, **facts: object) -> Unreadable:
+        return cls(Fault(kind=FaultKind.UNREADABLE, error=why.value, file=file, **facts))  # type: ignore[arg-type]

@@ -1,49 +1,16 @@
-"""Typed data of the judge: problem metadata, limits, statuses and results.
+"""A problem as the judge reads it: metadata, limits, cases and hints (validated), and the loaded problem.
 
-Every output format (terminal, JSON, CSV, Gradescope) is rendered from the
-`Result` model defined here, so a verdict is never stored or spelled twice.
+`problems/<id>/problem.json` is a `ProblemMeta`, `cases.json` a `CaseFile`, `hints.json` `Hints`; a set of
+problems (grader/sets) loads them into a `Problem`.
 """
 
 from __future__ import annotations
 
-import enum
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
-
-
-class Status(str, enum.Enum):
-    """One status vocabulary for every output. Values are stable identifiers."""
-
-    PASSED = "passed"
-    WRONG_ANSWER = "wrong_answer"
-    ERROR = "error"  # exception, syntax error, missing function: could not be graded
-    TIMEOUT = "timeout"
-    MEMORY = "memory"
-    CRASHED = "crashed"
-    INTERNAL_ERROR = "internal_error"  # a judge bug, never the learner's fault
-    MISSING = "missing"  # batch grading: no file handed in
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-
-# Worst first: the overall status of a run is the first of these that any case has.
-PRECEDENCE = [
-    Status.INTERNAL_ERROR,
-    Status.MISSING,
-    Status.TIMEOUT,
-    Status.MEMORY,
-    Status.CRASHED,
-    Status.ERROR,
-    Status.WRONG_ANSWER,
-    Status.PASSED,
-]
-
-
-def worst(statuses: list[Status]) -> Status:
-    return min(statuses, key=PRECEDENCE.index, default=Status.PASSED)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -54,9 +21,6 @@ class Record(BaseModel):
     """Results: read back from stored JSON, where computed fields such as `score` appear too."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-# ---------------------------------------------------------------- problems
 
 
 class ArgSpec(Strict):
@@ -157,70 +121,23 @@ class Hints(Strict):
     hints: list[Annotated[str, Field(min_length=20, pattern=r"\S")]] = Field(min_length=2, max_length=4)
 
 
-# ---------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Problem:
+    """One loaded problem: its metadata, public cases and folder. Which set it came from is the caller's to know
+    (the set answers for its reference and known mistakes)."""
 
+    meta: ProblemMeta
+    cases: tuple[Case, ...]
+    folder: Path
 
-class CaseResult(Record):
-    index: int
-    name: str
-    seed: int
-    hidden: bool = False
-    status: Status
-    message: str = ""
-    traceback: str = ""  # the learner's own frames, when their code raised
-    shape: list[int] | None = None
-    expected_shape: list[int] | None = None
-    max_abs_err: float | None = None
-    max_rel_err: float | None = None
-    mismatch_index: list[int] | None = None  # first mismatch, in the expected shape
-    got: float | None = None
-    expected: float | None = None
-    time_s: float | None = None  # as the sandbox measured it: informational only
-
-    @computed_field
     @property
-    def score(self) -> int:
-        return int(self.status is Status.PASSED)
+    def id(self) -> str:
+        return self.meta.id
 
-
-class Replay(Record):
-    """What is needed to run the same grading again."""
-
-    problem: str
-    problem_version: int
-    seeds: list[int]
-    versions: dict[str, str]
-    sandbox: str
-
-
-class Result(Record):
-    problem: str
-    submission: str
-    status: Status
-    message: str
-    diagnosis: str = ""  # the likely mistake, when the answer is wrong (also at the end of message)
-    traceback: str = ""  # when the file could not be imported
-    cases: list[CaseResult] = []
-    stdout: str = ""
-    stderr: str = ""
-    time_s: float = 0.0
-    peak_memory_mb: float | None = None  # of the whole sandbox where it was measured, else the learner's process
-    cpu_s: float | None = None  # CPU seconds of every process of the sandbox together
-    limit: str = ""  # the limit that stopped the run: memory, cpu, tasks, wall (clock); "" if none
-    limits: Limits = Limits()
-    replay: Replay | None = None
-
-    @computed_field
     @property
-    def score(self) -> int:
-        return sum(c.score for c in self.cases)
+    def spec_path(self) -> Path:
+        return self.folder / "spec.md"
 
-    @computed_field
     @property
-    def max_score(self) -> int:
-        return len(self.cases)
-
-    @computed_field
-    @property
-    def passed(self) -> bool:
-        return self.status is Status.PASSED
+    def stub_path(self) -> Path:
+        return self.folder / f"{self.id}.py"

@@ -69,7 +69,7 @@ def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
     files[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: judge release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
-    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\njudge = grader.cli.launch:main\n"
+    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\njudge = grader.launch:main\n"
     files[f"{dist_info}/top_level.txt"] = ("\n".join(tops) + "\n").encode()
     record = []
     for name in sorted(files):

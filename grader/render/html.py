@@ -12,9 +12,10 @@ import html
 import re
 from collections import Counter, defaultdict
 
-from grader.model.problem import Result, Status
-from grader.render.disclosure import case_name, learner_message
+from grader.model.verdict import Result, Status
+from grader.render import wording
 from grader.render.textsafe import visible
+from grader.render.wording import _
 
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:72em;padding:0 1em;color:#222}
@@ -48,13 +49,16 @@ def _bar(rate: float) -> str:
 
 
 def _group(r: Result) -> str:
-    """What alike failures share: the named mistake, else the kind of failure without its numbers."""
-    if r.diagnosis and not r.diagnosis.startswith("Hint:"):
-        return r.diagnosis
+    """What alike failures share: the named mistake, else the kind of failure (the kind of fault or mismatch)."""
+    if r.mistake is not None and r.mistake.named:
+        return f"named:{r.mistake.mistakes[0].name}"
     first = next((c for c in r.cases if c.status is r.status), None)
-    text = first.message if first is not None else r.message
-    text = re.sub(r"\b\d+(\.\d+)?(e[-+]?\d+)?\b", "N", text.split("\n")[0])
-    return f"{r.status.label}: {text[:200]}"
+    fact = r.fault or (first.fault if first is not None else None)
+    if fact is not None:  # the learner's error text without its numbers: alike errors of one kind together
+        text = re.sub(r"\b\d+(\.\d+)?(e[-+]?\d+)?\b", "N", fact.text.split("\n")[0])[:200]
+        return f"{r.status.value}:{fact.kind.value}:{fact.error}:{text}"
+    kind = first.mismatch.kind.value if first is not None and first.mismatch is not None else ""
+    return f"{r.status.value}:{kind}"
 
 
 def class_html(
@@ -70,49 +74,65 @@ def class_html(
     now = now or datetime.datetime.now().astimezone()
     hidden = any(c.hidden for r in results.values() for c in r.cases)
     max_total = sum(results[(students[0], p)].max_score for p in problem_ids) if students else 0
+    title = _h(_("Class report"))
     out = [
         "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'><title>Class report</title>",
+        f"<meta name=viewport content='width=device-width,initial-scale=1'><title>{title}</title>",
         f"<style>{CSS}</style>",
-        "<h1>Class report</h1>",
-        f"<p class=meta>{n} learners, {len(problem_ids)} problems ({_h(', '.join(problem_ids))}); "
-        f"maximum score {max_total}; hidden cases {'on' if hidden else 'off'}; "
-        f"graded {now:%Y-%m-%d %H:%M %Z}.</p>",
+        f"<h1>{title}</h1>",
+        "<p class=meta>"
+        + _h(
+            (_("{n} learners, {p} problems ({ids}); maximum score {max}; hidden cases {on}; graded {date}.")).format(
+                n=n,
+                p=len(problem_ids),
+                ids=", ".join(problem_ids),
+                max=max_total,
+                on=_("on") if hidden else _("off"),
+                date=f"{now:%Y-%m-%d %H:%M %Z}",
+            )
+        )
+        + "</p>",
     ]
 
     out.append(
-        "<h2>Problems</h2><div class=wrap><table><tr><th>problem</th><th>handed in</th>"
-        "<th>passed</th><th class=barcell></th></tr>"
+        f"<h2>{_h(_('Problems'))}</h2><div class=wrap><table><tr><th>{_h(_('problem'))}</th>"
+        f"<th>{_h(_('handed in'))}</th><th>{_h(_('passed'))}</th><th class=barcell></th></tr>"
     )
     for p in problem_ids:
         rs = [results[(s, p)] for s in students]
         handed = sum(r.status is not Status.MISSING for r in rs)
         passed = sum(r.passed for r in rs)
+        rate = _h(
+            _("{passed} of {handed} handed in: {pct}").format(passed=passed, handed=handed, pct=_pct(passed, handed))
+        )
+        of_class = _h(_("({pct} of the class)").format(pct=_pct(passed, n)))
         out.append(
-            f"<tr><td class=id>{_id(p)}</td><td class=num>{handed} of {n}</td>"
-            f"<td class=num>{passed} of {handed} handed in: {_pct(passed, handed)}<br>"
-            f"({_pct(passed, n)} of the class)</td>{_bar(passed / handed if handed else 0)}</tr>"
+            f"<tr><td class=id>{_id(p)}</td><td class=num>{_h(_('{k} of {n}').format(k=handed, n=n))}</td>"
+            f"<td class=num>{rate}<br>{of_class}</td>{_bar(passed / handed if handed else 0)}</tr>"
         )
     out.append("</table></div>")
 
     out.append(
-        "<h2>Cases</h2><p class=meta>Pass rates among the learners who handed the problem in.</p>"
-        "<div class=wrap><table><tr><th>problem</th><th>case</th><th>passed</th><th class=barcell></th></tr>"
+        f"<h2>{_h(_('Cases'))}</h2>"
+        f"<p class=meta>{_h(_('Pass rates among the learners who handed the problem in.'))}</p>"
+        f"<div class=wrap><table><tr><th>{_h(_('problem'))}</th><th>{_h(_('case'))}</th><th>{_h(_('passed'))}</th>"
+        "<th class=barcell></th></tr>"
     )
     for p in problem_ids:
         rs = [results[(s, p)] for s in students if results[(s, p)].status is not Status.MISSING]
         template = results[(students[0], p)].cases if students else []
         for i, c in enumerate(template):
             ok = sum(1 for r in rs if i < len(r.cases) and r.cases[i].status is Status.PASSED)
+            rate = _h(_("{k} of {n} ({pct})").format(k=ok, n=len(rs), pct=_pct(ok, len(rs))))
             out.append(
-                f"<tr><td class=id>{_id(p)}</td><td>{_h(case_name(c))}</td><td class=num>{ok} of {len(rs)} "
-                f"({_pct(ok, len(rs))})</td>{_bar(ok / len(rs) if rs else 0)}</tr>"
+                f"<tr><td class=id>{_id(p)}</td><td>{_h(wording.case_name(c))}</td><td class=num>{rate}</td>"
+                f"{_bar(ok / len(rs) if rs else 0)}</tr>"
             )
     out.append("</table></div>")
 
     out.append(
-        f"<h2>Total scores (out of {max_total})</h2><div class=wrap><table>"
-        "<tr><th>score</th><th>learners</th><th class=barcell></th></tr>"
+        f"<h2>{_h(_('Total scores (out of {max})').format(max=max_total))}</h2><div class=wrap><table>"
+        f"<tr><th>{_h(_('score'))}</th><th>{_h(_('learners'))}</th><th class=barcell></th></tr>"
     )
     totals = Counter(sum(results[(s, p)].score for p in problem_ids) for s in students)
     top = max(totals.values(), default=1)
@@ -124,47 +144,82 @@ def class_html(
     out.append("</table></div>")
 
     out.append(
-        "<h2>Learners</h2><div class=wrap><table><tr><th>learner</th>"
+        f"<h2>{_h(_('Learners'))}</h2><div class=wrap><table><tr><th>{_h(_('learner'))}</th>"
         + "".join(f"<th>{_id(p)}</th>" for p in problem_ids)
-        + "<th>total</th></tr>"
+        + f"<th>{_h(_('total'))}</th></tr>"
     )
     for s in students:
         cells = []
         for p in problem_ids:
             r = results[(s, p)]
             if r.status is Status.MISSING:
-                cells.append("<td class='num miss'>not handed in</td>")
+                cells.append(f"<td class='num miss'>{_h(_('not handed in'))}</td>")
             else:
                 cls = "ok" if r.passed else "bad"
                 cells.append(
                     f"<td class='num {cls}'>{r.score} / {r.max_score}"
-                    f"{'' if r.passed else ' ' + _h(r.status.label)}</td>"
+                    f"{'' if r.passed else ' ' + _h(wording.label(r.status))}</td>"
                 )
         total = sum(results[(s, p)].score for p in problem_ids)
         out.append(f"<tr><td>{_h(s)}</td>{''.join(cells)}<td class=num>{total} / {max_total}</td></tr>")
     out.append("</table></div>")
 
-    out.append("<h2>Most common failures</h2>")
-    out.append("<p class=meta>Grouped by the named mistake, else by the kind of failure; one full example each.</p>")
+    out.append(f"<h2>{_h(_('Most common failures'))}</h2>")
+    grouped = _("Grouped by the named mistake, else by the kind of failure; one full example each.")
+    out.append(f"<p class=meta>{_h(grouped)}</p>")
     groups: dict[tuple[str, str], list[tuple[str, Result]]] = defaultdict(list)
     for (s, p), r in results.items():
         if not r.passed and r.status is not Status.MISSING:
             groups[(p, _group(r))].append((s, r))
     if not groups:
-        out.append("<p>None: every handed-in problem passed.</p>")
-    for (p, _), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        out.append(f"<p>{_h(_('None: every handed-in problem passed.'))}</p>")
+    for (p, _key), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         s, example = members[0]
-        names = ", ".join(_h(m) for m, _ in members)
-        named = example.diagnosis and not example.diagnosis.startswith("Hint:")
+        names = ", ".join(_h(m) for m, _r in members)
         first = next((c for c in example.cases if c.status is example.status), None)
-        title = (
-            f"Likely mistake: {example.diagnosis}"
-            if named
-            else f"{example.status.label}: {first.message if first is not None and first.message else example.message}"
-        )
+        if example.mistake is not None and example.mistake.named:
+            heading = " ".join(wording.diagnosis_parts(example.mistake))
+        else:
+            said = first.message if first is not None and first.message else example.message
+            heading = f"{wording.label(example.status)}: {said}"
+        count = (_("{n} learner") if len(members) == 1 else _("{n} learners")).format(n=len(members))
+        message = wording.summary(example, show_hidden=show_hidden)
         out.append(
-            f"<div class=fail><b>{_h(p)}</b>: {len(members)} learner{'s' if len(members) > 1 else ''} "
-            f"({names})<br>{_h(title)}<pre>{_h(s)}: "
-            f"{_h(learner_message(example, show_hidden=show_hidden))}</pre></div>"
+            f"<div class=fail><b>{_h(p)}</b>: {_h(count)} "
+            f"({names})<br>{_h(heading)}<pre>{_h(s)}: {_h(message)}</pre></div>"
         )
     return "\n".join(out) + "\n"
+
+
+COLOURS = {Status.PASSED: "#1a7f37", Status.WRONG_ANSWER: "#cf222e"}
+
+
+def check_table(result: Result) -> str:
+    """check_function's result in a notebook: the verdict, a table of the cases, the likely mistake."""
+    h = html.escape
+    rows = []
+    for c in result.cases:
+        err = "" if c.max_abs_err is None else f"{c.max_abs_err:.3g}"
+        colour = COLOURS.get(c.status, "#9a6700")
+        detail = "" if c.status is Status.PASSED else h(c.message[:300])
+        rows.append(
+            f"<tr><td>{c.index}</td><td>{h(c.name)}</td>"
+            f"<td style='color:{colour};font-weight:bold'>{h(wording.case_label(c))}</td>"
+            f"<td style='text-align:right'>{h(err)}</td><td>{detail}</td></tr>"
+        )
+    colour = COLOURS.get(result.status, "#9a6700")
+    verdict = (
+        f"<p style='color:{colour};font-weight:bold'>{h(result.problem)}: {h(wording.label(result.status).upper())} "
+        f"{result.score}/{result.max_score}</p>"
+    )
+    mistake = ""
+    if result.mistake is not None:
+        head, text = wording.diagnosis_parts(result.mistake)
+        mistake = f"<p><b>{h(head)}</b> {h(text)}</p>"
+    first = next((c for c in result.cases if c.status is not Status.PASSED and c.traceback), None)
+    trace = f"<pre style='font-size:smaller'>{h(first.traceback[-3000:])}</pre>" if first else ""
+    headers = "".join(f"<th>{h(x)}</th>" for x in ("#", _("case"), _("status"), _("max error"), _("detail")))
+    return (
+        f"<div class='judge-result'>{verdict}<table><tr>{headers}</tr>{''.join(rows)}</table>{mistake}"
+        f"<p>{h(result.message)}</p>{trace}</div>"
+    )

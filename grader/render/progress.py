@@ -1,7 +1,8 @@
-"""Progress of one `judge run` on a terminal: a transient status line that says what the judge is doing.
+"""What the judge is doing, and did, for the person waiting: a `judge run`'s transient status line, and a
+batch's progress lines and summary.
 
 A cold first run spends seconds computing the expected outputs and compiling; a learner's infinite loop
-spends the whole time limit. The line says which step is under way and how many cases are done, and
+spends the whole time limit. The status line says which step is under way and how many cases are done, and
 disappears when the result is printed. Off a terminal (pipes, files, CI logs) it prints nothing.
 """
 
@@ -9,11 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from grader.model.verdict import Result, Status
+from grader.render import wording
+from grader.render.textsafe import visible
+from grader.render.wording import _
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.status import Status
+    from rich.status import Status as Spinner
 
 
 class RunProgress:
@@ -21,9 +29,10 @@ class RunProgress:
 
     def __init__(self, console: Console, filename: str, n_cases: int):
         self.console, self.filename, self.n_cases = console, filename, n_cases
-        self._status: Status | None = None
+        self._status: Spinner | None = None
         self._lock = threading.Lock()
-        self._step, self._since, self._done = "starting the sandbox", time.monotonic(), 0
+        self._step, self._since, self._done = _("starting the sandbox"), time.monotonic(), 0
+        self._running = False
 
     def __enter__(self) -> RunProgress:
         if self.console.is_terminal:
@@ -41,24 +50,27 @@ class RunProgress:
     def update(self, event: str, index: int) -> None:
         """The grading's progress callback (see `grade`); called from the sandbox's reader thread too."""
         with self._lock:
+            if event in ("reference", "import", "imported", "case"):
+                self._running = event == "imported" or (event == "case" and index + 1 < self.n_cases)
             if event == "reference":
-                self._step = "computing the expected outputs (only the first run is slow)"
+                self._step = _("computing the expected outputs (only the first run is slow)")
             elif event == "import":
-                self._step = f"importing {self.filename}"
-            elif event == "imported":
-                self._step = "running"
+                self._step = _("importing {file}").format(file=self.filename)
             elif event == "case":
                 self._done = min(self.n_cases, index + 1)
-                self._step = "running" if self._done < self.n_cases else "comparing with the expected outputs"
+                if not self._running:
+                    self._step = _("comparing with the expected outputs")
             self._since = time.monotonic()
         self._refresh()
 
     def _text(self) -> str:
         with self._lock:
-            step, done, since = self._step, self._done, self._since
-        if step == "running":
-            step = f"case {done + 1} of {self.n_cases} running"
-        return f"grading {self.filename}: {step} ({time.monotonic() - since:.0f} s)"
+            step, done, since, running = self._step, self._done, self._since, self._running
+        if running:
+            step = _("case {i} of {n} running").format(i=done + 1, n=self.n_cases)
+        return _("grading {file}: {step} ({seconds:.0f} s)").format(
+            file=self.filename, step=step, seconds=time.monotonic() - since
+        )
 
     def _refresh(self) -> None:
         status = self._status
@@ -69,3 +81,87 @@ class RunProgress:
         while self._status is not None:
             self._refresh()
             time.sleep(0.5)
+
+
+# ---------------------------------------------------------------- a batch
+
+
+def batch_line(done: int, total: int, student: str, result: Result, resumed: bool, seconds: float) -> str:
+    """One plain progress line, for when stderr is not a terminal."""
+    said = _("[{done}/{total}] {student} {problem}: {status} {score}/{max}{resumed} ({seconds:.0f} s)").format(
+        done=done,
+        total=total,
+        student=visible(student),
+        problem=result.problem,
+        status=wording.label(result.status),
+        score=result.score,
+        max=result.max_score,
+        resumed=_(" (resumed)") if resumed else "",
+        seconds=seconds,
+    )
+    return said
+
+
+def _counted(status: Status, n: int) -> str:
+    one = {
+        Status.PASSED: _("{n} passed"),
+        Status.WRONG_ANSWER: _("{n} wrong"),
+        Status.ERROR: _("{n} error"),
+        Status.TIMEOUT: _("{n} timeout"),
+        Status.MEMORY: _("{n} out of memory"),
+        Status.CRASHED: _("{n} crashed"),
+        Status.INTERNAL_ERROR: _("{n} internal error"),
+        Status.MISSING: _("{n} not handed in"),
+    }
+    many = {
+        Status.ERROR: _("{n} errors"),
+        Status.TIMEOUT: _("{n} timeouts"),
+        Status.INTERNAL_ERROR: _("{n} internal errors"),
+    }
+    return (one[status] if n == 1 else many.get(status, one[status])).format(n=n)
+
+
+def _word(status: Status) -> str:
+    """A status in a batch's changes ("timeout -> passed")."""
+    return _counted(status, 1).removeprefix("1 ")
+
+
+def batch_summary(
+    results: dict[tuple[str, str], Result],
+    resumed: set[tuple[str, str]],
+    before: dict[tuple[str, str], Status],
+    out_dir: Path,
+) -> list[str]:
+    """What a batch did, for the instructor: counts by status, what was reused or regraded, the files written."""
+    students = {s for s, _p in results}
+    problems = {p for _s, p in results}
+    counts = Counter(r.status for r in results.values())
+    by_status = ", ".join(_counted(s, counts[s]) for s in Status if counts[s])
+    graded = [k for k in results if k not in resumed]
+    regraded = [k for k in graded if k in before]
+    changed = [
+        f"{s}/{p}: {_word(before[(s, p)])} -> {_word(results[(s, p)].status)}"
+        for s, p in sorted(regraded)
+        if before[(s, p)] is not results[(s, p)].status
+    ]
+    runs = []
+    if resumed:
+        runs.append(_("{n} reused from the last run").format(n=len(resumed)))
+    if regraded:
+        shown = "; ".join(changed[:5]) + (_("; {n} more").format(n=len(changed) - 5) if len(changed) > 5 else "")
+        said = _("{n} regraded ({changes})") if changed else _("{n} regraded (no grade changed)")
+        runs.append(said.format(n=len(regraded), changes=shown))
+    if len(graded) > len(regraded):
+        runs.append(_("{n} graded").format(n=len(graded) - len(regraded)))
+    levels = sorted({r.replay.sandbox for r in results.values() if r.replay and r.replay.sandbox != "none"})
+    where = _("; sandbox: {levels}").format(levels=", ".join(levels)) if levels else ""
+    head = _("{students} students x {problems} problems: {counts}; {runs}{where}").format(
+        students=len(students), problems=len(problems), counts=by_status, runs=", ".join(runs), where=where
+    )
+    return [
+        head,
+        f"  {out_dir / 'grades.csv'}",
+        f"  {out_dir / 'grades_wide.csv'}",
+        f"  {out_dir / 'report.html'}",
+        "  " + _("{path} (Gradescope format, one per learner)").format(path=out_dir / "<student>" / "results.json"),
+    ]

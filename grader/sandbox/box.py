@@ -2,9 +2,9 @@
 
 A `Zygote` (trusted, never runs learner code; `zygote.py`) imports the libraries once, inside the sandbox's
 confinement, and forks one keeper and one learner's process per `Sandbox`. What each level mounts and limits is
-data in `sandbox_policy.py` (the levels, ``bwrap`` and ``process``, are described there and in the README's
-"Security model"); the messages between judge and child are typed in `protocol.py`; the child side is `worker.py`,
-`runner.py` and `watch.py`. Memory, tasks and CPU time summed over the sandbox are bounded by its cgroup
+data in `policy.py` (the levels, ``bwrap`` and ``process``, are described there and in the README's
+"Security model"); the messages between judge and child are typed in grader/child/protocol.py; the child side
+is the grader/child package. Memory, tasks and CPU time summed over the sandbox are bounded by its cgroup
 (`cgroups.py`) where the judge can make one, else by the keeper's supervision (`watch.py`).
 
 A sandbox never raises for a learner's fault: `run` returns an `Outcome` of facts that the grader interprets.
@@ -21,31 +21,31 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import cgroups
 from grader.child import protocol
-from grader.sandbox import reaper
+from grader.child.protocol import BadFrame, Frame, Kind
+from grader.model.errors import SandboxError
+from grader.model.verdict import SandboxFailure
+from grader.sandbox import cgroups, reaper
 from grader.sandbox.capture import Capture
 from grader.sandbox.outcome import CHANNEL_MAX, MAX_FRAMES, Outcome
-from grader.child.protocol import BadFrame, Frame, Kind
-from grader.sandbox.policy import CHILD_DIR, SHM_MB, STARTUP_S, TASKS, TMPFS_MB, bwrap_available, confinable
-from grader.sandbox.policy import confinement, cpu_limit_s, others_can_run_runtime, resolve_level, rlimits
-from grader.sandbox.policy import watch_limits
-from grader.sandbox.zygote import SandboxError, Zygote, private_zygote, shared_zygote, start_early
+from grader.sandbox.policy import (
+    CHILD_DIR,
+    SHM_MB,
+    STARTUP_S,
+    TASKS,
+    TMPFS_MB,
+    cgroups_allowed,
+    confinable,
+    confinement,
+    cpu_limit_s,
+    others_can_run_runtime,
+    rlimits,
+    watch_limits,
+)
+from grader.sandbox.zygote import Zygote
 
 if TYPE_CHECKING:
     from grader.model.problem import Limits
-
-__all__ = [
-    "Outcome",
-    "Sandbox",
-    "SandboxError",
-    "Zygote",
-    "bwrap_available",
-    "private_zygote",
-    "resolve_level",
-    "shared_zygote",
-    "start_early",
-]
 
 
 class Sandbox:
@@ -91,8 +91,9 @@ class Sandbox:
             if uid is not None:
                 os.chown(self._tmp, uid, uid)
             if confinable():
-                read, write = confinement(self._tmp)
-        self._group = cgroups.create(self.limits.memory_mb, TASKS)  # None: the keeper sums and bounds instead
+                read, write = confinement(self._tmp, self.zygote.cache)
+        # None: the keeper sums and bounds instead
+        self._group = cgroups.create(self.limits.memory_mb, TASKS, cgroups_allowed())
         joins = self._group.joins if self._group else []
         spec = protocol.Spawn(
             isolate=isolate,
@@ -152,7 +153,8 @@ class Sandbox:
                 elif doc.exit is not None:
                     self._exit = doc
                 elif doc.error is not None:
-                    self._frames.append((time.monotonic(), Frame(Kind.INTERNAL, message=doc.error), b""))
+                    failed = protocol.Fault(protocol.Why.CANNOT_START, text=doc.error)
+                    self._frames.append((time.monotonic(), Frame(Kind.INTERNAL, fault=failed), b""))
                 self._cond.notify_all()
         with self._cond:
             self._status_eof = True
@@ -200,11 +202,13 @@ class Sandbox:
                 if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
                     break
             ready = self._seen(Kind.READY) is not None
-            internal = next((f.message for _, f, _ in self._frames if f.kind is Kind.INTERNAL), None)
+            internal = next((f.fault for _, f, _ in self._frames if f.kind is Kind.INTERNAL and f.fault), None)
         if not ready:
             self.kill()
             self._reap()
-            raise SandboxError(internal or f"the sandbox did not start ({self.level})")
+            if internal is not None:
+                raise SandboxError(SandboxFailure(internal.why.value), internal.text)
+            raise SandboxError(SandboxFailure.DID_NOT_START, self.level)
 
     def run(self, job: protocol.Job, payload: bytes, later: bytes = b"") -> Outcome:
         """Send the job, wait for it within the limits, and return what happened.

@@ -9,7 +9,8 @@ judge, which is why it joins by descriptor. Everything it forks is inside. After
 totals (peak memory, CPU seconds, OOM kills, refused forks), kills what is left and removes the group.
 
 Where no group can be made (Docker's read-only /sys/fs/cgroup, an unprivileged laptop on cgroup v1), `create`
-returns None and the keeper supervises the sandbox instead (`watch.py`). JUDGE_NO_CGROUP=1 forces that fallback.
+returns None and the keeper supervises the sandbox instead (`watch.py`); the policy can force that fallback
+(JUDGE_NO_CGROUP=1, read in policy.py).
 """
 
 from __future__ import annotations
@@ -157,12 +158,11 @@ def _swept(parents: dict[str, Path]) -> dict[str, Path]:
     return parents
 
 
-def mechanism() -> str:
-    """What bounds a sandbox's memory, processes and CPU time summed over its processes, in words."""
-    where = None if os.environ.get("JUDGE_NO_CGROUP") else _where()
-    if where is None:
-        return "the keeper's supervision (sums every 0.1 s)"
-    return f"cgroup {where[0]}"
+def mechanism(allowed: bool = True) -> str:
+    """What bounds a sandbox's memory, processes and CPU time summed over its processes: "cgroup v1", "cgroup
+    v2", or "keeper" (its supervision, which sums them every 0.1 s)."""
+    where = _where() if allowed else None
+    return "keeper" if where is None else f"cgroup {where[0]}"
 
 
 class Group:
@@ -235,10 +235,10 @@ class Group:
                     time.sleep(0.01)
 
 
-def create(memory_mb: int, pids: int) -> Group | None:
+def create(memory_mb: int, pids: int, allowed: bool = True) -> Group | None:
     """A new group for one sandbox with these limits, or None where the judge cannot make one (or
     JUDGE_NO_CGROUP=1 says not to): the keeper's supervision bounds the sandbox then."""
-    where = None if os.environ.get("JUDGE_NO_CGROUP") else _where()
+    where = _where() if allowed else None
     if where is None:
         return None
     version, parents = where

@@ -10,53 +10,37 @@ its deadline) costs the learners waiting on it only a local compile: the next sa
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
+from grader.model.cache import Cache
 from grader.sandbox import reaper
-from grader.model.cache import compile_cache_dir, xla_flags
-from grader.sandbox.policy import confinable, confinement
+from grader.sandbox.policy import CHILD, confinable, confinement
 
-SERVER = Path(__file__).resolve().parent.parent / "child" / "compile_server.py"
-
-
-def enabled(default: bool) -> bool:
-    """JUDGE_COMPILE_SERVICE=0 or 1 turns it off or on everywhere (to measure, or where it misbehaves)."""
-    return {"0": False, "1": True}.get(os.environ.get("JUDGE_COMPILE_SERVICE", ""), default)
+SERVER = CHILD / "compile_server.py"
 
 
-def server_env() -> dict[str, str]:
+def server_env(cache: Cache) -> dict[str, str]:
     """What sets the keys' inputs: the judge's XLA flags and the cache, and nothing the judge's caller set;
     and, where Landlock works, what the service may read (the runtime, as learners) and write (the cache)."""
     confined = {}
     if confinable():
-        read, _ = confinement(str(compile_cache_dir()))
-        confined["JUDGE_SERVICE_CONFINE"] = json.dumps({"read": read, "write": [str(compile_cache_dir())]})
-    return {
-        **confined,
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": xla_flags(),
-        "JAX_COMPILATION_CACHE_DIR": str(compile_cache_dir()),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
-    }
+        read, _ = confinement(str(cache.compile_dir), cache)
+        confined["JUDGE_SERVICE_CONFINE"] = json.dumps({"read": read, "write": [str(cache.compile_dir)]})
+    return {**confined, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **cache.jax_settings(writes=True)}
 
 
 class CompileService:
     """The service's process, started on the first connection and again whenever it has died. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
-        self.starts = 0  # how many processes it took (the tests count restarts)
+        self.starts = 0  # how many processes it took: a service that keeps dying shows here
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -67,7 +51,7 @@ class CompileService:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=[theirs.fileno()],
-                env=server_env(),
+                env=server_env(self.cache),
                 start_new_session=True,
             )
             reaper.active.add(self._proc.pid)

@@ -1,7 +1,9 @@
 """What a sandbox sees and may use, as data: the levels, the mounts, the limits and the environment.
 
 Nothing here starts a process (but the one probe of whether bubblewrap works): `zygote.py`
-turns this policy into a running sandbox. Paths are kept as the judge sees them and mapped with
+turns this policy into a running sandbox. This is also the one place of the sandbox that reads the judge's
+environment: its switches (JUDGE_NO_LANDLOCK, JUDGE_NO_CGROUP, JUDGE_COMPILE_SERVICE, JUDGE_EAGER), each of
+which only weakens or measures. Paths are kept as the judge sees them and mapped with
 `inside()` to where the sandbox shows them: folders the sandbox mounts over (/tmp, /dev, /proc)
 cannot hold the Python runtime, so a runtime found there (a venv under /tmp) is shown under
 RELOCATED instead.
@@ -22,8 +24,9 @@ from typing import TYPE_CHECKING
 
 from grader.sandbox import cgroups
 from grader.child import confine
-from grader.model.cache import compile_cache_dir, xla_flags
-from grader.model.errors import UsageError
+from grader.model.cache import Cache
+from grader.model.errors import BwrapUnusable, UsageError
+from grader.model.verdict import SandboxInfo
 
 if TYPE_CHECKING:
     from grader.model.problem import Limits
@@ -65,7 +68,7 @@ def resolve_level(level: str) -> str:
     if level not in LEVELS:
         raise UsageError(f"unknown sandbox level {level!r}; choose auto, {', '.join(LEVELS)}")
     if level == "bwrap" and not bwrap_available():
-        raise UsageError("the bwrap sandbox is not usable here: install the 'bubblewrap' package")
+        raise BwrapUnusable()
     return level
 
 
@@ -121,9 +124,9 @@ def child_files() -> list[Path]:
     return sorted(CHILD.glob("*.py"))
 
 
-def prepare_compile_cache() -> Path | None:
+def prepare_compile_cache(cache: Cache) -> Path | None:
     """The compilation cache must exist before the sandbox mounts it (else learners' JAX tries to make it)."""
-    path = compile_cache_dir()
+    path = cache.compile_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o711)  # other uids (learners, as root) open entries by exact key, never list them
@@ -171,28 +174,55 @@ def guarded(level: str) -> bool:
     return level == "bwrap" or confinable()
 
 
-def describe(level: str) -> str:
-    """The level in words, for the people who read a grade: what it keeps a learner from, and what bounds the
-    memory, tasks and CPU time of all a learner's processes together."""
-    if level == "bwrap":
-        said = "bwrap: namespaces; nothing of the judge, no network, no other process in view"
-    elif confinable():
-        said = (
-            f"process, confined by Landlock (ABI {confine.landlock_abi()}) and seccomp: the judge's files, "
-            "the caches and the results out of reach, no sockets"
-        )
-    else:
-        said = "process, unconfined: learner code could read the judge's files and write where the judge can"
-    return f"{said}; memory, tasks and CPU time summed per sandbox by {cgroups.mechanism()}"
+def info(level: str) -> SandboxInfo:
+    """What a level keeps a learner from, and what bounds the memory, tasks and CPU time of all a learner's
+    processes together: facts for the people who read a grade (grader/render/wording.py words them)."""
+    landlock = confine.landlock_abi() if level != "bwrap" and confinable() else 0
+    return SandboxInfo(level=level, landlock_abi=landlock, bounds=cgroups.mechanism(cgroups_allowed()))
 
 
-def confinement(workdir: str) -> tuple[list[str], list[str]]:
+def cgroups_allowed() -> bool:
+    """JUDGE_NO_CGROUP=1 grades as where no cgroup can be made: the keeper's supervision bounds the sandbox."""
+    return not os.environ.get("JUDGE_NO_CGROUP")
+
+
+def compile_service_on(default: bool) -> bool:
+    """JUDGE_COMPILE_SERVICE=0 or 1 turns the compile service off or on everywhere (to measure, or where it
+    misbehaves)."""
+    return {"0": False, "1": True}.get(os.environ.get("JUDGE_COMPILE_SERVICE", ""), default)
+
+
+def bubblewrap_installed() -> bool:
+    return shutil.which("bwrap") is not None
+
+
+_MANAGERS = (
+    ("apt-get", "apt-get install -y bubblewrap"),
+    ("dnf", "dnf install -y bubblewrap"),
+    ("yum", "yum install -y bubblewrap"),
+    ("zypper", "zypper install -y bubblewrap"),
+    ("pacman", "pacman -S --noconfirm bubblewrap"),
+    ("apk", "apk add bubblewrap"),
+)
+
+
+def bubblewrap_install_command() -> str | None:
+    """The one command that installs bubblewrap here: with `sudo` only when not root and sudo exists."""
+    for tool, command in _MANAGERS:
+        if shutil.which(tool):
+            if os.geteuid() != 0:
+                command = f"sudo {command}" if shutil.which("sudo") else f"{command} (as root)"
+            return command
+    return None
+
+
+def confinement(workdir: str, cache: Cache) -> tuple[list[str], list[str]]:
     """What a learner's process at the process level may read, and write: the runtime without the judge in it,
     the compilation cache (read), its own work folder. Not the judge's checkout, its references, its expected
     outputs, nor any results folder."""
     hidden = judge_masks() + hidden_paths()
     read = list(SYSTEM_READ) + [d for top in runtime_dirs() for d in confine.tree_except(top, hidden)]
-    return read + [str(compile_cache_dir())], [workdir, "/dev/null"]
+    return read + [str(cache.compile_dir)], [workdir, "/dev/null"]
 
 
 def others_can_run_runtime() -> bool:
@@ -234,21 +264,16 @@ def watch_limits(limits: Limits) -> dict[str, float]:
     return {"memory_mb": limits.memory_mb, "cpu_s": cpu_limit_s(limits), "tasks": TASKS}
 
 
-def env(tmp: str, xla_cache: str) -> dict[str, str]:
-    # The compilation cache is only read in here: a minimum compile time no compile reaches means no writes.
+def env(tmp: str, cache: Cache, compile_dir: str) -> dict[str, str]:
+    """The sandbox's whole environment: the compilation cache (shown at `compile_dir`) only read in here."""
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": tmp,
         "TMPDIR": tmp,
         "LANG": "C.UTF-8",
-        "JAX_PLATFORMS": "cpu",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "JAX_COMPILATION_CACHE_DIR": xla_cache,
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
-        "XLA_FLAGS": xla_flags(),
-        # Learners' calls run eagerly, never compiled whole (grader/traced.py): for measuring the difference.
+        **cache.jax_settings(writes=False, compile_dir=compile_dir),
+        # Learners' calls run eagerly, never compiled whole (grader/child/traced.py): for measuring the difference.
         **({"JUDGE_EAGER": "1"} if os.environ.get("JUDGE_EAGER") == "1" else {}),
     }
 
@@ -280,7 +305,7 @@ class Mount:
         return [f"--{self.op}", self.target]  # proc, dev
 
 
-def mounts() -> list[Mount]:
+def mounts(cache: Cache) -> list[Mount]:
     """The zygote's file system: the runtime read-only, the judge masked, private /tmp, the caches."""
     out = [Mount("ro-bind", "/usr", "/usr")]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
@@ -302,16 +327,16 @@ def mounts() -> list[Mount]:
                 out.append(Mount("dir", str(parent)))
         out.append(Mount("ro-bind", inside(d), d))
     out += [Mount("tmpfs" if os.path.isdir(m) else "null", inside(m)) for m in judge_masks()]
-    cache = prepare_compile_cache()
-    out.append(Mount("ro-bind", XLA_MOUNT, str(cache)) if cache else Mount("dir", XLA_MOUNT))
+    compiled = prepare_compile_cache(cache)
+    out.append(Mount("ro-bind", XLA_MOUNT, str(compiled)) if compiled else Mount("dir", XLA_MOUNT))
     out.append(Mount("ro-bind", CHILD_DIR, str(CHILD)))
     return out
 
 
-def bwrap_argv() -> list[str]:
+def bwrap_argv(cache: Cache) -> list[str]:
     """The zygote's confinement; each learner's process then gets fresh namespaces of its own inside it."""
     argv = [
-        "bwrap",
+        shutil.which("bwrap") or "bwrap",  # found on the judge's PATH: the zygote's own is /usr/bin:/bin
         "--unshare-pid",
         "--unshare-net",
         "--unshare-ipc",
@@ -321,11 +346,11 @@ def bwrap_argv() -> list[str]:
         "--new-session",
         "--die-with-parent",
     ]
-    for m in mounts():
+    for m in mounts(cache):
         argv += m.argv()
     argv += ["--clearenv", "--chdir", "/tmp"]
     if os.geteuid() != 0:  # unprivileged, bwrap's user namespace gives the zygote what it needs to isolate learners
         argv += ["--unshare-user", "--cap-add", "ALL"]
-    for k, v in env("/tmp", XLA_MOUNT).items():
+    for k, v in env("/tmp", cache, XLA_MOUNT).items():
         argv += ["--setenv", k, v]
     return argv

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import signal
@@ -14,28 +13,29 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import compile_service
 from grader.child import protocol
-from grader.sandbox import reaper
-from grader.model.cache import compile_cache_dir
+from grader.model.cache import Cache
+from grader.model.errors import SandboxError
+from grader.model.verdict import SandboxFailure
+from grader.sandbox import compile_service, reaper
 from grader.sandbox.capture import Capture
 from grader.sandbox.policy import (
     CHILD_DIR,
+    LEVELS,
     STARTUP_S,
     bwrap_argv,
     child_files,
+    compile_service_on,
     env,
     hidden_paths,
     inside,
     interpreter,
     prepare_compile_cache,
-    resolve_level,
     site_dirs,
 )
 
-
-class SandboxError(Exception):
-    """The sandbox itself failed (not the learner's code): an internal error."""
+# Libraries a batch's zygote imports once for all its learners.
+BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen", "flax.nnx")  # nnx: 0.36 s a learner otherwise
 
 
 class Zygote:
@@ -50,25 +50,27 @@ class Zygote:
     if it dies (only possible at the process level) the next fork starts a new one.
 
     Example:
-        with Zygote("auto", ("numpy", "jax")) as zygote:
+        with Zygote("bwrap", cache, ("numpy", "jax")) as zygote:
             with Sandbox(zygote, Limits()) as box:
                 outcome = box.run(job, payload)
     """
 
-    def __init__(self, level: str = "auto", preimport: tuple[str, ...] = ("numpy",), compiles: bool = False):
-        self.level = resolve_level(level)
+    def __init__(self, level: str, cache: Cache, preimport: tuple[str, ...] = ("numpy",), compiles: bool = False):
+        if level not in LEVELS:
+            raise ValueError(f"a zygote runs at a level the policy resolved ({', '.join(LEVELS)}), not {level!r}")
+        self.level, self.cache = level, cache
         self.preimport = tuple(preimport)
         self._lock = threading.Lock()
         self._tmp = tempfile.mkdtemp(prefix="judge-zygote-")
         self._proc: subprocess.Popen[bytes] | None = None
         # Compiles learners' programs into the shared cache, which they only read (see compile_service.py): for
         # a batch, whose learners share programs; one `judge run` would only pay for starting it.
-        self.compiler = compile_service.CompileService() if compile_service.enabled(compiles) else None
-        prepare_compile_cache()
+        self.compiler = compile_service.CompileService(cache) if compile_service_on(compiles) else None
+        prepare_compile_cache(cache)
         self._start()
 
     def _child_argv(self) -> list[str]:
-        """How the worker is run: from a read-only folder that holds the child package (grader/child) and nothing else."""
+        """How the worker is run: from a read-only folder that holds the child package (grader/child) alone."""
         if self.level == "bwrap":
             return [interpreter(), "-I", f"{CHILD_DIR}/worker.py"]
         folder = Path(self._tmp) / "child"
@@ -91,10 +93,10 @@ class Zygote:
         )
         worker = [*self._child_argv(), config.to_argv()]
         if bwrap:
-            argv, environ = bwrap_argv() + worker, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            argv, environ = bwrap_argv(self.cache) + worker, {"PATH": "/usr/bin:/bin"}
         else:
             reaper.become_subreaper()
-            argv, environ = worker, env(self._tmp, str(compile_cache_dir()))
+            argv, environ = worker, env(self._tmp, self.cache, str(self.cache.compile_dir))
         with reaper.spawn_lock:
             self._proc = subprocess.Popen(
                 argv,
@@ -127,9 +129,9 @@ class Zygote:
         frame = frames[0][0] if frames else None
         if frame is None or frame.kind is not protocol.Kind.READY:
             self._stop()
-            err = self._stderr.text().strip()[-2000:]
-            said = frame.message if frame is not None else ""
-            raise SandboxError(said or f"the sandbox did not start ({self.level}): {err or 'no output'}")
+            if frame is not None and frame.fault is not None:
+                raise SandboxError(SandboxFailure(frame.fault.why.value), frame.fault.text)
+            raise SandboxError(SandboxFailure.DID_NOT_START, f"{self.level}: {self._stderr.text().strip()[-2000:]}")
         self._ready = True
 
     @property
@@ -161,7 +163,7 @@ class Zygote:
                 except OSError:
                     pass
                 self._stop()  # it died: a learner at the process level can kill it
-            raise SandboxError("the sandbox's zygote died twice in a row")
+            raise SandboxError(SandboxFailure.ZYGOTE_DIED)
 
     def _stop(self) -> None:
         if self._proc is None:
@@ -186,50 +188,3 @@ class Zygote:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-# Libraries a batch's zygote imports once for all its learners.
-BATCH_PREIMPORT = ("numpy", "jax", "jax.numpy", "flax.linen", "flax.nnx")  # nnx: 0.36 s a learner otherwise
-_shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_zygote(level: str, preimport: tuple[str, ...] = BATCH_PREIMPORT) -> Zygote:
-    """One zygote per level for this process, kept until it exits (batch threads and Ray tasks share it)."""
-    key = (resolve_level(level), preimport)
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Zygote(key[0], preimport, compiles=True)
-            if len(_shared) == 1:
-                atexit.register(_close_shared)
-        return _shared[key]
-
-
-def _close_shared() -> None:
-    for z in list(_shared.values()):
-        z.close()
-
-
-_early: Zygote | None = None
-
-
-def start_early(level: str) -> None:
-    """For the command line: start a grading's zygote before the judge's own imports, so the two overlap."""
-    global _early
-    try:
-        _early = Zygote(level)
-    except Exception:
-        _early = None  # the grading starts its own, and reports what fails then
-    else:
-        atexit.register(lambda: _early.close() if _early else None)  # unused when the command fails before grading
-
-
-def private_zygote(level: str) -> Zygote:
-    """A zygote for one grading: the one started early when it suits, else a new one."""
-    global _early
-    early, _early = _early, None
-    if early is not None and early.level == resolve_level(level):
-        return early
-    if early is not None:
-        early.close()
-    return Zygote(level)

@@ -5,37 +5,40 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.sets.inputs import check_case
 from grader.model.errors import ProblemError
+from grader.model.problem import Case, Problem
+from grader.sets.inputs import check_case
 from grader.sets.mistakes import undetected_mistakes
-from grader.model.problem import Case
-
-if TYPE_CHECKING:
-    from grader.sets.problems import Problem
+from grader.sets.store import ProblemSet
 
 HIDDEN_DRAWS = 200  # draws tried for one hidden case before the space is judged unable to give one
 
 
-def hidden_cases(problem: Problem, secret: str, count: int = 3) -> list[Case]:
+def hidden_cases(problem: Problem, source: ProblemSet, secret: str, count: int = 3) -> list[Case]:
     """Cases nobody has seen, drawn from the problem's `space`, deterministic given the secret.
 
     A draw on which some known mistake gives the reference's output within tolerance is drawn again
     (from the same secret's stream), so every hidden case tells the reference from every known mistake.
+    Drawn once per set and secret.
     """
-    key = (problem.id, problem.meta.version, problem.folder, secret, count)
-    if key not in _hidden:
-        _hidden[key] = draw_hidden(problem, secret, count)
-    return list(_hidden[key])
+    key = ("hidden", problem.id, problem.meta.version, secret, count)
+    memo = source.memo()
+    if key not in memo:
+        memo[key] = draw_hidden(problem, source, secret, count)
+    return list(memo[key])
 
 
-_hidden: dict[tuple, tuple[Case, ...]] = {}
+def grading_cases(problem: Problem, source: ProblemSet, secret: str | None) -> list[Case]:
+    """The cases a grading runs: the public ones, then the hidden ones when a secret is given."""
+    return list(problem.cases) + (hidden_cases(problem, source, secret) if secret else [])
 
 
-def draw_hidden(problem: Problem, secret: str, count: int, redrawn: Counter | None = None) -> tuple[Case, ...]:
+def draw_hidden(
+    problem: Problem, source: ProblemSet, secret: str, count: int, redrawn: Counter[str] | None = None
+) -> tuple[Case, ...]:
     """`hidden_cases` without the memo; `redrawn` counts, per known mistake, the draws it made fail."""
     space = problem.meta.space
     digest = hashlib.sha256(f"{secret}\0{problem.id}\0{problem.meta.version}".encode()).digest()
@@ -62,7 +65,7 @@ def draw_hidden(problem: Problem, secret: str, count: int, redrawn: Counter | No
                 check_case(problem.meta, case)
             except ValueError as e:
                 raise ProblemError(f"{where}: {e}") from None
-            blind = undetected_mistakes(problem, case)
+            blind = undetected_mistakes(problem, source, case)
             if redrawn is not None:
                 redrawn.update(blind)
             if not blind:

@@ -1,4 +1,4 @@
-"""Problem sets: where a set's files are, and where the expected outputs of its cases come from.
+"""Problem sets: which problems there are, loading them, and where the expected outputs of their cases come from.
 
 A problem set is a folder SET laid out like the judge's own:
 
@@ -6,9 +6,9 @@ A problem set is a folder SET laid out like the judge's own:
     SET/reference/<id>.py         the trusted solution (never shipped to learners)
     SET/reference/pitfalls/<id>.py   the known mistakes (never shipped to learners)
 
-The built-in set is the judge's own `problems/` and `reference/`. Another one is chosen with
-`judge --problems-dir SET ...` or `$JUDGE_PROBLEMS` (the option sets the variable, so the processes the
-judge starts see the same set).
+A set is a value, passed down from where it was chosen (grader/context.py): two sets can be used side by side,
+and a batch's task carries its set's folder (grader/batch/tasks.py). The installed set is the judge's own
+`problems/` and `reference/` (`installed_set`), or, in a learner kit, the released problems.
 
 Grading asks a set two questions: "the expected output of this case" and "the known mistakes, and their
 outputs on this case". A `SourceSet` answers them by running the reference (cached); a `KitSet`, what
@@ -18,55 +18,64 @@ reference or mistake code at all.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
-import site
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
-from grader.sets import answers as outputs
-from grader.model.errors import ProblemError, UsageError
+from grader.model.cache import Cache
+from grader.model.errors import ProblemError, UnknownProblem, UsageError
+from grader.model.problem import Case, CaseFile, Problem, ProblemMeta
+from grader.sets.answers import Answers
+from grader.sets.inputs import check_case
 
-if TYPE_CHECKING:
-    from grader.model.problem import Case
-    from grader.sets.problems import Problem
-
-ENV = "JUDGE_PROBLEMS"
 KIT_MARKER = "kit.json"  # in the problems folder of a learner kit: its presence makes the install a kit
 KIT_DATA = "released.npz"  # per problem folder in a kit: expected and mistake outputs on the public cases
 KIT_INFO = "released.json"  # per problem folder in a kit: the mistakes' names and sentences, the cases' keys
 LAYOUT = "SET/problems/<id>/problem.json, SET/reference/<id>.py, SET/reference/pitfalls/<id>.py"
 
-# The installed set's folders (a test points them elsewhere with monkeypatch).
+# The installed set's folder: the judge's checkout, or site-packages where it is installed.
 ROOT = Path(__file__).resolve().parents[2]
-PROBLEMS_DIR = ROOT / "problems"
-REFERENCE_DIR = ROOT / "reference"
 
 
 class ProblemSet(Protocol):
+    @property
+    def root(self) -> Path: ...
     @property
     def problems_dir(self) -> Path: ...
     @property
     def kit(self) -> bool: ...
 
-    def __hash__(self) -> int: ...  # loaded problems are cached per set
-
-    def problem_ids(self) -> list[str]: ...
+    def ids(self) -> list[str]: ...
+    def load(self, problem_id: str) -> Problem: ...
     def reference_path(self, problem_id: str) -> Path: ...
     def pitfalls_path(self, problem_id: str) -> Path: ...
-    def required_files(self, problem_id: str) -> list[Path]: ...
     def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray: ...
     def pitfall_messages(self, problem: Problem) -> dict[str, str]: ...
     def pitfall_output(
-        self, problem: Problem, name: str, case: Case, inputs: dict[str, object]
+        self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False
     ) -> np.ndarray | None: ...
     def reference_digest(self, problem: Problem) -> str: ...
     def warm_compile_cache(self, problem: Problem) -> None: ...
+    def memo(self) -> dict[Any, Any]: ...
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], path: Path) -> M:
+    """A JSON file of a problem folder, validated; a ProblemError naming the file and each bad field."""
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ProblemError(f"{path}: file is missing") from None
+    except ValidationError as e:
+        fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}" for err in e.errors())
+        raise ProblemError(f"{path}: {fields}") from None
 
 
 def _ids(problems_dir: Path) -> list[str]:
@@ -76,16 +85,63 @@ def _ids(problems_dir: Path) -> list[str]:
         return []
 
 
+def _load(source: ProblemSet, problem_id: str, required: list[Path]) -> Problem:
+    """Load and validate one problem; a malformed one raises ProblemError naming the file and the field."""
+    memo = source.memo()
+    if ("problem", problem_id) in memo:
+        return memo[("problem", problem_id)]
+    valid = source.ids()
+    if problem_id not in valid:
+        raise UnknownProblem(problem_id, valid)
+    folder = source.problems_dir / problem_id
+    meta = parse(ProblemMeta, folder / "problem.json")
+    if meta.id != problem_id:
+        raise ProblemError(f"{folder / 'problem.json'}: id: {meta.id!r} differs from the folder name")
+    cases = parse(CaseFile, folder / "cases.json").cases
+    for i, case in enumerate(cases):
+        try:
+            check_case(meta, case)
+        except ValueError as e:
+            raise ProblemError(f"{folder / 'cases.json'}: cases.{i} ({case.name}): {e}") from None
+    for path in required:
+        if not path.is_file():
+            raise ProblemError(f"{path}: file is missing")
+    memo[("problem", problem_id)] = problem = Problem(meta, tuple(cases), folder)
+    return problem
+
+
 @dataclass(frozen=True)
 class SourceSet:
     """A set with its references: the built-in one, or an instructor's. Outputs are computed, then cached."""
 
-    problems_dir: Path
-    reference_dir: Path
+    root: Path
+    cache: Cache
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     kit = False
 
-    def problem_ids(self) -> list[str]:
+    @property
+    def problems_dir(self) -> Path:
+        return self.root / "problems"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.root / "reference"
+
+    @property
+    def answers(self) -> Answers:
+        return Answers(self.cache)
+
+    def memo(self) -> dict[Any, Any]:
+        """What this set computed once: loaded problems, drawn hidden cases."""
+        return self._memo
+
+    def ids(self) -> list[str]:
         return _ids(self.problems_dir)
+
+    def load(self, problem_id: str) -> Problem:
+        folder = self.problems_dir / problem_id
+        required = [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
+        return _load(self, problem_id, required)
 
     def reference_path(self, problem_id: str) -> Path:
         return self.reference_dir / f"{problem_id}.py"
@@ -93,24 +149,23 @@ class SourceSet:
     def pitfalls_path(self, problem_id: str) -> Path:
         return self.reference_dir / "pitfalls" / f"{problem_id}.py"
 
-    def required_files(self, problem_id: str) -> list[Path]:
-        folder = self.problems_dir / problem_id
-        return [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
-
     def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
-        return outputs.reference_output(problem, case, inputs)
+        return self.answers.expected(problem, self.reference_path(problem.id), case, inputs)
 
     def pitfall_messages(self, problem: Problem) -> dict[str, str]:
-        return outputs.reference_pitfall_messages(problem)
+        return self.answers.mistake_sentences(self.pitfalls_path(problem.id))
 
-    def pitfall_output(self, problem: Problem, name: str, case: Case, inputs: dict[str, object]) -> np.ndarray | None:
-        return outputs.reference_pitfall_output(problem, name, case, inputs)
+    def pitfall_output(
+        self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False
+    ) -> np.ndarray | None:
+        return self.answers.mistake(problem, self.pitfalls_path(problem.id), name, case, inputs, strict=strict)
 
     def reference_digest(self, problem: Problem) -> str:
-        return outputs.reference_code_digest(problem)
+        """Changes whenever the expected outputs could."""
+        return self.answers.reference_digest(self.reference_path(problem.id))
 
     def warm_compile_cache(self, problem: Problem) -> None:
-        outputs.reference_warm_compile_cache(problem)
+        self.answers.warm(problem, self.reference_path(problem.id))
 
 
 def case_key(case: Case) -> str:
@@ -123,27 +178,43 @@ class KitSet:
     """A learner kit: the released problems, with the outputs `judge release` computed. No reference, no mistakes."""
 
     problems_dir: Path
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     kit = True
 
-    def problem_ids(self) -> list[str]:
+    @property
+    def root(self) -> Path:
+        return self.problems_dir.parent
+
+    def memo(self) -> dict[Any, Any]:
+        return self._memo
+
+    def ids(self) -> list[str]:
         return _ids(self.problems_dir)
+
+    def load(self, problem_id: str) -> Problem:
+        folder = self.problems_dir / problem_id
+        required = [folder / "spec.md", folder / f"{problem_id}.py", folder / KIT_DATA, folder / KIT_INFO]
+        return _load(self, problem_id, required)
 
     def reference_path(self, problem_id: str) -> Path:
         raise UsageError("a learner kit holds no reference solutions: this needs the instructor's install")
 
     pitfalls_path = reference_path
 
-    def required_files(self, problem_id: str) -> list[Path]:
-        folder = self.problems_dir / problem_id
-        return [folder / "spec.md", folder / f"{problem_id}.py", folder / KIT_DATA, folder / KIT_INFO]
+    def _info(self, problem: Problem) -> dict[str, Any]:
+        key = ("info", problem.id)
+        if key not in self._memo:
+            self._memo[key] = json.loads((problem.folder / KIT_INFO).read_text())
+        return self._memo[key]
 
-    def _info(self, problem: Problem) -> dict:
-        return _read_info(problem.folder / KIT_INFO)
+    def _array(self, problem: Problem, name: str) -> np.ndarray | None:
+        key = ("data", problem.id)
+        if key not in self._memo:
+            with np.load(problem.folder / KIT_DATA, allow_pickle=False) as npz:  # plain arrays only: never code
+                self._memo[key] = {k: npz[k] for k in npz.files}
+        return self._memo[key].get(name)
 
-    def _array(self, problem: Problem, key: str) -> np.ndarray | None:
-        return _read_data(problem.folder / KIT_DATA).get(key)
-
-    def expected_output(self, problem, case, inputs):
+    def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray:
         out = self._array(problem, f"expected/{case_key(case)}")
         if out is None:
             raise ProblemError(
@@ -152,65 +223,48 @@ class KitSet:
             )
         return out
 
-    def pitfall_messages(self, problem):
+    def pitfall_messages(self, problem: Problem) -> dict[str, str]:
         return {p["name"]: p["sentence"] for p in self._info(problem)["pitfalls"]}
 
-    def pitfall_output(self, problem, name, case, inputs):
+    def pitfall_output(
+        self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False
+    ) -> np.ndarray | None:
         return self._array(problem, f"pitfall/{name}/{case_key(case)}")
 
-    def reference_digest(self, problem):
+    def reference_digest(self, problem: Problem) -> str:
         h = hashlib.sha256((problem.folder / KIT_DATA).read_bytes())
         h.update((problem.folder / KIT_INFO).read_bytes())
         return h.hexdigest()
 
-    def warm_compile_cache(self, problem):
+    def warm_compile_cache(self, problem: Problem) -> None:
         pass  # nothing of the judge's runs in a kit: there is no reference to compile
 
 
-@functools.lru_cache(maxsize=64)
-def _read_info(path: Path) -> dict:
-    return json.loads(path.read_text())
+def chosen(source: ProblemSet, ids: list[str] | None) -> list[str]:
+    """The problems asked for, in order and once each (default: all of the set's); an unknown id is a usage error
+    naming the valid ones."""
+    valid = source.ids()
+    for pid in ids or []:
+        if pid not in valid:
+            raise UnknownProblem(pid, valid)
+    return list(dict.fromkeys(ids)) if ids else valid
 
 
-@functools.lru_cache(maxsize=64)
-def _read_data(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as npz:  # plain arrays only: a kit's data is never code
-        return {k: npz[k] for k in npz.files}
-
-
-def builtin_root() -> Path:
-    return ROOT
-
-
-def in_site_packages(path: Path) -> bool:
-    """Whether the judge's own files are installed (not a checkout): `judge new` must not write there."""
-    dirs = [*site.getsitepackages(), site.getusersitepackages()]
-    return any(Path(d).resolve() == path.resolve() for d in dirs if d)
-
-
-def instructor_set(root: Path) -> SourceSet:
-    return SourceSet(root / "problems", root / "reference")
-
-
-def active() -> ProblemSet:
-    """The set every command works on: $JUDGE_PROBLEMS, else the installed one (a kit or the built-in set)."""
-    chosen = os.environ.get(ENV)
-    if chosen:
-        return instructor_set(Path(chosen).expanduser().resolve())
-    if (PROBLEMS_DIR / KIT_MARKER).is_file():
-        return KitSet(PROBLEMS_DIR)
-    return SourceSet(PROBLEMS_DIR, REFERENCE_DIR)
-
-
-def is_kit() -> bool:
-    return active().kit
-
-
-def validate_set_dir(root: Path, *, create: bool = False) -> None:
-    """A one-line UsageError unless `root` is a problem set (or, with create, may become one)."""
+def open_set(root: Path, cache: Cache, *, create: bool = False) -> SourceSet:
+    """An instructor's set at `root` (a UsageError unless it is laid out as one; with `create`, a folder that
+    does not exist yet, or is empty, may become one)."""
+    root = Path(root).expanduser().resolve()
     if create and (not root.exists() or (root.is_dir() and not any(root.iterdir()))):
-        return
+        return SourceSet(root, cache)
     if not root.is_dir():
         raise UsageError(f"problem set not found: {root} (layout: {LAYOUT})")
     if not (root / "problems").is_dir():
         raise UsageError(f"{root} is not a problem set: it has no problems/ folder (layout: {LAYOUT})")
+    return SourceSet(root, cache)
+
+
+def installed_set(cache: Cache, root: Path = ROOT) -> ProblemSet:
+    """The set this install of the judge comes with: a learner kit's released problems, or the built-in set."""
+    if (root / "problems" / KIT_MARKER).is_file():
+        return KitSet(root / "problems")
+    return SourceSet(root, cache)

@@ -1,19 +1,28 @@
-"""Executors behind one interface: a task any executor loses has the same cases and max_score as a grading."""
+"""Executors behind one interface: a task any executor loses has the same cases and max_score as a grading.
+
+No sandbox and no JAX here: the tasks fail before anything runs.
+"""
 
 import sys
 import types
 
 import pytest
+from conftest import context
 
-from grader.batch import executors
-from grader.sets import problems
-from grader.batch import tasks
-from grader.model.errors import UsageError
-from grader.model.problem import Status
+from grader.batch import executors, tasks
 from grader.batch.tasks import Options, Task
+from grader.grading.submission import Submission
+from grader.model.errors import UsageError
+from grader.model.verdict import Fault, FaultKind, Refusal, Status
 
 MASK = "cross_attention_mask"
-SOURCE = b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"
+SOURCE = Submission(
+    f"zoe/{MASK}.py", b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"
+)
+
+
+def options(ctx) -> Options:
+    return Options(str(ctx.problems.root), str(ctx.cache.root), ctx.cache.xla_flags, "process")
 
 
 def fake_ray(monkeypatch):
@@ -37,36 +46,44 @@ def fake_ray(monkeypatch):
     monkeypatch.setattr(executors, "ray_available", lambda: True)
 
 
-def test_a_ray_failed_task_has_the_max_score_of_a_local_grading_with_a_hidden_seed(monkeypatch):
+def test_a_ray_failed_task_has_the_cases_of_a_local_grading(monkeypatch):
     fake_ray(monkeypatch)
-    options = Options(level="process", hidden_seed="s3cret")
-    [(task, result)] = list(executors.get_executor("ray")([Task("zoe", MASK, SOURCE)], options, 1))
-    local_cases = problems.grading_cases(problems.load_problem(MASK), "s3cret")
-    assert result.max_score == len(local_cases) == 7 and sum(c.hidden for c in result.cases) == 3
-    assert result.status is Status.INTERNAL_ERROR and "the Ray task failed" in result.message
-    assert "The worker died unexpectedly" in result.message and result.submission == f"zoe/{MASK}.py"
+    ctx = context()
+    [(task, result)] = list(executors.get_executor("ray")([Task("zoe", MASK, SOURCE)], options(ctx), 1, ctx))
+    assert result.max_score == len(ctx.problems.load(MASK).cases) == 4
+    assert result.status is Status.INTERNAL_ERROR and result.fault is not None
+    assert (result.fault.kind, result.fault.error) == (FaultKind.EXECUTOR_FAILED, "Ray")
+    assert "the Ray task failed" in result.message and "The worker died unexpectedly" in result.message
+    assert result.submission == f"zoe/{MASK}.py" and result.replay is not None and result.replay.sandbox == "process"
 
 
 def test_a_locally_failed_task_is_built_the_same_way(monkeypatch):
-    def broken(task, options):
+    def broken(task, context, options):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(executors, "run_task", broken)
-    options = Options(level="process", hidden_seed="s3cret")
-    [(_, result)] = list(executors.run_local([Task("zoe", MASK, SOURCE)], options, 1))
-    assert result.max_score == 7 and result.status is Status.INTERNAL_ERROR and "local task failed" in result.message
+    monkeypatch.setattr(executors, "grade_task", broken)
+    ctx = context()
+    [(_, result)] = list(executors.run_local([Task("zoe", MASK, SOURCE)], options(ctx), 1, ctx))
+    assert result.max_score == 4 and result.status is Status.INTERNAL_ERROR and "local task failed" in result.message
 
 
 @pytest.mark.parametrize(
-    "task,status,text",
+    "refused,status,text",
     [
-        (Task("zoe", MASK, None), Status.MISSING, "no file handed in"),
-        (Task("zoe", MASK, None, "x.py is not a regular file"), Status.ERROR, "not a regular file"),
+        (None, Status.MISSING, "no file handed in"),
+        (
+            Fault(kind=FaultKind.REFUSED, error=Refusal.NOT_A_FILE.value, file="x.py"),
+            Status.ERROR,
+            "not a regular file",
+        ),
     ],
 )
-def test_tasks_without_a_file_count_every_case_hidden_ones_too(task, status, text):
-    result = tasks.grade_submission(task, level="process", hidden_seed="s3cret")
-    assert result.status is status and text in result.message and result.max_score == 7 and result.score == 0
+def test_tasks_without_a_file_count_every_case_and_keep_the_level(refused, status, text):
+    ctx = context()
+    task = Task("zoe", MASK, Submission(f"zoe/{MASK}.py", None, refused=refused))
+    result = tasks.grade_task(task, ctx, options(ctx))
+    assert result.status is status and text in result.message and result.max_score == 4 and result.score == 0
+    assert result.replay is not None and result.replay.sandbox == "process"
 
 
 def test_executors_are_chosen_by_name():

@@ -2,12 +2,16 @@
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
-from grader.sandbox import policy
-from grader.model.errors import UsageError
+from grader.model.cache import Cache
+from grader.model.errors import BwrapUnusable, UsageError
 from grader.model.problem import Limits
+from grader.sandbox import policy
+
+CACHE = Cache.under(Path("/nonexistent/judge-cache"))
 
 
 def bound(mounts) -> dict[str, str]:
@@ -18,7 +22,7 @@ def test_a_runtime_under_tmp_is_shown_elsewhere_so_the_sandboxs_tmp_cannot_hide_
     venv = "/tmp/class/.venv"
     monkeypatch.setattr(policy, "runtime_dirs", lambda: ["/usr", venv])
     monkeypatch.setattr(policy, "judge_masks", list)
-    targets = bound(policy.mounts())
+    targets = bound(policy.mounts(CACHE))
     assert targets[policy.RELOCATED + venv] == venv
     assert not [t for t in targets if t.startswith("/tmp/")]  # /tmp is the learner's tmpfs
 
@@ -43,17 +47,15 @@ def test_the_interpreter_is_named_as_the_sandbox_shows_it(monkeypatch):
     assert policy.interpreter() == "/run/rt/tmp/x/venv/bin/python3"
 
 
-def test_the_compile_cache_exists_before_it_is_mounted(monkeypatch, tmp_path):
-    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "fresh"))
-    targets = bound(policy.mounts())
+def test_the_compile_cache_exists_before_it_is_mounted(tmp_path):
+    targets = bound(policy.mounts(Cache.under(tmp_path / "fresh")))
     source = targets[policy.XLA_MOUNT]
     assert os.path.isdir(source) and source.startswith(str(tmp_path))
 
 
-def test_an_uncreatable_compile_cache_still_gives_the_learner_a_folder(monkeypatch, tmp_path):
+def test_an_uncreatable_compile_cache_still_gives_the_learner_a_folder(tmp_path):
     (tmp_path / "file").write_text("")
-    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "file"))
-    ops = {m.target: m.op for m in policy.mounts()}
+    ops = {m.target: m.op for m in policy.mounts(Cache.under(tmp_path / "file"))}
     assert ops[policy.XLA_MOUNT] == "dir"
 
 
@@ -66,14 +68,14 @@ def test_the_judges_files_in_site_packages_are_masked(monkeypatch, tmp_path):
     masks = policy.judge_masks()
     assert str(site / "judge-0.1.0.dist-info") in masks and str(site / "__editable__.judge-0.1.0.pth") in masks
     assert str(site / "numpy") not in masks
-    kinds = {m.target: m.op for m in policy.mounts()}
+    kinds = {m.target: m.op for m in policy.mounts(CACHE)}
     assert kinds[policy.inside(str(site / "judge-0.1.0.dist-info"))] == "tmpfs"
     assert kinds[policy.inside(str(site / "__editable__.judge-0.1.0.pth"))] == "null"
 
 
 def test_the_child_code_is_bound_read_only_and_nothing_else_of_the_judge(monkeypatch):
     monkeypatch.setattr(policy, "runtime_dirs", lambda: ["/usr"])
-    targets = bound(policy.mounts())
+    targets = bound(policy.mounts(CACHE))
     child = {t: s for t, s in targets.items() if t.startswith(policy.CHILD_DIR)}
     assert child == {policy.CHILD_DIR: str(policy.CHILD)}  # the child package, whole, and only it
     judge = str(policy.JUDGE_ROOT)
@@ -95,7 +97,18 @@ def test_limits_follow_the_problem_and_count_processes_only_under_an_own_uid():
     assert policy.rlimits(limits, own_uid=True)["RLIMIT_NPROC"] == 512
 
 
-def test_unknown_levels_are_usage_errors():
+def test_unknown_levels_are_usage_errors(monkeypatch):
     with pytest.raises(UsageError, match="unknown sandbox level 'docker'"):
         policy.resolve_level("docker")
     assert policy.resolve_level("process") == "process"
+    monkeypatch.setattr(policy, "bwrap_available", lambda: False)
+    with pytest.raises(BwrapUnusable):  # its own type: the command line adds how to install it
+        policy.resolve_level("bwrap")
+
+
+def test_the_sandbox_reads_the_jax_settings_of_its_cache_and_never_writes_it():
+    env = policy.env("/tmp", CACHE, policy.XLA_MOUNT)
+    assert env["JAX_COMPILATION_CACHE_DIR"] == policy.XLA_MOUNT and env["JAX_PLATFORMS"] == "cpu"
+    assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) >= 1e9  # a compile time no compile reaches
+    assert env["XLA_FLAGS"] == CACHE.xla_flags
+    assert CACHE.jax_settings(writes=True)["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from grader.child import protocol
-from grader.child.protocol import BadFrame, CaseStatus, Frame, FrameReader, Kind
+from grader.child.protocol import BadFrame, Fault, Frame, FrameReader, Kind, Trace, Why
 
 
 def raw(header: bytes, payload: bytes = b"") -> bytes:
@@ -15,7 +15,7 @@ def raw(header: bytes, payload: bytes = b"") -> bytes:
 
 
 def test_a_case_frame_round_trips_with_its_payload():
-    frame = Frame(Kind.CASE, index=2, status=CaseStatus.OK, time=0.25)
+    frame = Frame(Kind.CASE, index=2, time=0.25)
     [(got, payload)] = FrameReader().feed(protocol.encode(frame, b"\x93NUMPY"))
     assert got == frame and payload == b"\x93NUMPY"
 
@@ -24,7 +24,7 @@ def test_frames_split_across_reads_come_out_whole_and_in_order():
     frames = [
         Frame(Kind.READY),
         Frame(Kind.IMPORTED),
-        Frame(Kind.CASE, index=0, status=CaseStatus.ERROR, message="ValueError: x"),
+        Frame(Kind.CASE, index=0, fault=Fault(Why.RAISED, error="ValueError", text="x")),
         Frame(Kind.DONE),
     ]
     data = b"".join(protocol.encode(f) for f in frames)
@@ -35,7 +35,7 @@ def test_frames_split_across_reads_come_out_whole_and_in_order():
 
 
 def test_a_time_of_ten_to_the_400_is_a_bad_frame_not_a_judge_error():
-    header = b'{"kind": "case", "index": 0, "status": "ok", "time": 1' + b"0" * 400 + b"}"
+    header = b'{"kind": "case", "index": 0, "time": 1' + b"0" * 400 + b"}"
     with pytest.raises(BadFrame, match="seconds"):
         FrameReader().feed(raw(header))
 
@@ -43,7 +43,7 @@ def test_a_time_of_ten_to_the_400_is_a_bad_frame_not_a_judge_error():
 @pytest.mark.parametrize("value", [b"Infinity", b"NaN", b"-1", b"1e400", b"true", b'"fast"'])
 def test_times_that_are_not_seconds_are_refused(value):
     with pytest.raises(BadFrame):
-        FrameReader().feed(raw(b'{"kind": "case", "index": 0, "status": "ok", "time": ' + value + b"}"))
+        FrameReader().feed(raw(b'{"kind": "case", "index": 0, "time": ' + value + b"}"))
 
 
 def test_a_header_nested_100000_deep_is_refused_quickly():
@@ -54,9 +54,23 @@ def test_a_header_nested_100000_deep_is_refused_quickly():
 
 
 def test_brackets_inside_strings_are_text_not_nesting():
-    frame = Frame(Kind.CASE, index=0, status=CaseStatus.ERROR, message="IndexError: [[[[{{{{ ]]")
+    frame = Frame(Kind.CASE, index=0, fault=Fault(Why.RAISED, error="IndexError", text="[[[[{{{{ ]]"))
     [(got, _)] = FrameReader().feed(protocol.encode(frame))
-    assert got.message == frame.message
+    assert got == frame
+
+
+def test_a_fault_with_its_traceback_round_trips_as_facts():
+    trace = Trace(
+        frames=('  File "f.py", line 3, in f\n    x @ y\n',),
+        raised_inside="jax/x.py",
+        shapes=("x (2, 3)",),
+        error="E\n",
+    )
+    frame = Frame(Kind.LOAD_ERROR, fault=Fault(Why.MISSING_FUNCTION, near="fn", defines=("np", "fn"), trace=trace))
+    [(got, _)] = FrameReader().feed(protocol.encode(frame))
+    assert got == frame
+    where = Frame(Kind.WHERE, line=4, text="while True:")
+    assert FrameReader().feed(protocol.encode(where))[0][0] == where
 
 
 def test_a_frame_announcing_a_huge_header_is_refused_before_it_arrives():
@@ -74,12 +88,16 @@ def test_a_payload_past_the_channel_limit_is_refused_unread():
     [
         (b'{"kind": "verdict", "passed": true}', "unknown field"),
         (b'{"kind": "verdict"}', "unknown kind"),
-        (b'{"kind": "case", "status": "ok"}', "index"),
-        (b'{"kind": "case", "index": true, "status": "ok"}', "index"),
-        (b'{"kind": "case", "index": 0, "status": "passed"}', "unknown status"),
-        (b'{"kind": "load_error"}', "status"),
+        (b'{"kind": "case"}', "index"),
+        (b'{"kind": "case", "index": true}', "index"),
+        (b'{"kind": "case", "index": 0, "why": "passed"}', "unknown why"),
+        (b'{"kind": "load_error"}', "why"),
+        (b'{"kind": "done", "why": "raised"}', "with a why"),
         (b'{"kind": "done", "index": 3}', "index"),
-        (b'{"kind": "case", "index": 0, "status": "error", "message": ["x"]}', "not text"),
+        (b'{"kind": "case", "index": 0, "why": "raised", "text": ["x"]}', "not text"),
+        (b'{"kind": "case", "index": 0, "why": "raised", "defines": "np"}', "list"),
+        (b'{"kind": "case", "index": 0, "why": "raised", "trace_frames": [1]}', "not text"),
+        (b'{"kind": "where", "line": -3}', "line"),
         (b"[1, 2]", "not an object"),
         (b"\xff\xfe", "not JSON"),
     ],
@@ -89,10 +107,14 @@ def test_malformed_headers_are_refused_with_a_reason(header, reason):
         FrameReader().feed(raw(header))
 
 
-def test_long_messages_are_cut_on_both_sides():
-    frame = Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message="m" * 10_000, traceback="t" * 100_000)
-    [(got, _)] = FrameReader().feed(protocol.encode(frame))
-    assert len(got.message) == protocol.MESSAGE_KEEP and len(got.traceback) == protocol.TRACEBACK_KEEP
+def test_long_texts_and_lists_are_cut_on_both_sides():
+    fault = Fault(Why.RAISED, error="E", text="m" * 10_000, defines=tuple(f"n{i}" for i in range(500)))
+    [(got, _)] = FrameReader().feed(protocol.encode(Frame(Kind.LOAD_ERROR, fault=fault)))
+    assert got.fault is not None and len(got.fault.text) == protocol.TEXT_KEEP
+    assert len(got.fault.defines) == protocol.NAMES_KEEP
+    too_many = raw(json.dumps({"kind": "load_error", "why": "raised", "defines": ["x"] * 1000}).encode())
+    with pytest.raises(BadFrame):  # a forged list longer than the learner's side ever sends
+        FrameReader().feed(too_many)
 
 
 def test_a_job_round_trips_through_the_childs_reader():

@@ -3,7 +3,7 @@
 import pytest
 
 from grader.batch.run import maybe_starved
-from grader.model.problem import Result, Status
+from grader.model.verdict import Result, Status
 
 
 def timeout(limit: str, cpu_s: float | None, wall_s: float) -> Result:

@@ -5,10 +5,15 @@ import os
 
 import pytest
 
+from conftest import context
+
 from grader.batch import run as batch
-from grader.model import storage
-from grader.model.problem import Result, Status
 from grader.batch.tasks import Options, Task
+from grader.grading.submission import Submission
+from grader.model import storage
+from grader.model.cache import Cache
+from grader.model.verdict import Result, Status
+from grader.sets.answers import Answers
 
 MASK = "cross_attention_mask"
 
@@ -49,11 +54,17 @@ def test_a_failed_atomic_write_keeps_the_old_content(tmp_path, monkeypatch):
 
 
 def key(task: Task, **options) -> str:
-    return batch._key(task, Options(**{"level": "bwrap", **options}))
+    ctx = context()
+    where = {"set_root": str(ctx.problems.root), "cache_root": str(ctx.cache.root), "xla_flags": ctx.cache.xla_flags}
+    return batch._key(ctx, task, Options(**{**where, "level": "bwrap", **options}))
+
+
+def hand_in(source: bytes) -> Task:
+    return Task("ann", MASK, Submission(f"ann/{MASK}.py", source))
 
 
 def test_the_resume_key_changes_with_the_judges_version(monkeypatch):
-    task = Task("ann", MASK, b"x = 1\n")
+    task = hand_in(b"x = 1\n")
     before = key(task)
     assert key(task) == before  # stable
     monkeypatch.setattr(batch, "judge_version", lambda: "99.0")
@@ -62,13 +73,13 @@ def test_the_resume_key_changes_with_the_judges_version(monkeypatch):
 
 @pytest.mark.parametrize("change", [{"level": "process"}, {"hidden_seed": "s"}])
 def test_the_resume_key_changes_with_the_sandbox_level_and_the_secret(change):
-    task = Task("ann", MASK, b"x = 1\n")
+    task = hand_in(b"x = 1\n")
     assert key(task, **change) != key(task)
-    assert key(Task("ann", MASK, b"x = 2\n")) != key(task)
+    assert key(hand_in(b"x = 2\n")) != key(task)
 
 
 def test_resume_regrades_a_result_stored_under_another_judge_or_level(tmp_path, monkeypatch):
-    task = Task("ann", MASK, b"x = 1\n")
+    task = hand_in(b"x = 1\n")
     result = Result(problem=MASK, submission="ann/x.py", status=Status.PASSED, message="ok")
     path = tmp_path / "stored.json"
     batch._save(path, key(task), result)
@@ -79,18 +90,16 @@ def test_resume_regrades_a_result_stored_under_another_judge_or_level(tmp_path, 
     assert json.loads(path.read_text())["result"]["status"] == "passed"
 
 
-def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path, monkeypatch):
+def test_expected_outputs_are_written_atomically_under_a_fingerprint(tmp_path):
     import numpy as np
 
-    from grader.sets import answers as outputs
-    from grader.sets import problems
-
-    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
-    p = problems.load_problem(MASK)
-    out = outputs._cached(p, p.cases[0], p.reference_path, "v", lambda: np.ones(3))
+    answers = Answers(Cache.under(tmp_path))
+    ctx = context()
+    p, reference = ctx.problems.load(MASK), ctx.problems.reference_path(MASK)
+    out = answers._cached(p, p.cases[0], reference, "v", lambda: np.ones(3))
     files = list(tmp_path.rglob("*"))
     npy = [f for f in files if f.is_file() and f.name != "key"]  # key: the judge's seal (see test_sealed)
     assert len(npy) == 1 and npy[0].suffix == ".npy"
     sealed = npy[0].read_bytes()
-    assert (outputs._cached(p, p.cases[0], p.reference_path, "v", lambda: np.zeros(3)) == out).all()  # read back
+    assert (answers._cached(p, p.cases[0], reference, "v", lambda: np.zeros(3)) == out).all()  # read back
     assert sealed.startswith(b"judge-sealed-v1")

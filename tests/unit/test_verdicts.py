@@ -8,10 +8,12 @@ import io
 import numpy as np
 import pytest
 
-from grader.grading import pipeline as grading
-from grader.sets import problems
-from grader.model.problem import Limits, Status
-from grader.child.protocol import CaseStatus, Frame, Kind
+from conftest import context
+
+from grader.child.protocol import Fault, Frame, Kind, Why
+from grader.grading import pipeline, runners
+from grader.model.problem import Limits
+from grader.model.verdict import FaultKind, Status
 from grader.sandbox.outcome import Outcome
 
 MASK = "cross_attention_mask"
@@ -20,13 +22,16 @@ MASK = "cross_attention_mask"
 @pytest.fixture
 def interpret(monkeypatch):
     """Interpret an outcome of cross_attention_mask whose expected outputs are all zeros."""
-    monkeypatch.setattr(grading, "diagnose", lambda *a: "")  # the pitfalls would import JAX: not needed here
-    problem = problems.load_problem(MASK)
+    monkeypatch.setattr(pipeline, "diagnose", lambda *a: None)  # the pitfalls would import JAX: not needed here
+    ctx = context()
+    problem = ctx.problems.load(MASK)
     cases = list(problem.cases)
     expected = [np.zeros((2, 1, 3, 4)) for _ in cases]
 
     def run(outcome: Outcome):
-        return grading._interpret(problem, problem.stub_path, cases, [{} for _ in cases], expected, outcome, Limits())
+        facts = runners.facts(problem, "x = 1", outcome, Limits())
+        inputs = [{} for _ in cases]
+        return pipeline.interpret(problem, ctx.problems, "stub.py", cases, inputs, expected, facts, Limits())
 
     return run
 
@@ -38,9 +43,7 @@ def npy(arr) -> bytes:
 
 
 def answered(value: float, n: int = 4) -> list:
-    cases = [
-        (Frame(Kind.CASE, index=i, status=CaseStatus.OK, time=0.1), npy(np.full((2, 1, 3, 4), value))) for i in range(n)
-    ]
+    cases = [(Frame(Kind.CASE, index=i, time=0.1), npy(np.full((2, 1, 3, 4), value))) for i in range(n)]
     return [(Frame(Kind.READY), b""), (Frame(Kind.IMPORTED), b""), *cases, (Frame(Kind.DONE), b"")]
 
 
@@ -67,11 +70,12 @@ def test_printing_memoryerror_and_exiting_is_a_crash(interpret):
     frames = [(Frame(Kind.READY), b""), (Frame(Kind.IMPORTED), b"")]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=1, stderr="MemoryError\n"))
     assert result.status is Status.CRASHED and "exited (code 1)" in result.message
+    assert all(c.fault is not None and c.fault.kind is FaultKind.EXITED for c in result.cases)
 
 
 def test_a_memory_error_raised_in_the_call_is_a_memory_verdict(interpret):
     frames = answered(0.0, n=1)[:3] + [
-        (Frame(Kind.CASE, index=1, status=CaseStatus.MEMORY, message="MemoryError: ran out of memory"), b"")
+        (Frame(Kind.CASE, index=1, fault=Fault(Why.OUT_OF_MEMORY, error="MemoryError")), b"")
     ]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
     assert result.status is Status.MEMORY and "limit 2048 MB" in result.cases[1].message
@@ -93,8 +97,12 @@ def test_a_bad_frame_is_the_learners_crash_with_a_clear_message(interpret):
 def test_the_judges_clock_decides_timeouts(interpret):
     result = interpret(Outcome("bwrap", frames=answered(0.0, n=0)[:1], timed_out="import", signal=9))
     assert result.status is Status.TIMEOUT and "importing your file" in result.message
+    assert result.fault is not None and result.fault.kind is FaultKind.IMPORT_TIMEOUT  # the file never ran a case
     result = interpret(Outcome("bwrap", frames=answered(0.0, n=1)[:3], timed_out="cases", signal=9))
     assert result.status is Status.TIMEOUT and result.cases[0].status is Status.PASSED
+    assert result.cases[1].status is Status.TIMEOUT and not result.cases[1].not_run
+    assert [c.not_run for c in result.cases[2:]] == [True, True]  # only case 1 was running
+    assert result.cases[2].fault is not None and result.cases[2].fault.case == 1
 
 
 def test_an_overflowing_channel_is_a_crash(interpret):
@@ -105,13 +113,14 @@ def test_an_overflowing_channel_is_a_crash(interpret):
 def test_a_load_error_fails_every_case_with_its_message(interpret):
     frames = [
         (Frame(Kind.READY), b""),
-        (Frame(Kind.LOAD_ERROR, status=CaseStatus.ERROR, message="SyntaxError in x.py line 1: bad"), b""),
+        (Frame(Kind.LOAD_ERROR, fault=Fault(Why.SYNTAX, error="SyntaxError", text="bad", line=1)), b""),
     ]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
     assert result.status is Status.ERROR and all(c.message.startswith("SyntaxError") for c in result.cases)
+    assert result.fault is not None and result.fault.kind is FaultKind.SYNTAX and result.fault.line == 1
 
 
 def test_a_payload_that_is_not_an_array_of_numbers_is_an_error(interpret):
-    frames = answered(0.0, n=1)[:2] + [(Frame(Kind.CASE, index=0, status=CaseStatus.OK), b"not npy")]
+    frames = answered(0.0, n=1)[:2] + [(Frame(Kind.CASE, index=0), b"not npy")]
     result = interpret(Outcome("bwrap", frames=frames, exit_code=0))
     assert result.cases[0].status is Status.ERROR and "not an array" in result.cases[0].message
