@@ -36,7 +36,7 @@ from grader.package.autograder import autograder as write_autograder
 from grader.package.release import release as write_kit
 from grader.practice import filewatch, hints, progress, solution
 from grader.render import gradescope as gradescope_doc
-from grader.render import wording
+from grader.render import commands, wording
 from grader.sandbox import policy
 from grader.sets.hidden import grading_cases
 from grader.sets.store import chosen
@@ -406,7 +406,7 @@ def gradescope(
             path, choice = find_submission(submission_dir, pid, recursive=True)
             shown = str(path.relative_to(submission_dir))
             if path.exists():
-                found.append(wording.gradescope_found(pid, shown))
+                found.append(commands.gradescope_found(pid, shown))
             if choice is not None:
                 warnings.append(f"{pid}: {wording.choice_note(choice)}")
             graded.append(
@@ -420,7 +420,7 @@ def gradescope(
                     level=level,
                 )
             )
-        extra = [*found, *(wording.warning(w) for w in warnings), wording.sandbox_line(sandbox_info(level))]
+        extra = [*found, *(commands.warning(w) for w in warnings), commands.sandbox_line(sandbox_info(level))]
         document = gradescope_doc.document(graded, show_hidden=show_hidden, extra=extra)
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         document = gradescope_doc.could_not_grade(e)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, judge, strong_level
+from conftest import HOSTILE, SUBMISSIONS, context, judge, strong_level
 
 MASK, BLOCK = "cross_attention_mask", "cross_attention_block"
 PROBLEMS = f"{MASK},{BLOCK}"
@@ -167,10 +167,11 @@ def test_rerun_resumes_and_force_regrades(graded):
 
 
 def test_hidden_cases_are_deterministic_and_depend_on_the_secret(tmp_path):
-    from grader.sets import problems
+    from grader.sets.hidden import hidden_cases
 
-    p = problems.load_problem(MASK)
-    assert problems.hidden_cases(p, "a") == problems.hidden_cases(p, "a") != problems.hidden_cases(p, "b")
+    source = context().problems
+    p = source.load(MASK)
+    assert hidden_cases(p, source, "a") == hidden_cases(p, source, "a") != hidden_cases(p, source, "b")
 
 
 def test_interrupted_batch_resumes(tmp_path):
@@ -276,16 +277,29 @@ def test_gradescope_writes_results_when_nothing_was_handed_in(tmp_path):
 
 
 def test_links_and_huge_files_are_refused_not_followed(tmp_path):
-    from grader.batch.tasks import read_task
+    from grader.batch.tasks import Options, grade_task, read_task
 
     secret = tmp_path / "secret.txt"
     secret.write_text("instructor-only")
-    (tmp_path / "link.py").symlink_to(secret)
-    (tmp_path / "huge.py").write_bytes(b"#" * (2 << 20))
-    (tmp_path / "fine.py").write_text("x = 1\n")
-    link = read_task("mallory", MASK, tmp_path / "link.py")
-    assert link.source is None and "not a regular file" in link.refused
-    assert "larger than 1 MiB" in read_task("mallory", MASK, tmp_path / "huge.py").refused
-    absent = read_task("mallory", MASK, tmp_path / "absent.py")
-    assert absent.source is None and absent.refused == ""  # nothing handed in, nothing refused
-    assert read_task("mallory", MASK, tmp_path / "fine.py").source == b"x = 1\n"
+    cls = tmp_path / "class"
+    for student in ("link", "huge", "absent", "fine"):
+        (cls / student).mkdir(parents=True)
+    (cls / "link" / f"{MASK}.py").symlink_to(secret)
+    (cls / "huge" / f"{MASK}.py").write_bytes(b"#" * (2 << 20))
+    (cls / "fine" / f"{MASK}.py").write_text("x = 1\n")
+    ctx = context()
+    options = Options(str(ctx.problems.root), str(ctx.cache.root), ctx.cache.xla_flags, ctx.level())
+
+    def said(task):  # what the learner is told about a file that is not graded (no sandbox is started for it)
+        result = grade_task(task, ctx, options)
+        assert result.score == 0 and result.status.value in ("error", "missing"), result
+        return result.message
+
+    link = read_task(cls, "link", MASK)
+    assert link.submission.data is None and "not a regular file" in said(link)
+    huge = read_task(cls, "huge", MASK)
+    assert huge.submission.data is None and "larger than 1 MiB" in said(huge)
+    absent = read_task(cls, "absent", MASK)
+    assert absent.submission.data is None and absent.submission.refused is None  # nothing handed in, nothing refused
+    assert said(absent) == "no file handed in"
+    assert read_task(cls, "fine", MASK).submission.data == b"x = 1\n"

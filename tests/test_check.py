@@ -3,57 +3,82 @@
 import json
 
 import pytest
-from conftest import judge
+from conftest import context, judge
 
-from grader.sets import store as problem_set
-from grader.sets import problems
 from grader.authoring.check import check_problem
+from grader.authoring.scaffold import new_problem
 from grader.model.errors import UsageError
+
+IDS = context().problems.ids()
 
 
 def test_every_problem_passes_judge_check():
     proc = judge("check", "--secrets", "2", timeout=900)
     assert proc.returncode == 0, proc.stdout
-    assert f"{len(problems.problem_ids())} problems checked, 0 checks failed" in proc.stdout
+    assert f"{len(IDS)} problems checked, 0 checks failed" in proc.stdout
     assert proc.stdout.count("pitfall") >= 25
     assert proc.stdout.count("hidden cases catch") >= 25 and "FAIL" not in proc.stdout
-    assert proc.stdout.count("correct float forms") == len(problems.problem_ids())
+    assert proc.stdout.count("correct float forms") == len(IDS)
 
 
-def test_check_fails_when_no_case_catches_a_pitfall(scratch_problem):
-    cases_path = scratch_problem / "cases.json"
+def test_check_fails_when_no_case_catches_a_pitfall(scratch_set):
+    ctx, folder = scratch_set
+    cases_path = folder / "cases.json"
     cases = json.loads(cases_path.read_text())
     cases["cases"] = [c for c in cases["cases"] if c["values"].get("pad_id", 0) == 0]  # pad_id never varies
     cases_path.write_text(json.dumps(cases))
-    checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
+    checks = {name: ok for name, ok, _ in check_problem(ctx, "cross_attention_mask")}
     assert checks["pitfall pad_id_ignored fails a case"] is False
     assert checks["pitfall causal fails a case"] is True and checks["reference passes every case"] is True
 
 
-def test_check_reports_a_broken_stub(scratch_problem):
-    (scratch_problem / "cross_attention_mask.py").write_text(
+def test_check_reports_a_broken_stub(scratch_set):
+    ctx, folder = scratch_set
+    (folder / "cross_attention_mask.py").write_text(
         "def cross_attention_mask(encoder_ids, decoder_len):\n    return 0\n"
     )
-    checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask")}
+    checks = {name: ok for name, ok, _ in check_problem(ctx, "cross_attention_mask")}
     assert checks["stub has the declared signature"] is False and checks["stub raises NotImplementedError"] is False
 
 
-def test_new_scaffolds_a_problem_that_passes_check(tmp_path, monkeypatch):
-    from grader.authoring.scaffold import new_problem
+def test_a_known_mistake_that_raises_is_broken_never_caught(scratch_set):
+    """A mistake whose code raises has no output, so no case can pass it: counting that as caught would let a
+    typo in a pitfalls file hide that nothing checks the mistake."""
+    ctx, folder = scratch_set
+    pitfalls = folder.parent.parent / "reference" / "pitfalls" / "cross_attention_mask.py"
+    source = pitfalls.read_text()
+    broken = source.replace(
+        "lambda *a, **k: _mask(*a, **k, causal=True)",
+        "lambda encoder_ids, decoder_len, pad_id=0: _mask(encoder_ids, decoder_len, pad_id, causal=True)"
+        " if pad_id == 0 else {}['typo']",  # raises KeyError on the public case whose pad_id is not 0
+    )
+    assert broken != source
+    pitfalls.write_text(broken)
+    checks = {name: (ok, detail) for name, ok, detail in check_problem(ctx, "cross_attention_mask", secrets=2)}
+    ok, detail = checks["pitfall causal runs on every public case"]
+    assert ok is False and "'causal'" in detail and "KeyError" in detail
+    assert "pitfall causal fails a case" not in checks  # broken, not caught
+    assert "hidden cases catch causal" not in checks and checks["known mistakes run on every hidden case"][0] is False
+    others = ["inverted", "pad_id_ignored", "missing_head_axis", "not_expanded"]
+    assert all(checks[f"pitfall {name} fails a case"][0] is True for name in others)
+    assert all(f"pitfall {name} runs on every public case" not in checks for name in others)
+    assert checks["reference passes every case"][0] is True
 
+    proc = judge("--problems-dir", str(folder.parent.parent), "check", "cross_attention_mask", "--secrets", "0")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL pitfall causal runs on every public case" in proc.stdout
+    assert "pitfall causal fails a case" not in proc.stdout and "1 problems checked, 1 checks failed" in proc.stdout
+
+
+def test_new_scaffolds_a_problem_that_passes_check(tmp_path):
     (tmp_path / "problems").mkdir()
     (tmp_path / "reference" / "pitfalls").mkdir(parents=True)
-    monkeypatch.setattr(problem_set, "PROBLEMS_DIR", tmp_path / "problems")
-    monkeypatch.setattr(problem_set, "REFERENCE_DIR", tmp_path / "reference")
-    problems.load_problem.cache_clear()
-    try:
-        written = new_problem("double_it")
+    with context(tmp_path) as ctx:
+        written = new_problem(ctx.problems, "double_it")
         assert len(written) == 7
-        checks = check_problem("double_it")
+        checks = list(check_problem(ctx, "double_it"))
         assert all(ok for _, ok, _ in checks), [c for c in checks if not c[1]]
         with pytest.raises(UsageError, match="already exists"):
-            new_problem("double_it")
+            new_problem(ctx.problems, "double_it")
         with pytest.raises(UsageError, match="bad problem id"):
-            new_problem("Bad-Id")
-    finally:
-        problems.load_problem.cache_clear()
+            new_problem(ctx.problems, "Bad-Id")

@@ -1,8 +1,6 @@
 """The real `judge` entry point: exit codes, one JSON document, usage errors."""
 
-from conftest import SUBMISSIONS, judge, judge_json
-
-from grader.sets import problems
+from conftest import SUBMISSIONS, context, judge, judge_json
 
 MASK = "cross_attention_mask"
 
@@ -11,7 +9,7 @@ def test_list_shows_every_problem_on_its_own_line():
     proc = judge("list")
     assert proc.returncode == 0
     lines = proc.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == problems.problem_ids()
+    assert [line.split()[0] for line in lines] == context().problems.ids()
 
 
 def test_show_renders_the_spec():
@@ -22,7 +20,7 @@ def test_show_renders_the_spec():
 def test_init_writes_the_stub_and_never_overwrites(tmp_path):
     assert judge("init", MASK, cwd=tmp_path).returncode == 0
     stub = tmp_path / f"{MASK}.py"
-    assert stub.read_text() == problems.load_problem(MASK).stub_path.read_text()
+    assert stub.read_text() == context().problems.load(MASK).stub_path.read_text()
     stub.write_text("# my work")
     proc = judge("init", MASK, cwd=tmp_path)
     assert proc.returncode == 2 and "already exists" in proc.stderr
@@ -42,7 +40,7 @@ def test_passing_run_json():
     assert doc["passed"] is True and doc["status"] == "passed" and doc["score"] == doc["max_score"] == 4
     for key in ("problem", "message", "cases", "replay"):
         assert key in doc
-    assert doc["replay"]["seeds"] == [c.seed for c in problems.load_problem(MASK).cases]
+    assert doc["replay"]["seeds"] == [c.seed for c in context().problems.load(MASK).cases]
 
 
 def test_wrong_answer_exits_1_with_mismatch_details(tmp_path):

@@ -11,7 +11,7 @@ import struct
 import threading
 
 import pytest
-from conftest import SUBMISSIONS, strong_level
+from conftest import SUBMISSIONS, context, strong_level
 
 from grader.child import compile_hook
 from grader.child.compile_server import MAX_REQUEST
@@ -20,13 +20,33 @@ from grader.sandbox.compile_service import CompileService
 MASK = "cross_attention_mask"
 
 
+def grade_with(ctx, zygote, path):
+    """A file graded on the public cases in a sandbox forked from `zygote` (the compile service's, when it has
+    one), as a batch grades it."""
+    from grader.grading.pipeline import grade_submission
+    from grader.grading.submission import Submission
+    from grader.sets.hidden import grading_cases
+
+    problem = ctx.problems.load(MASK)
+    return grade_submission(
+        problem,
+        ctx.problems,
+        Submission.read(path),
+        lambda: zygote,
+        cases=grading_cases(problem, ctx.problems, None),
+        limits=problem.meta.limits,
+        level=zygote.level,
+    )
+
+
 @pytest.fixture
 def service(tmp_path, monkeypatch):
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     from grader.sandbox.policy import prepare_compile_cache
 
-    folder = prepare_compile_cache()
-    svc = CompileService()
+    cache = context().cache  # the one $JUDGE_CACHE_DIR names
+    folder = prepare_compile_cache(cache)
+    svc = CompileService(cache)
     yield svc, folder
     svc.close()
 
@@ -167,7 +187,6 @@ def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
 
 @pytest.mark.parametrize("level", ["process", "bwrap"])
 def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypatch, level):
-    from grader.grading.pipeline import grade
     from grader.sandbox.zygote import Zygote
 
     if level == "bwrap":
@@ -175,8 +194,8 @@ def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypat
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     attack = tmp_path / "attack.py"
     attack.write_text(ATTACK.replace("SCALE", "1.0").replace("GARBAGE", "True"))
-    with Zygote(level, compiles=True) as zygote:
-        result = grade(MASK, attack, sandbox=level, zygote=zygote)
+    with context(sandbox=level) as ctx, Zygote(level, ctx.cache, compiles=True) as zygote:
+        result = grade_with(ctx, zygote, attack)
     assert result.passed, result.message  # garbage on its own connection only costs it local compiles
     assert "LIST REFUSED" in result.stdout and "WRITE REFUSED" in result.stdout, result.stdout
     folder = tmp_path / "cache" / "v3" / "xla"
@@ -187,7 +206,6 @@ def test_learners_read_the_cache_but_cannot_write_or_list_it(tmp_path, monkeypat
 @pytest.mark.parametrize("level", ["process", "bwrap"])
 def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monkeypatch, level):
     """Same program names and shapes, different constants: each loads the executable of its own program."""
-    from grader.grading.pipeline import grade
     from grader.sandbox.zygote import Zygote
 
     if level == "bwrap":
@@ -198,9 +216,9 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
     wrong.write_text(ATTACK.replace("SCALE", "2.0").replace("GARBAGE", "False"))
     results = {}
     preimport = ("numpy", "jax") if level == "bwrap" else ("numpy",)  # the hook patches JAX loaded before or after
-    with Zygote(level, preimport, compiles=True) as zygote:
+    with context(sandbox=level) as ctx, Zygote(level, ctx.cache, preimport, compiles=True) as zygote:
         for _ in range(2):  # the second time, both find their programs in the cache
-            run = lambda f: results.setdefault(f.name, []).append(grade(MASK, f, sandbox=level, zygote=zygote))  # noqa: E731
+            run = lambda f: results.setdefault(f.name, []).append(grade_with(ctx, zygote, f))  # noqa: E731
             threads = [threading.Thread(target=run, args=(f,)) for f in (right, wrong)]
             for t in threads:
                 t.start()
@@ -220,7 +238,6 @@ def test_two_learners_at_once_get_their_own_programs_and_verdicts(tmp_path, monk
 
 
 def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, monkeypatch):
-    from grader.grading.pipeline import grade
     from grader.sandbox.zygote import Zygote
 
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
@@ -232,8 +249,8 @@ def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, mon
             "    keep = jax.jit(lambda k: jax.pure_callback(np.asarray, k, k))(keep)\n    return jnp.broadcast_to(",
         )
     )
-    with Zygote("auto", compiles=True) as zygote:
-        assert grade(MASK, callback, zygote=zygote).passed
+    with context() as ctx, Zygote(ctx.level(), ctx.cache, compiles=True) as zygote:
+        assert grade_with(ctx, zygote, callback).passed
 
 
 def test_the_service_confines_itself_where_landlock_works(service):

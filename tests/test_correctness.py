@@ -5,15 +5,18 @@ import json
 import re
 
 import pytest
-from conftest import SUBMISSIONS, judge, pitfall_submission
+from conftest import SUBMISSIONS, context, judge, pitfall_submission
 
-from grader.sets import problems
+from grader import grade
 from grader.authoring.check import check_problem, hidden_coverage, tolerance_margin
 from grader.model.errors import ProblemError
-from grader.grading.pipeline import grade
-from grader.model.problem import Status
+from grader.model.verdict import Status
+from grader.sets.hidden import draw_hidden, hidden_cases
+from grader.sets.inputs import make_inputs
+from grader.sets.mistakes import undetected_mistakes
 
-IDS = problems.problem_ids()
+BUILT_IN = context().problems  # ids and loading only: expected outputs need the session's cache (context())
+IDS = BUILT_IN.ids()
 
 # The Flax docstring's example, returned as the module gives it: shape (T_q, D_in), not flattened.
 UNFLATTENED = """
@@ -34,10 +37,7 @@ def test_an_unflattened_output_fails_and_says_how_to_fix_it(tmp_path):
     result = grade("mha_cross", path)
     assert result.status is Status.WRONG_ANSWER and result.score == 0
     case = result.cases[0]
-    t_q, d_in = (
-        problems.load_problem("mha_cross").cases[0].dims["T_q"],
-        problems.load_problem("mha_cross").cases[0].dims["D_in"],
-    )
+    t_q, d_in = BUILT_IN.load("mha_cross").cases[0].dims["T_q"], BUILT_IN.load("mha_cross").cases[0].dims["D_in"]
     assert case.message == (
         f"expected a 1-D array of {t_q * d_in} values; you returned shape ({t_q}, {d_in}) "
         "(the values themselves are right): add .reshape(-1)"
@@ -46,7 +46,7 @@ def test_an_unflattened_output_fails_and_says_how_to_fix_it(tmp_path):
 
 @pytest.mark.parametrize("pid", IDS)
 def test_every_problem_pins_its_output_shape_in_spec_and_judge(pid):
-    problem = problems.load_problem(pid)
+    problem = BUILT_IN.load(pid)
     assert problem.meta.exact_shape
     returns = [line for line in problem.spec_path.read_text().splitlines() if line.startswith("**Returns**")]
     assert returns and re.search(r"shape|1-D", returns[0]), f"{pid}: the spec's **Returns** line must give the shape"
@@ -57,19 +57,21 @@ def test_every_problem_pins_its_output_shape_in_spec_and_judge(pid):
 
 @pytest.mark.parametrize("pid", IDS)
 def test_every_hidden_case_catches_every_known_mistake(pid):
-    problem = problems.load_problem(pid)
+    problems = context().problems
+    problem = problems.load(pid)
     for secret in ("s3cret",):  # judge check --secrets in test_check draws others
-        cases = problems.hidden_cases(problem, secret)
+        cases = hidden_cases(problem, problems, secret)
         assert len(cases) == 3 and all(c.hidden for c in cases)
         for case in cases:
-            assert problems.undetected_mistakes(problem, case) == [], (pid, secret, case)
+            assert undetected_mistakes(problem, problems, case) == [], (pid, secret, case)
 
 
 def test_hidden_cases_are_deterministic_given_the_secret():
-    problem = problems.load_problem("cross_attention_decode")
-    first = problems.draw_hidden(problem, "s3cret", 3)
-    assert first == problems.draw_hidden(problem, "s3cret", 3)
-    assert first != problems.draw_hidden(problem, "other", 3)
+    problems = context().problems
+    problem = problems.load("cross_attention_decode")
+    first = draw_hidden(problem, problems, "s3cret", 3)
+    assert first == draw_hidden(problem, problems, "s3cret", 3)
+    assert first != draw_hidden(problem, problems, "other", 3)
 
 
 def test_a_layer_norm_eps_mistake_earns_no_hidden_credit(tmp_path):
@@ -81,30 +83,33 @@ def test_a_layer_norm_eps_mistake_earns_no_hidden_credit(tmp_path):
     assert "eps=1e-6" in result.diagnosis
 
 
-def test_a_space_where_a_mistake_cannot_be_caught_is_refused(scratch_problem):
-    meta = json.loads((scratch_problem / "problem.json").read_text())
+def test_a_space_where_a_mistake_cannot_be_caught_is_refused(scratch_set):
+    ctx, folder = scratch_set
+    meta = json.loads((folder / "problem.json").read_text())
     meta["space"]["values"]["pad_id"] = [0]  # ignoring pad_id then gives the reference's output
-    (scratch_problem / "problem.json").write_text(json.dumps(meta))
-    problems.load_problem.cache_clear()
-    problem = problems.load_problem("cross_attention_mask")
+    (folder / "problem.json").write_text(json.dumps(meta))
+    problem = ctx.problems.load("cross_attention_mask")
     with pytest.raises(ProblemError, match="pad_id_ignored"):
-        problems.draw_hidden(problem, "s3cret", 3)
-    checks = {name: (ok, detail) for name, ok, detail in hidden_coverage(problem, secrets=2)}
+        draw_hidden(problem, ctx.problems, "s3cret", 3)
+    checks = {name: (ok, detail) for name, ok, detail in hidden_coverage(problem, ctx.problems, secrets=2)}
     assert checks["hidden cases tell every known mistake apart"][0] is False
 
 
 def test_check_reports_hidden_coverage_per_mistake():
-    problem = problems.load_problem("cross_attention_mask")
-    report = hidden_coverage(problem, secrets=4)
+    problems = context().problems
+    problem = problems.load("cross_attention_mask")
+    report = hidden_coverage(problem, problems, secrets=4)
     assert {name for name, _, _ in report} == {f"hidden cases catch {n}" for n in problems.pitfall_messages(problem)}
     assert all(ok and detail.startswith("12/12 hidden cases of 4 secrets") for _, ok, detail in report)
 
 
 def test_check_measures_the_tolerance_margin():
-    problem = problems.load_problem("cross_attention_decode")
-    inputs = [problems.make_inputs(problem.meta, c) for c in problem.cases]
+    ctx = context()
+    problems = ctx.problems
+    problem = problems.load("cross_attention_decode")
+    inputs = [make_inputs(problem.meta, c) for c in problem.cases]
     expected = [problems.expected_output(problem, c, x) for c, x in zip(problem.cases, inputs)]
-    name, ok, detail = tolerance_margin(problem, inputs, expected)
+    name, ok, detail = tolerance_margin(ctx, problem, inputs, expected)
     assert ok, detail
     used, closest, margin = re.search(
         r"use up to ([\d.e+-]+) of it; the closest mistake \((\w+)\) misses it "
@@ -114,12 +119,12 @@ def test_check_measures_the_tolerance_margin():
     assert 0 < float(used) < 0.2 and float(margin) > 10 and closest in problems.pitfall_messages(problem)
 
 
-def test_a_tolerance_wide_enough_to_pass_a_mistake_fails_check(scratch_problem):
-    meta = json.loads((scratch_problem / "problem.json").read_text())
+def test_a_tolerance_wide_enough_to_pass_a_mistake_fails_check(scratch_set):
+    ctx, folder = scratch_set
+    meta = json.loads((folder / "problem.json").read_text())
     meta["tolerance"] = {"rtol": 0, "atol": 2.0}  # a 0/1 mask: every mistake is within 2
-    (scratch_problem / "problem.json").write_text(json.dumps(meta))
-    problems.load_problem.cache_clear()
-    checks = {name: ok for name, ok, _ in check_problem("cross_attention_mask", secrets=0)}
+    (folder / "problem.json").write_text(json.dumps(meta))
+    checks = {name: ok for name, ok, _ in check_problem(ctx, "cross_attention_mask", secrets=0)}
     assert checks["tolerance separates correct float forms from known mistakes"] is False
 
 

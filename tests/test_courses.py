@@ -19,9 +19,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SUBMISSIONS, judge, pitfall_submission, strong_level
+from conftest import ROOT, SUBMISSIONS, context, judge, judge_command, pitfall_submission, strong_level
 
-from grader.sets import problems
+from grader.sets.hidden import hidden_cases
 
 KIT_IDS = ("mha_cross", "cross_attention_block")
 AG_IDS = ("mha_cross", "cross_attention_mask")
@@ -122,7 +122,7 @@ def test_the_kit_grades_like_the_full_install(kit_venv, tmp_path, problem_id, ma
         for word in words:
             assert word in doc["diagnosis"], doc["diagnosis"]
     else:
-        cases = len(problems.load_problem(problem_id).cases)
+        cases = len(context().problems.load(problem_id).cases)
         assert doc["status"] == "passed" and doc["score"] == doc["max_score"] == cases
 
 
@@ -137,7 +137,7 @@ def test_the_kit_cannot_import_the_references(kit_venv):
 
 def _secret_lines() -> set[str]:
     """Lines of every reference and mistake module that no public file holds as well (stubs share signatures,
-    grader/scaffold.py's example pitfall shares a name)."""
+    grader/authoring/scaffold.py's example pitfall shares a name)."""
     public = []
     for path in [*(ROOT / "problems").rglob("*"), *(ROOT / "grader").rglob("*.py")]:
         if path.is_file() and path.suffix in (".py", ".md", ".json"):
@@ -201,7 +201,7 @@ def test_the_kit_refuses_instructor_commands_in_one_line(kit_venv, args, words):
 def test_a_release_is_reproducible(kit, tmp_path):
     env = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path / "fresh-cache")}  # the outputs are computed again
     proc = subprocess.run(
-        [shutil.which("judge"), "release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS)],
+        [*judge_command(), "release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -243,7 +243,7 @@ def test_new_writes_into_the_chosen_set_and_check_validates_it(course):
     proc = judge("--problems-dir", str(course), "check")
     assert proc.returncode == 0 and "1 problems checked, 0 checks failed" in proc.stdout, proc.stdout
     env = {**os.environ, "JUDGE_PROBLEMS": str(course)}  # the variable works as the option does
-    proc = subprocess.run([shutil.which("judge"), "list"], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([*judge_command(), "list"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.stdout.split() == ["double_it", "new", "-", "double", "it"], proc.stdout  # id, progress mark, title
 
 
@@ -400,10 +400,11 @@ def test_a_wrong_submission_gets_less_and_the_mistake_named(autograder, tmp_path
 def test_hidden_cases_count_on_gradescope(autograder, tmp_path):
     """A file that only knows the public cases' dimensions loses exactly the hidden cases it does not know."""
     _, ag, _ = autograder
-    problem = problems.load_problem("cross_attention_mask")
+    source = context().problems
+    problem = source.load("cross_attention_mask")
     key = lambda c: (c.dims["N"], c.dims["S"], c.values["decoder_len"])  # noqa: E731
     public = [key(c) for c in problem.cases]
-    unknown = [c for c in problems.hidden_cases(problem, SECRET) if key(c) not in public]
+    unknown = [c for c in hidden_cases(problem, source, SECRET) if key(c) not in public]
     assert unknown, "every hidden case has public dimensions: choose another secret"
     memorised = tmp_path / "cross_attention_mask.py"
     right = (

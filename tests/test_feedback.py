@@ -4,18 +4,31 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
+import traceback
 
 import pytest
-from conftest import SUBMISSIONS
+from conftest import SUBMISSIONS, context, judge_command
 from rich.console import Console
 
-from grader.sets import problems
-from grader.grading.feedback import SourceError, bubblewrap_install_command, decode_source, split_stderr
-from grader.grading.pipeline import grade
-from grader.model.problem import CaseResult, Replay, Result, Status
-from grader.render.report import gradescope_doc, render
-from grader.render.textsafe import clip, visible
+from grader.api import grade
+from grader.grading.submission import decode_source
+from grader.model.errors import Unreadable
+from grader.model.verdict import (
+    CaseResult,
+    Diagnosis,
+    DiagnosisKind,
+    Fault,
+    FaultKind,
+    Replay,
+    Result,
+    Status,
+)
+from grader.render import wording
+from grader.render.gradescope import document as gradescope_doc
+from grader.render.terminal import clip, render, split_stderr
+from grader.render.textsafe import visible
 
 MASK, SDPA, MHA = "cross_attention_mask", "scaled_dot_product_attention", "mha_cross"
 ESC_TITLE = "\x1b]0;pwned"  # a window title without its terminator: a terminal swallows what follows
@@ -86,11 +99,13 @@ def wrong_result() -> Result:
         ),
         CaseResult(index=3, name="hidden 1", seed=4, hidden=True, status=Status.PASSED),
     ]
+    factor = Diagnosis(kind=DiagnosisKind.FACTOR, case=1, factor=1.01)
     return result_of(
         cases,
         Status.WRONG_ANSWER,
         "2 of 4 cases passed",
-        diagnosis="Hint: in case 1 your output is the expected one times 1.01 everywhere: a constant factor.",
+        diagnosis=wording.diagnosis(factor),
+        mistake=factor,
         time_s=0.5,
     )
 
@@ -129,6 +144,7 @@ def test_control_characters_are_visible_and_markup_is_not_read():
             name=f"case {ESC_TITLE}",
             seed=1,
             status=Status.ERROR,
+            fault=Fault(kind=FaultKind.RAISED, error="ValueError", text=hostile),
             message=f"ValueError: {hostile}",
             traceback=f"Traceback (your code, most recent call last):\nValueError: {hostile}",
         )
@@ -163,18 +179,29 @@ def test_clip_cuts_at_a_line_end_and_says_how_much_is_left():
 
 
 def test_the_error_line_is_printed_once_without_jax_footer():
-    tb = (
-        'Traceback (your code, most recent call last):\n  File "a.py", line 3, in f\n    return x @ y\n'
-        "--------------------\nFor simplicity, JAX has removed its internal frames from the traceback of the "
-        "following exception. Set JAX_TRACEBACK_FILTERING=off to include these.\n"
-        "TypeError: dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."
-    )
-    msg = "TypeError: dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."
+    """The traceback is made where the learner's code raised (grader/child/runner.py) and worded by the judge:
+    an exception as JAX raises it from traced code, with its "removed its internal frames" note."""
+    from grader.child.runner import fault_of
+    from grader.grading.runners import from_child
+
+    def f(x, y):
+        error = TypeError("dot_general requires contracting dimensions to have the same shape, got (4,) and (5,).")
+        error.add_note(
+            "--------------------\nFor simplicity, JAX has removed its internal frames from the traceback of the "
+            "following exception. Set JAX_TRACEBACK_FILTERING=off to include these."
+        )
+        raise error
+
+    with pytest.raises(TypeError) as raised:
+        f(1, 2)
+    assert "For simplicity" in "".join(traceback.format_exception_only(raised.value))  # JAX's note is there
+    fault, tb = from_child(fault_of(raised.value, lambda filename: filename == __file__, __file__), "a.py", "f")
+    case = CaseResult(index=0, name="a", seed=1, status=Status.ERROR, fault=fault, traceback=tb)
     cases = [
-        CaseResult(index=0, name="a", seed=1, status=Status.ERROR, message=msg, traceback=tb),
+        case.model_copy(update={"message": wording.case_message(case)}),
         CaseResult(index=1, name="b", seed=2, status=Status.PASSED),
     ]
-    text = shown(result_of(cases, Status.ERROR, msg), 120)
+    text = shown(result_of(cases, Status.ERROR, cases[0].message), 120)
     assert text.count("dot_general requires") == 1 and "For simplicity" not in text
     assert "got (4,) and (5,)" in text
 
@@ -205,7 +232,7 @@ def test_cases_never_started_show_not_run_after_a_timeout(tmp_path):
 
 def run80(*args: str, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "80"}
-    return subprocess.run(["judge", *args], capture_output=True, text=True, env=env, timeout=300, **kw)
+    return subprocess.run([*judge_command(), *args], capture_output=True, text=True, env=env, timeout=300, **kw)
 
 
 def one_block(proc: subprocess.CompletedProcess) -> str:
@@ -231,7 +258,7 @@ def test_misspelled_function_offers_the_right_name_not_the_typo(tmp_path):
 
 
 def test_untouched_stub_names_its_line(tmp_path):
-    stub = problems.load_problem(MHA).stub_path
+    stub = context().problems.load(MHA).stub_path
     line = 1 + stub.read_text().splitlines().index("    raise NotImplementedError")
     text = one_block(run80("run", MHA, "--file", str(stub)))
     assert f"still has the starter `raise NotImplementedError` (line {line}): replace it with your code" in text
@@ -299,8 +326,9 @@ def test_windows_1252_without_a_coding_line_names_line_and_byte(tmp_path):
 def test_decode_source_keeps_line_numbers_and_declares_utf8():
     text = decode_source("# coding: latin-1\nx = 'é'\n".encode("latin-1"), "a.py", "f")
     assert text.splitlines() == ["# coding: utf-8", "x = 'é'"]
-    with pytest.raises(SourceError, match="line 2"):
+    with pytest.raises(Unreadable) as e:
         decode_source(b"x = 1\ny = '\xe9'\n", "a.py", "f")
+    assert "line 2" in wording.fault(e.value.fault)  # the sentence the learner's result carries
 
 
 def test_mistyped_problem_id_gets_did_you_mean():
@@ -373,8 +401,9 @@ def test_run_says_what_it_grades_at_once_and_not_the_sandbox(tmp_path):
 
 
 def test_a_broken_pipe_keeps_the_exit_code_of_a_passing_file():
+    judge = shlex.join(judge_command())
     proc = subprocess.run(
-        f"judge run {MASK} --file {SUBMISSIONS / MASK / 'correct_jax.py'} | head -1; exit ${{PIPESTATUS[0]}}",
+        f"{judge} run {MASK} --file {SUBMISSIONS / MASK / 'correct_jax.py'} | head -1; exit ${{PIPESTATUS[0]}}",
         shell=True,
         executable="/bin/bash",
         capture_output=True,
@@ -412,10 +441,10 @@ def test_limits_are_checked_under_their_option_names(args, text):
 
 
 def test_markup_in_usage_errors_is_shown_as_typed(capsys):
-    from grader.cli.app import _usage
+    from grader.cli.app import usage
     from grader.model.errors import UsageError
 
-    _usage(UsageError("--executor ray needs Ray: pip install 'judge[ray]'"))  # its console writes to sys.stderr
+    usage(UsageError("--executor ray needs Ray: pip install 'judge[ray]'"))  # its console writes to sys.stderr
     assert "pip install 'judge[ray]'" in capsys.readouterr().err
 
 
@@ -431,16 +460,20 @@ def test_help_fits_80_columns_with_whole_option_names(command):
 
 
 def test_bubblewrap_install_command_has_no_bare_sudo_for_root(monkeypatch):
-    import grader.feedback as fb
+    from grader.cli.app import advice
+    from grader.sandbox import policy
+    from grader.sandbox.policy import bubblewrap_install_command
 
-    monkeypatch.setattr(fb.shutil, "which", lambda name: "/usr/bin/" + name if name in ("apt-get", "sudo") else None)
-    monkeypatch.setattr(fb.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(
+        policy.shutil, "which", lambda name: "/usr/bin/" + name if name in ("apt-get", "sudo") else None
+    )
+    monkeypatch.setattr(policy.os, "geteuid", lambda: 0)
     assert bubblewrap_install_command() == "apt-get install -y bubblewrap"
-    monkeypatch.setattr(fb.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(policy.os, "geteuid", lambda: 1000)
     assert bubblewrap_install_command() == "sudo apt-get install -y bubblewrap"
-    monkeypatch.setattr(fb.shutil, "which", lambda name: "/usr/bin/dnf" if name == "dnf" else None)
+    monkeypatch.setattr(policy.shutil, "which", lambda name: "/usr/bin/dnf" if name == "dnf" else None)
     assert bubblewrap_install_command() == "dnf install -y bubblewrap (as root)"
-    assert "bubblewrap" in fb.bubblewrap_advice()
+    assert "bubblewrap" in advice()  # the sentence the command line says
 
 
 def test_jax_log_lines_are_labelled_as_jax_not_the_learners():
@@ -455,9 +488,14 @@ def test_jax_log_lines_are_labelled_as_jax_not_the_learners():
 
 
 def test_gradescope_says_a_file_level_failure_once_and_lists_failing_cases_only():
+    syntax = Fault(kind=FaultKind.SYNTAX, file="cross_attention_mask.py", line=2, text="invalid syntax")
     msg = "SyntaxError in cross_attention_mask.py line 2: invalid syntax"
-    cases = [CaseResult(index=i, name=f"c{i}", seed=i + 1, status=Status.ERROR, message=msg) for i in range(5)]
-    loaded = result_of(cases, Status.ERROR, msg, traceback='  File "x.py", line 2\nSyntaxError: invalid syntax')
+    assert wording.fault(syntax) == msg
+    cases = [
+        CaseResult(index=i, name=f"c{i}", seed=i + 1, status=Status.ERROR, fault=syntax, message=msg) for i in range(5)
+    ]
+    tb = '  File "x.py", line 2\nSyntaxError: invalid syntax'
+    loaded = result_of(cases, Status.ERROR, msg, fault=syntax, traceback=tb)
     out = gradescope_doc([loaded], show_hidden=False)["tests"][0]["output"]
     assert out.count("invalid syntax") <= 2 and out.count(msg) == 1 and "c3" not in out
     wrong = gradescope_doc([wrong_result()], show_hidden=False)["tests"][0]["output"]
@@ -466,15 +504,17 @@ def test_gradescope_says_a_file_level_failure_once_and_lists_failing_cases_only(
 
 
 def test_captured_output_is_cut_at_a_line_end_with_the_total():
-    from grader.grading.pipeline import _clip
+    from grader.grading.runners import facts
+    from grader.sandbox.outcome import Outcome
 
     kept = "".join(f"line {i}\n" for i in range(3000))[:16384]  # the sandbox keeps 16 KiB, mid-line
-    stored = _clip(kept, 1_000_000)
-    body, note = stored.rsplit("\n", 1)
-    assert body.splitlines()[-1] == f"line {len(body.splitlines()) - 1}"  # the partial line is gone
-    assert note.startswith("[... output cut: ") and "(1,000,000 bytes in all)]" in note
+    problem = context().problems.load(MASK)
+    run = facts(problem, "", Outcome(level="process", stdout=kept, stdout_bytes=1_000_000), problem.meta.limits)
+    stored = run.stdout
+    assert stored.endswith("\n") and stored.splitlines()[-1] == f"line {len(stored.splitlines()) - 1}"  # no partial
+    assert run.stdout_bytes == 1_000_000  # the total is kept beside the text (the JSON's note is gone: by design)
     cases = [CaseResult(index=0, name="a", seed=1, status=Status.PASSED)]
-    text = shown(result_of(cases, Status.PASSED, "all passed", stdout=stored), 80)
+    text = shown(result_of(cases, Status.PASSED, "all passed", stdout=stored, stdout_bytes=run.stdout_bytes), 80)
     assert "line 19\n" in text and "line 20\n" not in text
     assert "[... the rest not shown: 1,000,000 bytes in all]" in text
 
@@ -489,9 +529,9 @@ def test_without_bubblewrap_the_install_command_is_printed(tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "apt-get").symlink_to(apt)
     env = {**os.environ, "PATH": str(tmp_path / "bin"), "COLUMNS": "80"}
-    exe = shutil.which("judge")
+    exe = judge_command()
     proc = subprocess.run(
-        [exe, "run", MASK, "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
+        [*exe, "run", MASK, "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
         capture_output=True,
         text=True,
         env=env,
@@ -501,7 +541,7 @@ def test_without_bubblewrap_the_install_command_is_printed(tmp_path):
     expected = "apt-get install -y bubblewrap" if os.geteuid() == 0 else "apt-get install -y bubblewrap (as root)"
     assert f"install bubblewrap: {expected}" in proc.stderr and "sudo" not in proc.stderr
     refused = subprocess.run(
-        [exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
+        [*exe, "run", MASK, "--sandbox", "bwrap", "--file", str(SUBMISSIONS / MASK / "correct_jax.py")],
         capture_output=True,
         text=True,
         env=env,
@@ -515,11 +555,13 @@ def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
         CaseResult(index=0, name="a", seed=1, status=Status.PASSED),
         CaseResult(index=1, name="hidden 1", seed=2, hidden=True, status=Status.WRONG_ANSWER, message="x"),
     ]
-    hint = "Hint: in case 1 the wrong values all lie at index 2 of axis 0 (shape (3, 4))."
-    r = result_of(cases, Status.WRONG_ANSWER, "1 of 1", diagnosis=hint)
+    hint = Diagnosis(kind=DiagnosisKind.SLICE, case=1, index=2, axis=0, shape=[3, 4])
+    assert wording.diagnosis(hint) == "Hint: in case 1 the wrong values all lie at index 2 of axis 0 (shape (3, 4))."
+    r = result_of(cases, Status.WRONG_ANSWER, "1 of 1", diagnosis=wording.diagnosis(hint), mistake=hint)
     assert "index 2 of axis 0" not in gradescope_doc([r], show_hidden=False)["tests"][0]["output"]
     assert "index 2 of axis 0" in gradescope_doc([r], show_hidden=True)["tests"][0]["output"]
-    public = r.model_copy(update={"diagnosis": hint.replace("case 1", "case 0")})
+    about_public = hint.model_copy(update={"case": 0})
+    public = r.model_copy(update={"diagnosis": wording.diagnosis(about_public), "mistake": about_public})
     assert "index 2 of axis 0" in gradescope_doc([public], show_hidden=False)["tests"][0]["output"]
 
 

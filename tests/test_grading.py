@@ -1,37 +1,48 @@
 """Every problem, both ways: correct files written differently pass, every known mistake fails."""
 
-import pytest
-from conftest import SUBMISSIONS, pitfall_submission
+import io
 
-from grader.sets import problems
+import numpy as np
+import pytest
+from conftest import ROOT, SUBMISSIONS, context, pitfall_submission
+
 from grader import grade
-from grader.model.problem import Status
+from grader.model.cache import Cache
+from grader.model.storage import seal
+from grader.model.verdict import Status
+from grader.sets.inputs import make_inputs
+from grader.sets.store import SourceSet
 
 CORRECT = sorted(SUBMISSIONS.glob("*/correct_*.py"))
-PITFALLS = [
-    (pid, name) for pid in problems.problem_ids() for name in problems.pitfall_messages(problems.load_problem(pid))
-]
+BUILT_IN = context().problems  # for parametrizing, at collection: the environment's cache, as the judge's own
+IDS = BUILT_IN.ids()
+PITFALLS = [(pid, name) for pid in IDS for name in BUILT_IN.pitfall_messages(BUILT_IN.load(pid))]
+
+
+def sentences(pid: str) -> dict[str, str]:
+    """A problem's known mistakes and their sentences, from the built-in set in the session's cache."""
+    problems = context().problems
+    return problems.pitfall_messages(problems.load(pid))
 
 
 def test_every_problem_has_two_correct_variants_and_pitfalls():
-    for pid in problems.problem_ids():
+    for pid in IDS:
         assert len([p for p in CORRECT if p.parent.name == pid]) >= 2, pid
         assert len([n for p, n in PITFALLS if p == pid]) >= 2, pid
 
 
-@pytest.mark.parametrize("pid", problems.problem_ids())
+@pytest.mark.parametrize("pid", IDS)
 def test_reference_passes_its_own_cases(pid):
-    result = grade(pid, problems.load_problem(pid).reference_path)
+    result = grade(pid, BUILT_IN.reference_path(pid))
     assert result.status is Status.PASSED, result.message
-    assert result.score == result.max_score == len(problems.load_problem(pid).cases)
+    assert result.score == result.max_score == len(BUILT_IN.load(pid).cases)
 
 
 @pytest.mark.parametrize("path", CORRECT, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_correct_variant_passes(path):
     result = grade(path.parent.name, path)
     assert result.status is Status.PASSED, result.message
-    sentences = problems.pitfall_messages(problems.load_problem(path.parent.name)).values()
-    assert not any(s in result.message for s in sentences)
+    assert not any(s in result.message for s in sentences(path.parent.name).values())
     assert all(c.max_abs_err is not None for c in result.cases)
 
 
@@ -39,16 +50,16 @@ def test_correct_variant_passes(path):
 def test_pitfall_fails_and_is_named(pid, name, tmp_path):
     result = grade(pid, pitfall_submission(pid, name, tmp_path))
     assert result.status is Status.WRONG_ANSWER, result.message
-    sentence = problems.pitfall_messages(problems.load_problem(pid))[name]
+    sentence = sentences(pid)[name]
     assert result.diagnosis == sentence and result.message.endswith(sentence)
     assert not result.passed and result.score < result.max_score
     failed = [c for c in result.cases if c.status is Status.WRONG_ANSWER]
     assert failed and all(c.message for c in failed)
 
 
-@pytest.mark.parametrize("pid", problems.problem_ids())
+@pytest.mark.parametrize("pid", IDS)
 def test_stub_is_graded_as_an_error_naming_not_implemented(pid):
-    result = grade(pid, problems.load_problem(pid).stub_path)
+    result = grade(pid, BUILT_IN.load(pid).stub_path)
     assert result.status is Status.ERROR
     assert all("NotImplementedError" in c.message for c in result.cases)
     assert "raise NotImplementedError" in result.cases[0].traceback
@@ -73,34 +84,29 @@ def test_uncast_floats_fail_with_the_learners_own_traceback(tmp_path):
 
 def test_replay_records_seeds_versions_and_sandbox():
     pid = "cross_attention_mask"
-    result = grade(pid, problems.load_problem(pid).reference_path)
+    result = grade(pid, BUILT_IN.reference_path(pid))
     r = result.replay
     assert r.problem == pid and r.problem_version == 1
-    assert r.seeds == [c.seed for c in problems.load_problem(pid).cases]
+    assert r.seeds == [c.seed for c in BUILT_IN.load(pid).cases]
     assert {"python", "numpy", "jax", "flax"} <= set(r.versions) and r.sandbox in ("bwrap", "process")
 
 
-def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path))
-    p = problems.load_problem("cross_attention_mask")
+def test_expected_outputs_are_cached_and_keyed_by_content(tmp_path):
+    cache = Cache.under(tmp_path)
+    problems = SourceSet(ROOT, cache)
+    p = problems.load("cross_attention_mask")
     case = p.cases[0]
-    x = problems.make_inputs(p.meta, case)
+    x = make_inputs(p.meta, case)
     first = problems.expected_output(p, case, x)
     files = list(tmp_path.rglob("*.npy"))
     assert len(files) == 1
     other = case.model_copy(update={"values": {**case.values, "decoder_len": 2}})
-    problems.expected_output(p, other, problems.make_inputs(p.meta, other))
+    problems.expected_output(p, other, make_inputs(p.meta, other))
     assert len(list(tmp_path.rglob("*.npy"))) == 2  # a changed case is a new key
-    import numpy as np
-
-    import io
-
-    from grader.model.cache import cache_root
-    from grader.model.storage import seal
 
     buf = io.BytesIO()
     np.save(buf, np.full(first.shape, 7.0))
-    files[0].write_bytes(seal(buf.getvalue(), cache_root() / "key"))  # sealed with the judge's key: read back
+    files[0].write_bytes(seal(buf.getvalue(), cache.key_file))  # sealed with the judge's key: read back
     assert (problems.expected_output(p, case, x) == 7.0).all()
     np.save(files[0], np.full(first.shape, 7.0))  # not sealed (a learner's write): recomputed, never trusted
     assert (problems.expected_output(p, case, x) == first).all()

@@ -4,9 +4,7 @@ import csv
 import json
 
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, judge, strong_level
-
-from grader.sets import problems
+from conftest import HOSTILE, SUBMISSIONS, context, judge, strong_level
 
 MASK = "cross_attention_mask"
 
@@ -15,7 +13,8 @@ def test_a_learner_folder_linked_to_the_reference_is_refused(tmp_path):
     cls = tmp_path / "class"
     (cls / "alice").mkdir(parents=True)
     (cls / "alice" / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text())
-    (cls / "mallory").symlink_to(problems.REFERENCE_DIR, target_is_directory=True)  # holds cross_attention_mask.py
+    reference_dir = context().problems.reference_path(MASK).parent  # holds cross_attention_mask.py
+    (cls / "mallory").symlink_to(reference_dir, target_is_directory=True)
     out = tmp_path / "out"
     proc = judge("batch", str(cls), "--out", str(out), "--problems", MASK)
     assert proc.returncode == 0, proc.stderr
@@ -75,12 +74,12 @@ def test_a_huge_output_is_refused_before_the_judge_holds_it():
     """A 500 MB return per case took the judge from 52 MB to 1.48 GB, times the batch's workers."""
     import resource
 
-    from grader.grading.pipeline import grade
-    from grader.model.problem import Limits, Status
+    from grader import Limits, Status, grade
 
-    grade(MASK, SUBMISSIONS / MASK / "correct_jax.py")  # the judge's own start, before measuring
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = grade(MASK, HOSTILE / "huge_output.py", limits=Limits(memory_mb=4096, time_s=60))
+    with context() as ctx:
+        grade(MASK, SUBMISSIONS / MASK / "correct_jax.py", context=ctx)  # the judge's own start, before measuring
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result = grade(MASK, HOSTILE / "huge_output.py", limits=Limits(memory_mb=4096, time_s=60), context=ctx)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert result.status is Status.CRASHED and "more data than any answer needs" in result.cases[0].message
     assert grown_mb < 100, f"the judge grew by {grown_mb:.0f} MB"
@@ -88,16 +87,15 @@ def test_a_huge_output_is_refused_before_the_judge_holds_it():
 
 def test_a_poisoned_expected_output_cache_is_recomputed_not_trusted(tmp_path, monkeypatch):
     """Where learners share the judge's uid unconfined, they can write its cache: entries are sealed."""
-    from grader.model.cache import cache_dir
-
     monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")  # the worst case: the process level guards nothing
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
+    expected_dir = context().cache.expected_dir  # the cache the judge commands below use
     correct = SUBMISSIONS / MASK / "correct_jax.py"
     assert judge("run", MASK, "--file", str(correct), "--sandbox", "process").returncode == 0  # fills the cache
     poison = tmp_path / f"{MASK}.py"
-    poison.write_text((HOSTILE / "poison_cache.py").read_text().replace("/nonexistent", str(cache_dir())))
+    poison.write_text((HOSTILE / "poison_cache.py").read_text().replace("/nonexistent", str(expected_dir)))
     assert judge("run", MASK, "--file", str(poison), "--sandbox", "process").returncode == 1
-    assert list(cache_dir().rglob("*.npy")), "the attack found the cache"
+    assert list(expected_dir.rglob("*.npy")), "the attack found the cache"
     zeros = tmp_path / "zeros.py"
     zeros.write_text(
         "import numpy as np\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
@@ -116,24 +114,25 @@ def test_a_wrong_answer_is_diagnosed_from_sealed_sentences_and_a_forged_one_is_n
 
     from conftest import pitfall_submission
 
-    from grader.model.cache import cache_dir
-
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
     pid = "mha_self"
-    name, sentence = next(iter(problems.pitfall_messages(problems.load_problem(pid)).items()))
+    with context() as ctx:  # the cache the judge commands below use
+        expected_dir = ctx.cache.expected_dir
+        name, sentence = next(iter(ctx.problems.pitfall_messages(ctx.problems.load(pid)).items()))
     wrong = pitfall_submission(pid, name, tmp_path)
     first = judge("run", pid, "--file", str(wrong))
     assert first.returncode == 1 and sentence in " ".join(first.stdout.split()), first.stdout
     probe = (  # the grading a wrong answer gets, in a fresh judge process
         "import json, sys\n"
-        "from grader import grade, problems\n"
-        f"result = grade({pid!r}, {str(wrong)!r})\n"
-        f"said = problems.pitfall_messages(problems.load_problem({pid!r}))\n"
+        "from grader import Context, grade\n"
+        "with Context.from_environment() as ctx:\n"
+        f"    result = grade({pid!r}, {str(wrong)!r}, context=ctx)\n"
+        f"    said = ctx.problems.pitfall_messages(ctx.problems.load({pid!r}))\n"
         "print(json.dumps({'said': said, 'message': result.message, 'jax': 'jax' in sys.modules}))\n"
     )
     cached = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout)
     assert sentence in cached["message"] and cached["said"][name] == sentence and not cached["jax"]
-    (stored,) = cache_dir().glob(f"{pid}/messages-*.json")
+    (stored,) = expected_dir.glob("messages/*.json")  # mha_self's mistakes' sentences, sealed
     stored.write_text(json.dumps({n: "FORGED" for n in cached["said"]}))
     made_again = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout)
     assert made_again["said"] == cached["said"] and made_again["jax"] and "FORGED" not in made_again["message"]
@@ -141,24 +140,25 @@ def test_a_wrong_answer_is_diagnosed_from_sealed_sentences_and_a_forged_one_is_n
 
 def test_hidden_inputs_never_reach_public_feedback():
     """Learner code at import read every case's inputs, hidden ones too, and raised them in public case 0."""
-    from grader.grading.pipeline import grade
-    from grader.render.report import gradescope_doc
+    from grader import grade
+    from grader.render.gradescope import document
 
-    result = grade(MASK, HOSTILE / "leak_hidden.py", hidden_seed="s3cret")
+    with context() as ctx:
+        result = grade(MASK, HOSTILE / "leak_hidden.py", hidden_seed="s3cret", context=ctx)
     public = [c for c in result.cases if not c.hidden]
     hidden_keys = {f"{c.index}." for c in result.cases if c.hidden}
     first = public[0].message
     assert first.startswith("RuntimeError: SEEN") and "0.encoder_ids" in first  # it did look, and saw its own
     assert not any(k in msg for msg in (c.message for c in public) for k in hidden_keys), first
     assert result.stdout.count("INPUTS") == len(public)  # the hidden cases' prints are not kept
-    shown = json.dumps(gradescope_doc([result], show_hidden=False))
+    shown = json.dumps(document([result], show_hidden=False))
     assert not any(f'"{k}' in shown or f" {k}" in shown for k in hidden_keys)
 
 
 def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
     """Forking busy loops at import made an innocent neighbour time out; a timeout is final only graded alone."""
-    from grader.batch.run import batch
-    from grader.model.problem import Limits, Status
+    from grader import Limits, Status
+    from grader.api import batch
 
     cls = tmp_path / "class"
     correct = (SUBMISSIONS / "mha_cross" / "correct_keywords.py").read_text()
@@ -167,8 +167,9 @@ def test_cpu_hogs_do_not_time_out_their_neighbours(tmp_path):
         text = (HOSTILE / "cpu_hog.py").read_text() if name in ("a1", "a2") else correct
         (cls / name / "mha_cross.py").write_text(text)
     limits = Limits(time_s=4, import_s=4)
-    results = batch(cls, tmp_path / "out", problem_ids=["mha_cross"], workers=3, limits=limits)
-    assert {s: r.status for (s, _), r in results.items()} == {
+    with context() as ctx:
+        report = batch(cls, tmp_path / "out", context=ctx, problem_ids=["mha_cross"], workers=3, limits=limits)
+    assert {s: r.status for (s, _), r in report.results.items()} == {
         "a1": Status.TIMEOUT,
         "a2": Status.TIMEOUT,
         "alice": Status.PASSED,

@@ -10,10 +10,11 @@ import time
 import pytest
 from conftest import HOSTILE, SUBMISSIONS, Sampler, descendants, strong_level
 
+from grader.api import grade
+from grader.model.problem import Limits
+from grader.model.verdict import Status
 from grader.sandbox import cgroups
-from grader.grading.pipeline import grade
-from grader.model.problem import Limits, Status
-from grader.sandbox.policy import others_can_run_runtime, TASKS
+from grader.sandbox.policy import TASKS, others_can_run_runtime
 
 MASK = "cross_attention_mask"
 
@@ -142,6 +143,9 @@ def test_the_learner_cannot_leave_its_cgroup(level, mechanism, tmp_path):
 
 def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_path, monkeypatch, mechanism):
     """A CPU-time limit does not depend on the machine's load: only wall-clock timeouts are graded again alone."""
+    from conftest import context
+
+    from grader.api import batch
     from grader.batch import run as batch_module
 
     runs = []
@@ -150,9 +154,9 @@ def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_p
     def recording(*args):
         run = real(*args)
 
-        def wrapped(tasks, options, workers):
+        def wrapped(tasks, options, workers, context):
             runs.append(sorted(t.student for t in tasks))
-            return run(tasks, options, workers)
+            return run(tasks, options, workers, context)
 
         return wrapped
 
@@ -162,8 +166,9 @@ def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_p
         (cls / name).mkdir(parents=True)
         (cls / name / f"{MASK}.py").write_text((HOSTILE / source).read_text())
     limits = Limits(time_s=15, import_s=3, cpu_s=1)  # busy loops in a call: far from its wall clock, even loaded
-    results = batch_module.batch(cls, tmp_path / "out", problem_ids=[MASK], workers=2, limits=limits)
-    assert {s: (r.status, r.limit) for (s, _), r in results.items()} == {
+    with context() as ctx:
+        report = batch(cls, tmp_path / "out", context=ctx, problem_ids=[MASK], workers=2, limits=limits)
+    assert {s: (r.status, r.limit) for (s, _), r in report.results.items()} == {
         "busy": (Status.TIMEOUT, "cpu"),
         "sleepy": (Status.TIMEOUT, "wall"),
     }

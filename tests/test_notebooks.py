@@ -4,9 +4,13 @@ import csv
 import json
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
-from conftest import SUBMISSIONS, judge, judge_json, pitfall_submission, strong_level
+from conftest import SUBMISSIONS, context, judge, judge_json, pitfall_submission, strong_level
+
+from grader.model.verdict import NotebookNote
+from grader.render import wording
 
 nbformat = pytest.importorskip("nbformat")  # the `test` extra: notebooks built the way Jupyter writes them
 
@@ -39,12 +43,22 @@ def swapped_code(tmp_path: Path) -> str:
 # ---------------------------------------------------------------- reading notebooks (no sandbox)
 
 
-def convert(cells: list, function: str = "f"):
+class Converted(NamedTuple):
+    source: str  # the module graded
+    note: NotebookNote  # what of the notebook it kept; wording.notebook_note says it
+
+    @property
+    def said(self) -> str:
+        return wording.notebook_note(self.note)
+
+
+def convert(cells: list, function: str = "f") -> Converted:
+    """A notebook f.ipynb of these cells, made into the module graded for `function`."""
     from grader.grading.notebook import notebook_module
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) if isinstance(c, str) else c for c in cells]
-    return notebook_module(nbformat.writes(nb).encode(), "f.ipynb", function)
+    return Converted(*notebook_module(nbformat.writes(nb).encode(), "f.ipynb", function))
 
 
 def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
@@ -84,7 +98,7 @@ def test_the_function_and_what_it_needs_are_kept_and_the_rest_is_left_out():
     ):
         assert line not in kept, line
     compile(kept, "f.py", "exec")  # what the sandbox imports is valid Python
-    note = conv.note("f.ipynb", "f")
+    note = conv.said
     assert "`!pip install flax` (cell 1)" in note and "`%matplotlib inline` (cell 1)" in note
     assert "cell 4 (a cell magic whose body is not Python)" in note and "cell 6 (not valid Python" in note
     assert "top-level statements f does not need" in note
@@ -114,10 +128,10 @@ def test_the_last_definition_wins_as_in_restart_and_run_all():
 
 def test_a_notebook_without_the_function_says_what_it_defines():
     conv = convert(["def g(x):\n    return x"], function="f")
-    assert not conv.has_function
-    assert "no code cell defines f (it defines g)" in conv.note("f.ipynb", "f")
+    assert not conv.note.has_function
+    assert "no code cell defines f (it defines g)" in conv.said
     conv = convert(["def mha_corss(x):\n    return x", "def other(y):\n    return y"], function=MHA)
-    assert f"no code cell defines {MHA} (did you mean mha_corss?)" in conv.note("f.ipynb", MHA)
+    assert f"no code cell defines {MHA} (did you mean mha_corss?)" in conv.said
 
 
 @pytest.mark.parametrize(
@@ -137,11 +151,13 @@ def test_a_notebook_without_the_function_says_what_it_defines():
     ],
 )
 def test_an_unreadable_notebook_is_one_clear_line(data, says):
-    from grader.grading.notebook import NotebookError, read_source
+    from grader.grading.submission import Submission
+    from grader.model.errors import Unreadable
 
-    with pytest.raises(NotebookError) as e:
-        read_source(Path("mha_cross.ipynb"), data, MHA)
-    assert says in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(Unreadable) as e:
+        Submission("mha_cross.ipynb", data, ".ipynb").source(MHA)
+    said = wording.fault(e.value.fault, e.value.notebook)  # the sentence the learner's result carries
+    assert says in said and "\n" not in said
 
 
 def test_outputs_are_dropped_before_grading_and_a_py_file_comes_first(tmp_path):
@@ -153,18 +169,19 @@ def test_outputs_are_dropped_before_grading_and_a_py_file_comes_first(tmp_path):
     folder = tmp_path / "zoe"
     folder.mkdir()
     (folder / f"{MHA}.ipynb").write_text(nbformat.writes(nb))
-    path, note = find_submission(folder, MHA)
-    task = read_task("zoe", MHA, path, note)
-    assert path.name == f"{MHA}.ipynb" and note == "" and task.suffix == ".ipynb" and task.refused == ""
-    assert len(task.source) < 10_000 and b"AAAA" not in task.source  # a 3 MiB plot is not a 1 MiB refusal
+    path, choice = find_submission(folder, MHA)
+    hand_in = read_task(tmp_path, "zoe", MHA).submission
+    assert path.name == f"{MHA}.ipynb" and choice is None and hand_in.choice is None
+    assert hand_in.suffix == ".ipynb" and hand_in.refused is None and hand_in.data is not None
+    assert len(hand_in.data) < 10_000 and b"AAAA" not in hand_in.data  # a 3 MiB plot is not a 1 MiB refusal
     (folder / f"{MHA}.py").write_text(CORRECT)
-    path, note = find_submission(folder, MHA)
-    assert path.name == f"{MHA}.py" and f"graded {MHA}.py; not graded: {MHA}.ipynb" in note
+    path, choice = find_submission(folder, MHA)
+    assert path.name == f"{MHA}.py" and f"graded {MHA}.py; not graded: {MHA}.ipynb" in wording.choice_note(choice)
     (tmp_path / "deep" / "er").mkdir(parents=True)
     (tmp_path / "deep" / "er" / f"{MHA}.py").write_text("x")
     (tmp_path / "deep" / f"{MHA}.ipynb").write_text("{}")
-    path, note = find_submission(tmp_path / "deep", MHA, recursive=True)
-    assert path == tmp_path / "deep" / f"{MHA}.ipynb" and f"not graded: er/{MHA}.py" in note
+    path, choice = find_submission(tmp_path / "deep", MHA, recursive=True)
+    assert path == tmp_path / "deep" / f"{MHA}.ipynb" and f"not graded: er/{MHA}.py" in wording.choice_note(choice)
 
 
 # ---------------------------------------------------------------- judge run --file x.ipynb (sandboxed)
@@ -330,8 +347,6 @@ def test_check_function_and_grade_refuse_bad_arguments_in_one_line():
 
 
 def test_check_function_renders_in_a_real_kernel(tmp_path):
-    from grader import load_problem
-
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     v4 = nbformat.v4
@@ -352,7 +367,7 @@ def test_check_function_renders_in_a_real_kernel(tmp_path):
     right_out, wrong_out = nb.cells[1].outputs[0], nb.cells[2].outputs[0]
     assert right_out.output_type == wrong_out.output_type == "execute_result"
     right_html, wrong_html = right_out.data["text/html"], wrong_out.data["text/html"]
-    n = len(load_problem(MHA).cases)
+    n = len(context().problems.load(MHA).cases)
     assert f"mha_cross: PASSED {n}/{n}" in right_html and "wrong answer" not in right_html
     assert f"WRONG ANSWER 0/{n}" in wrong_html and SWAP in wrong_html and "Likely mistake" in wrong_html
     assert f"PASSED {n}/{n}" in right_out.data["text/plain"]  # the terminal text where HTML is not shown

@@ -2,6 +2,7 @@
 
 import json
 import queue
+import shutil
 import signal
 import subprocess
 import threading
@@ -10,15 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SUBMISSIONS, judge, judge_json
+from conftest import ROOT, SUBMISSIONS, context, judge, judge_command, judge_json
 from typer.testing import CliRunner
 
-from grader.practice import practice
-from grader.sets import store as problem_set
-from grader.sets import problems
-from grader import grade
+from grader import api, grade
 from grader.authoring.check import hints_check
 from grader.cli.main import app
+from grader.context import Context
+from grader.model.errors import SolutionUnavailable
+from grader.practice import filewatch, progress, solution
+from grader.practice.hints import load_hints
+from grader.sets.inputs import make_inputs
 
 MASK = "cross_attention_mask"
 CORRECT = SUBMISSIONS / MASK / "correct_jax.py"
@@ -28,6 +31,8 @@ INVERTED = (
     "    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)\n"
 )
 NEW = ["cross_attention_relative_bias", "gated_cross_attention", "cross_attention_all_masked"]
+BUILT_IN = context().problems  # ids, loading and hints only: expected outputs need the session's cache (context())
+IDS = BUILT_IN.ids()
 
 
 @pytest.fixture
@@ -47,27 +52,28 @@ def marks() -> dict[str, list[str]]:
 # ---------------------------------------------------------------- hints
 
 
-@pytest.mark.parametrize("pid", problems.problem_ids())
+@pytest.mark.parametrize("pid", IDS)
 def test_every_problem_has_two_to_four_distinct_hints(pid):
-    hints = practice.load_hints(pid)
-    assert 2 <= len(hints) <= 4 and len(set(hints)) == len(hints)
-    assert hints_check(pid)[1] is True
+    shown = load_hints(BUILT_IN, pid)
+    assert 2 <= len(shown) <= 4 and len(set(shown)) == len(shown)
+    assert hints_check(BUILT_IN.load(pid))[1] is True
 
 
-def test_hints_check_fails_on_a_missing_or_malformed_file(scratch_problem):
-    path = scratch_problem / "hints.json"
+def test_hints_check_fails_on_a_missing_or_malformed_file(scratch_set):
+    ctx, folder = scratch_set
+    path = folder / "hints.json"
     path.write_text(json.dumps({"hints": ["The only hint there is, which is not enough."]}))
-    name, ok, detail = hints_check(MASK)
+    name, ok, detail = hints_check(ctx.problems.load(MASK))
     assert not ok and "hints.json: hints" in detail and "at least 2" in detail
     path.write_text(json.dumps({"hints": ["short", "also short"]}))
-    assert hints_check(MASK)[1] is False
+    assert hints_check(ctx.problems.load(MASK))[1] is False
     path.unlink()
-    name, ok, detail = hints_check(MASK)
+    name, ok, detail = hints_check(ctx.problems.load(MASK))
     assert not ok and "file is missing" in detail
 
 
 def test_hints_come_in_order_and_are_remembered_per_user(data, tmp_path, monkeypatch):
-    hints = practice.load_hints(MASK)
+    hints = load_hints(BUILT_IN, MASK)
     for i, text in enumerate(hints, start=1):
         proc = judge("hint", MASK)
         assert proc.returncode == 0, proc.stderr
@@ -106,8 +112,8 @@ def test_list_marks_new_attempted_solved_with_the_last_score_and_reset_clears(da
 
     stored = json.loads((data / "progress.json").read_text())
     assert stored["problems"][MASK]["runs"] == 3
-    progress = judge("progress").stdout
-    assert f"1 of {len(problems.problem_ids())} solved" in progress and str(data) in progress
+    shown = judge("progress").stdout
+    assert f"1 of {len(IDS)} solved" in shown and str(data) in shown
 
     proc = judge("progress", "--reset")
     assert proc.returncode == 0 and "progress cleared" in proc.stdout
@@ -117,20 +123,22 @@ def test_list_marks_new_attempted_solved_with_the_last_score_and_reset_clears(da
 def test_progress_lives_in_the_user_data_folder_not_the_project(monkeypatch, tmp_path):
     import platformdirs
 
+    user = Path(platformdirs.user_data_dir("judge", appauthor=False))
     monkeypatch.delenv("JUDGE_DATA_DIR")
-    assert practice.data_dir() == Path(platformdirs.user_data_dir("judge", appauthor=False))
-    assert problems.ROOT not in practice.data_dir().parents
+    ctx = Context.from_environment()
+    assert ctx.data_dir is None and api.progress_path(ctx) == user / "progress.json"
+    assert ROOT not in user.parents
     monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path))
-    assert practice.progress_path() == tmp_path / "progress.json"
+    assert api.progress_path(Context.from_environment()) == tmp_path / "progress.json"
 
 
 def test_only_runs_on_the_public_cases_are_recorded(data):
     hidden = grade(MASK, CORRECT, hidden_seed="s3cret")
     assert hidden.passed and any(c.hidden for c in hidden.cases)
-    assert practice.record_run(hidden) is False
-    assert practice.load_progress().problems == {}
-    assert practice.record_run(grade(MASK, CORRECT)) is True
-    assert practice.load_progress().problems[MASK].solved
+    assert progress.record_run(data, hidden) is False
+    assert progress.load_progress(data).problems == {}
+    assert progress.record_run(data, grade(MASK, CORRECT)) is True
+    assert progress.load_progress(data).problems[MASK].solved
 
 
 def test_a_corrupt_progress_file_does_not_stop_grading(data):
@@ -147,7 +155,8 @@ def test_a_data_folder_that_cannot_be_written_costs_only_the_memory(tmp_path, mo
     proc = judge("run", MASK, "--file", str(CORRECT))
     assert proc.returncode == 0 and "progress not saved" in proc.stderr and "Traceback" not in proc.stderr
     proc = judge("hint", MASK)
-    assert proc.returncode == 0 and practice.load_hints(MASK)[0] in proc.stdout and "cannot be written" in proc.stderr
+    first = load_hints(BUILT_IN, MASK)[0]
+    assert proc.returncode == 0 and first in proc.stdout and "cannot be written" in proc.stderr
 
 
 # ---------------------------------------------------------------- the solution
@@ -170,21 +179,26 @@ def test_solution_opens_only_after_the_learners_own_file_passes(data, tmp_path):
     assert judge("solution", "nope").returncode == 2
 
 
-def test_a_kit_without_references_says_it_has_no_solutions(data, tmp_path, monkeypatch):
-    assert practice.record_run(grade(MASK, CORRECT))  # passed: only the missing reference stands in the way
-    monkeypatch.setattr(problem_set, "REFERENCE_DIR", tmp_path / "no_reference_here")
-    with pytest.raises(practice.SolutionUnavailable, match="no solutions"):
-        practice.solution(MASK)
-    result = CliRunner().invoke(app, ["solution", MASK])
-    assert result.exit_code == 1 and "has no solutions" in result.output
+def test_a_kit_without_references_says_it_has_no_solutions(data, tmp_path):
+    assert progress.record_run(data, grade(MASK, CORRECT))  # passed: only the missing reference stands in the way
+    no_references = tmp_path / "set"  # the problems, with no reference/ folder
+    shutil.copytree(ROOT / "problems" / MASK, no_references / "problems" / MASK)
+    with context(no_references) as ctx, pytest.raises(SolutionUnavailable, match="no solutions"):
+        solution.solution(ctx.problems, data, MASK)
+    result = CliRunner().invoke(app, ["--problems-dir", str(no_references), "solution", MASK])
+    assert result.exit_code == 1 and "has no solutions" in result.output, (result.output, result.exception)
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
-def test_every_problem_has_an_explanation_outside_its_problem_folder():
-    for pid in problems.problem_ids():
-        path = practice.explanation_path(pid)
-        assert path.is_file() and pid in path.read_text(), pid
-        assert problems.PROBLEMS_DIR not in path.parents
+def test_every_problem_has_an_explanation_outside_its_problem_folder(tmp_path):
+    with progress.updating(tmp_path) as solved:  # every problem solved: the solution is open
+        for pid in IDS:
+            solved.of(pid).runs, solved.of(pid).solved = 1, True
+    for pid in IDS:
+        explanation, _ = solution.solution(BUILT_IN, tmp_path, pid)
+        assert explanation and pid in explanation, pid
+        shipped = [f for f in BUILT_IN.load(pid).folder.rglob("*") if f.is_file()]
+        assert not any(explanation in f.read_text(errors="replace") for f in shipped), pid
 
 
 # ---------------------------------------------------------------- watch
@@ -210,7 +224,11 @@ def test_watch_regrades_a_rewritten_file_and_stops_cleanly_on_ctrl_c(data, tmp_p
     path = tmp_path / f"{MASK}.py"
     path.write_text(INVERTED)
     proc = subprocess.Popen(
-        ["judge", "run", MASK, "--watch"], cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        judge_command() + ["run", MASK, "--watch"],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         lines = _lines(proc)
@@ -250,7 +268,7 @@ def test_watch_calls_again_only_after_a_change_has_settled(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        practice.watch(path, lambda: calls.append(path.read_text()), sleep=sleep)
+        filewatch.watch(path, lambda: calls.append(path.read_text()), sleep=sleep)
     assert calls == ["a", "ccc"]
 
 
@@ -276,16 +294,18 @@ def test_new_problem_correct_hand_in_passes_end_to_end(pid):
 @pytest.mark.parametrize("pid,path", WRONG, ids=lambda x: getattr(x, "stem", x))
 def test_new_problem_wrong_hand_in_fails_with_its_mistake_named(pid, path):
     name = path.stem.removeprefix("wrong_")
-    sentence = problems.pitfall_messages(problems.load_problem(pid))[name]
+    problems = context().problems
+    sentence = problems.pitfall_messages(problems.load(pid))[name]
     code, doc = judge_json("run", pid, "--file", str(path))
     assert code == 1 and doc["status"] == "wrong_answer" and doc["score"] < doc["max_score"]
     assert doc["diagnosis"] == sentence
 
 
 def test_a_query_that_sees_no_key_must_be_zero_not_nan():
-    p = problems.load_problem("cross_attention_all_masked")
+    problems = context().problems
+    p = problems.load("cross_attention_all_masked")
     for case in p.cases:
-        x = problems.make_inputs(p.meta, case)
+        x = make_inputs(p.meta, case)
         out = problems.expected_output(p, case, x)
         padded = x["decoder_ids"] == case.values.get("pad_id", 0)  # (N, T_dec): queries that see no key
         per_query = out.transpose(0, 2, 1, 3)  # (N, T_dec, H, d_head)
@@ -294,16 +314,17 @@ def test_a_query_that_sees_no_key_must_be_zero_not_nan():
 
 
 def test_gate_left_out_returns_the_decoder_input():
-    p = problems.load_problem("gated_cross_attention")
+    problems = context().problems
+    p = problems.load("gated_cross_attention")
     case = next(c for c in p.cases if "gate" not in c.values)
-    x = problems.make_inputs(p.meta, case)
+    x = make_inputs(p.meta, case)
     assert "gate" not in x
     out = problems.expected_output(p, case, x)
     assert out.shape == x["decoder_x"].shape and (out == x["decoder_x"]).all()
 
 
 def test_relative_bias_cases_clip_on_both_sides():
-    p = problems.load_problem("cross_attention_relative_bias")
+    p = BUILT_IN.load("cross_attention_relative_bias")
     clipped = []
     for case in p.cases:
         max_distance = (case.dims["R"] - 1) // 2

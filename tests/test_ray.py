@@ -5,10 +5,12 @@ import json
 import os
 
 import pytest
-from conftest import judge, strong_level
+from conftest import context, judge, strong_level
 from test_batch import MASK, build_class
 
-from grader.batch.tasks import Task, grade_submission
+from grader.batch.tasks import Options, Task, grade_task
+from grader.grading.submission import Submission
+from grader.model.verdict import Fault, FaultKind, Refusal
 
 
 def ray_or_skip():
@@ -48,11 +50,13 @@ def test_ray_missing_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch)
 
 def test_a_task_carries_its_submission(tmp_path):
     source = b"def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n    return None\n"
-    result = grade_submission(Task("zoe", MASK, source), level="auto", hidden_seed=None, limits=None)
-    assert result.submission == f"zoe/{MASK}.py" and "returned None: did you forget `return`?" in result.message
-    missing = grade_submission(Task("zoe", MASK, None), level="auto", hidden_seed=None, limits=None)
-    assert missing.status.value == "missing"
-    refused = grade_submission(
-        Task("zoe", MASK, None, "x.py is not a regular file"), level="auto", hidden_seed=None, limits=None
-    )
-    assert refused.status.value == "error" and "not a regular file" in refused.message
+    name = f"zoe/{MASK}.py"
+    with context() as ctx:
+        options = Options(str(ctx.problems.root), str(ctx.cache.root), ctx.cache.xla_flags, ctx.level())
+        result = grade_task(Task("zoe", MASK, Submission(name, source)), ctx, options)
+        assert result.submission == name and "returned None: did you forget `return`?" in result.message
+        missing = grade_task(Task("zoe", MASK, Submission(name, None)), ctx, options)
+        assert missing.status.value == "missing"
+        not_a_file = Fault(kind=FaultKind.REFUSED, error=Refusal.NOT_A_FILE.value, file="x.py")
+        refused = grade_task(Task("zoe", MASK, Submission(name, None, refused=not_a_file)), ctx, options)
+        assert refused.status.value == "error" and "x.py is not a regular file" in refused.message

@@ -10,21 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.run import summary
+from grader.model.verdict import CaseResult, Diagnosis, DiagnosisKind, Fault, FaultKind, Mistake, Result, Status
+from grader.render import wording
+from grader.render.classfiles import csv_cell, write_class_reports
 from grader.render.html import class_html
-from grader.model.problem import CaseResult, Result, Status
-from grader.render.report import csv_cell, write_class_reports
+from grader.render.progress import batch_summary as summary
 
 P1, P2 = "mha_cross", "cross_attention_mask"
 NO_SCALE = "Your output matches attention without the 1/sqrt(head_dim) scale on the scores."
 WHEN = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
 
 
-def result(problem: str, status: Status, *, diagnosis: str = "", message: str = "", hidden: bool = True) -> Result:
+def result(
+    problem: str, status: Status, *, mistake: Diagnosis | None = None, message: str = "", hidden: bool = True
+) -> Result:
     names = ["two heads", "four heads"] + (["hidden 1"] if hidden else [])
     case_status = {Status.PASSED: [Status.PASSED] * 3, Status.MISSING: [Status.MISSING] * 3}.get(
         status, [Status.PASSED, status, status]
     )
+    missing = Fault(kind=FaultKind.MISSING) if status is Status.MISSING else None  # as batch makes it
+    message = wording.fault(missing) if missing is not None else message
     cases = [
         CaseResult(
             index=i,
@@ -32,6 +37,7 @@ def result(problem: str, status: Status, *, diagnosis: str = "", message: str = 
             seed=i + 1,
             hidden=n.startswith("hidden"),
             status=case_status[i],
+            fault=missing,
             message="" if case_status[i] is Status.PASSED else message,
         )
         for i, n in enumerate(names)
@@ -40,8 +46,10 @@ def result(problem: str, status: Status, *, diagnosis: str = "", message: str = 
         problem=problem,
         submission=f"x/{problem}.py",
         status=status,
-        diagnosis=diagnosis,
-        message=message or status.label,
+        fault=missing,
+        diagnosis=wording.diagnosis(mistake),
+        mistake=mistake,
+        message=message or wording.label(status),
         cases=cases,
     )
 
@@ -49,9 +57,8 @@ def result(problem: str, status: Status, *, diagnosis: str = "", message: str = 
 def a_class() -> tuple[list[str], list[str], dict]:
     students = ["alice", "bob", "carol", "dave", "eve", "<mallory>"]
     wrong = dict(
-        diagnosis=NO_SCALE,
-        message=f"1 of 2 public cases passed; case 1 (four heads): 12 of 12 values "
-        f"differ; got 0.1, expected 0.2 {NO_SCALE}",
+        mistake=Diagnosis(kind=DiagnosisKind.NAMED, mistakes=[Mistake(name="no_scale", sentence=NO_SCALE, cases=[1])]),
+        message="12 of 12 values differ; got 0.1, expected 0.2",
     )
     r = {
         ("alice", P1): result(P1, Status.PASSED),
@@ -113,7 +120,9 @@ def test_failures_are_grouped_by_named_mistake_with_full_text_and_learners():
 
 def test_grades_wide_leaves_not_handed_in_blank_and_csv_is_safe(tmp_path):
     students, problem_ids, results = a_class()
-    results[("bob", P1)] = results[("bob", P1)].model_copy(update={"message": '=HYPERLINK("http://x")\x1b[2J'})
+    # the message cell is worded from the result's facts: learner-made text that starts it (here a fault's)
+    hostile = Fault(kind=FaultKind.RAISED, error='=HYPERLINK("http://x")\x1b[2J')
+    results[("bob", P1)] = results[("bob", P1)].model_copy(update={"fault": hostile})
     write_class_reports(tmp_path, students, problem_ids, results, show_hidden=False)
     wide = {r["student"]: r for r in csv.DictReader(io.StringIO((tmp_path / "grades_wide.csv").read_text()))}
     assert wide["bob"][P1] == "1" and wide["bob"][P2] == ""  # failed with 1 case is not "not handed in"

@@ -11,7 +11,7 @@ import pytest
 from grader.child import runner
 from grader.child import traced
 from grader import grade
-from grader.model.problem import Status
+from grader.model.verdict import Status
 
 X = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
 

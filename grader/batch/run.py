@@ -166,7 +166,7 @@ def batch(
             task = read_task(class_dir, student, pid)
             key = _key(context, task, options)
             stored = None if force else _load(_stored(out_dir, task), key)
-            if stored is not None:
+            if stored is not None and stored.status is not Status.INTERNAL_ERROR:  # the judge's failures: again
                 report.results[(student, pid)] = stored
                 report.resumed.add((student, pid))
                 if on_result:
@@ -212,8 +212,11 @@ def _warm_expected(context: Context, problem_ids: list[str], hidden_seed: str | 
 
     def warm(pid: str) -> None:
         problem = source.load(pid)
-        for case in grading_cases(problem, source, hidden_seed):
-            source.expected_output(problem, case, make_inputs(problem.meta, case))
+        try:
+            for case in grading_cases(problem, source, hidden_seed):
+                source.expected_output(problem, case, make_inputs(problem.meta, case))
+        except Exception:
+            pass  # a broken reference: each of its tasks is graded, and says so, as an internal error
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         list(pool.map(warm, problem_ids))

@@ -21,7 +21,7 @@ from rich.text import Text
 from grader import api
 from grader.context import PROBLEMS_ENV, Context
 from grader.model.errors import BwrapUnusable, UnknownProblem, UsageError, WeakSandbox
-from grader.render import wording
+from grader.render import commands
 from grader.render.textsafe import visible
 
 # Plain click help: rich's help panels cut option names at 80 columns.
@@ -76,7 +76,7 @@ def usage(e: UsageError, context: Context | None = None, as_json: bool = False) 
     elif isinstance(e, BwrapUnusable):
         message = f"the bwrap sandbox is not usable here: {advice()}"
     elif isinstance(e, WeakSandbox):
-        message = wording.weak_sandbox(e.command, advice())
+        message = commands.weak_sandbox(e.command, advice())
     if as_json:
         ids = context.problems.ids() if context is not None else []
         print(json.dumps({"status": "usage_error", "message": message, "valid_ids": ids}))
@@ -86,7 +86,7 @@ def usage(e: UsageError, context: Context | None = None, as_json: bool = False) 
 
 def advice() -> str:
     fix = api.bubblewrap_fix()
-    return wording.bubblewrap_advice(fix.installed, fix.command)
+    return commands.bubblewrap_advice(fix.installed, fix.command)
 
 
 def context_of(ctx: typer.Context, sandbox: str = "auto") -> Context:

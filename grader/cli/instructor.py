@@ -25,7 +25,7 @@ from grader.cli.app import (
 )
 from grader.model.errors import UsageError
 from grader.render import progress as said
-from grader.render import wording
+from grader.render import commands
 from grader.render.textsafe import visible
 
 HiddenSeed = Annotated[
@@ -97,12 +97,12 @@ def batch_cmd(
     except UsageError as e:
         raise usage(e, context) from None
     except KeyboardInterrupt:
-        _say(wording.interrupted())
+        _say(commands.interrupted())
         raise typer.Exit(130) from None
     for line in said.batch_summary(report.results, report.resumed, report.before, report.out_dir):
         _say(line)
     if report.internal_errors:  # everything graded is written; the judge failed on these
-        _say(wording.internal_errors([f"{s}/{p}" for s, p in report.internal_errors]))
+        _say(commands.internal_errors([f"{s}/{p}" for s, p in report.internal_errors]))
         raise typer.Exit(EXIT_INTERNAL)
 
 
@@ -125,11 +125,11 @@ class _Shown:
     def start(self, total: int, skipped: list[str]) -> None:
         self.total = total
         if skipped:
-            _say(wording.not_grading(skipped))
+            _say(commands.not_grading(skipped))
         if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            columns = (TextColumn(wording.grading_bar()), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            columns = (TextColumn(commands.grading_bar()), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             self.bar = Progress(*columns, console=err)
             self.bar.__enter__()
             self.job = self.bar.add_task("grading", total=total)
@@ -173,8 +173,8 @@ def gradescope(
     except UsageError as e:
         raise usage(e, context) from None
     for warning in done.warnings:
-        _say(wording.warning(warning))
-    _say(wording.wrote_results(results, done.document["score"]))
+        _say(commands.warning(warning))
+    _say(commands.wrote_results(results, done.document["score"]))
 
 
 @app.command()
@@ -202,7 +202,7 @@ def check(
                 out.print(line, highlight=False)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(wording.checked(checked, failed))
+    out.print(commands.checked(checked, failed))
     raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
 
 
@@ -219,10 +219,10 @@ def new(
     except UsageError as e:
         raise usage(e, context) from None
     for path in written:
-        out.print(visible(wording.wrote(path)), highlight=False, markup=False)
+        out.print(visible(commands.wrote(path)), highlight=False, markup=False)
     chosen = ctx.find_root().params.get("problems_dir")
     out.print(
-        wording.check_next(problem_id, str(Path(chosen).expanduser().resolve()) if chosen else None), highlight=False
+        commands.check_next(problem_id, str(Path(chosen).expanduser().resolve()) if chosen else None), highlight=False
     )
 
 
@@ -239,7 +239,7 @@ def release(
         wheel = api.release(context, out_dir, problem_list(problems_))
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(wording.kit_written(wheel, out_dir / "README.md"), highlight=False)
+    out.print(commands.kit_written(wheel, out_dir / "README.md"), highlight=False)
 
 
 @app.command()
@@ -256,4 +256,4 @@ def autograder(
         path = api.autograder(context, out_zip, problem_list(problems_), hidden_seed=hidden_seed)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(wording.zip_written(path, bool(hidden_seed)), highlight=False)
+    out.print(commands.zip_written(path, bool(hidden_seed)), highlight=False)

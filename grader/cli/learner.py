@@ -28,7 +28,7 @@ from grader.context import Context
 from grader.model.errors import UsageError
 from grader.model.problem import Limits
 from grader.model.verdict import Result, Status
-from grader.render import wording
+from grader.render import commands
 from grader.render.progress import RunProgress
 from grader.render.terminal import render
 from grader.render.textsafe import visible
@@ -40,8 +40,8 @@ def list_cmd(ctx: typer.Context) -> None:
     listed = api.problem_list(context_of(ctx))
     width = max((len(p.id) for p in listed), default=0)
     for p in listed:
-        title = wording.malformed(p.title) if p.malformed else p.title
-        line = f"{p.id:{width}s}  {wording.mark(p.mark):9s} {p.score:>5s}  {title}"
+        title = commands.malformed(p.title) if p.malformed else p.title
+        line = f"{p.id:{width}s}  {commands.mark(p.mark):9s} {p.score:>5s}  {title}"
         out.print(visible(line), highlight=False, soft_wrap=True, markup=False)
 
 
@@ -70,7 +70,7 @@ def init(
         target = api.init(context, problem_id, directory)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(visible(wording.stub_written(target, problem_id)), highlight=False, markup=False)
+    out.print(visible(commands.stub_written(target, problem_id)), highlight=False, markup=False)
 
 
 @app.command()
@@ -101,20 +101,17 @@ def run(
     try:
         context.adopt(ctx.find_root().meta.get("judge.early"))
         limits = api.limits_for(context, problem_id, time_limit, import_limit, memory_limit)
+        if watch and as_json:
+            raise UsageError("--watch prints a table per save; it does not go with --json")
         if watch:
-            if as_json:
-                raise UsageError("--watch prints a table per save; it does not go with --json")
             _watch(context, problem_id, file or Path(f"{problem_id}.py"), limits)
-        if as_json:
-            outcome = api.run(context, problem_id, file, limits)
-        else:
-            outcome = _run_with_progress(context, problem_id, file, limits)
+        outcome = _graded(context, problem_id, api.submission_of(problem_id, file), limits, as_json)
     except UsageError as e:
         raise usage(e, context, as_json) from None
     result = outcome.result
     if outcome.unsaved:
         err.print(
-            Text.assemble(("warning:", "yellow"), f" {wording.progress_unsaved(outcome.unsaved)}"), highlight=False
+            Text.assemble(("warning:", "yellow"), f" {commands.progress_unsaved(outcome.unsaved)}"), highlight=False
         )
     code = EXIT_INTERNAL if result.status is Status.INTERNAL_ERROR else EXIT_PASSED if result.passed else EXIT_FAILED
     try:
@@ -125,7 +122,7 @@ def run(
             if result.status is Status.INTERNAL_ERROR:
                 err.print(visible(result.traceback), highlight=False, markup=False)
             elif result.replay and result.replay.sandbox == "process" and sandbox == "auto":
-                note = wording.weak_note(api.sandbox_info("process"), _advice())
+                note = commands.weak_note(api.sandbox_info("process"), _advice())
                 err.print(note, style="dim", highlight=False, markup=False)
         sys.stdout.flush()
     except BrokenPipeError:  # `judge run ... | head`: the reader left; the verdict stands
@@ -135,19 +132,21 @@ def run(
 
 def _advice() -> str:
     fix = api.bubblewrap_fix()
-    return wording.bubblewrap_advice(fix.installed, fix.command)
+    return commands.bubblewrap_advice(fix.installed, fix.command)
 
 
-def _run_with_progress(context: Context, problem_id: str, file: Path | None, limits: Limits) -> api.Run:
-    """Say at once what is being graded; on a terminal, show each step until the result is in."""
+def _graded(context: Context, problem_id: str, path: Path, limits: Limits, as_json: bool) -> api.Run:
+    """Grade; but for --json, say at once what is being graded and, on a terminal, show each step until the
+    result is in."""
+    if as_json:
+        return api.run(context, problem_id, path, limits)
     n = api.case_count(context, problem_id)
-    path = api.submission_of(problem_id, file)
     try:
         exists = path.is_file()
     except OSError:
         exists = False
     if exists:  # else the grading says what is wrong with the path
-        out.print(Text(visible(wording.grading(path.name, problem_id, n))), highlight=False)
+        out.print(Text(visible(commands.grading(path.name, problem_id, n))), highlight=False)
     with RunProgress(err, path.name, n) as progress:
         return api.run(context, problem_id, path, limits, progress=progress.update)
 
@@ -167,12 +166,12 @@ def _watch(context: Context, problem_id: str, path: Path, limits: Limits) -> Non
         watching()
 
     def watching() -> None:
-        out.print(Text(visible(wording.watching(path)), style="dim"), highlight=False)
+        out.print(Text(visible(commands.watching(path)), style="dim"), highlight=False)
         out.file.flush()
 
     try:
         api.watch(context, problem_id, path, limits, show, gone)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
-        out.print(wording.stopped_watching())
+        out.print(commands.stopped_watching())
         raise typer.Exit(EXIT_PASSED) from None

@@ -10,7 +10,7 @@ from rich.text import Text
 from grader import api
 from grader.cli.app import EXIT_FAILED, ProblemId, app, context_of, err, out, usage
 from grader.model.errors import SolutionUnavailable, UsageError
-from grader.render import wording
+from grader.render import commands
 
 
 @app.command()
@@ -26,13 +26,13 @@ def hint(
     except UsageError as e:
         raise usage(e, context) from None
     if not remembered:
-        err.print(Text.assemble(("warning:", "yellow"), " ", wording.hint_not_remembered()), highlight=False)
+        err.print(Text.assemble(("warning:", "yellow"), " ", commands.hint_not_remembered()), highlight=False)
     for i, text in enumerate(shown, start=first):
-        out.print(Text.assemble((wording.hint_heading(i, total), "bold"), f" ({problem_id})"), highlight=False)
+        out.print(Text.assemble((commands.hint_heading(i, total), "bold"), f" ({problem_id})"), highlight=False)
         out.print(text, markup=False, highlight=False, soft_wrap=True)
     if not show_all:
         out.print(
-            Text(f"({wording.hint_next(problem_id, first < total)})", style="dim"), highlight=False, soft_wrap=True
+            Text(f"({commands.hint_next(problem_id, first < total)})", style="dim"), highlight=False, soft_wrap=True
         )
 
 
@@ -68,18 +68,18 @@ def progress(
             path = api.reset_progress(context)
         except UsageError as e:
             raise usage(e, context) from None
-        out.print(wording.progress_cleared(path), highlight=False)
+        out.print(commands.progress_cleared(path), highlight=False)
         return
     listed = api.problem_list(context)
     width = max((len(p.id) for p in listed), default=0)
     for p in listed:
-        runs, hints = wording.runs(p.runs), wording.hints_seen(p.hints_seen, p.hints)
-        line = f"{p.id:{width}s}  {wording.mark(p.mark):9s} {p.score:>5s}  {runs:>8s}  {hints}"
+        runs, hints = commands.runs(p.runs), commands.hints_seen(p.hints_seen, p.hints)
+        line = f"{p.id:{width}s}  {commands.mark(p.mark):9s} {p.score:>5s}  {runs:>8s}  {hints}"
         out.print(line, highlight=False, soft_wrap=True, markup=False)
     solved = sum(p.mark == "solved" for p in listed)
     attempted = sum(p.mark == "attempted" for p in listed)
     out.print(
-        wording.progress_total(solved, len(listed), attempted, api.progress_path(context)),
+        commands.progress_total(solved, len(listed), attempted, api.progress_path(context)),
         highlight=False,
         soft_wrap=True,
     )

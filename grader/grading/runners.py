@@ -260,7 +260,7 @@ class InProcessRunner:
     ) -> Run:
         function = problem.meta.function
         if self.fn is None:
-            fault, _ = from_child(child.missing_function(function, self.names), "", function)
+            fault, _ = from_child(child.missing_function(function, self.names), wording.your_namespace(), function)
             return Run(level=self.level, loaded=False, load_fault=fault)
         arg_names = [a.name for a in problem.meta.args]
         run = Run(level=self.level)

@@ -24,7 +24,6 @@ from grader.model.verdict import (
     Refusal,
     Result,
     SandboxFailure,
-    SandboxInfo,
     SourceProblem,
     Status,
 )
@@ -49,8 +48,9 @@ def translated(translate: Callable[[str], str]) -> Iterator[None]:
 
 # A pseudo-locale: every letter of a template, outside its {placeholders}, becomes a look-alike one column
 # wide, so every sentence reads differently and lays out the same. `unpseudo` maps the letters back.
+# (Each look-alike's upper case is its capital's look-alike, so `.upper()` of a sentence maps back too.)
 _PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LOOKALIKE = "àƀçďéƒĝĥíĵķľɱñöƥʠřšťüʋŵẋýžÀƁÇĎÉƑĜĤÍĴĶĽṀÑÖƤǬŘŠŤÜƲŴẊÝŽ"
+_LOOKALIKE = "àƀçďéƒĝĥíĵķľṁñöṗɋřšťüṽŵẋýžÀɃÇĎÉƑĜĤÍĴĶĽṀÑÖṖɊŘŠŤÜṼŴẊÝŽ"
 _TO_PSEUDO, _FROM_PSEUDO = str.maketrans(_PLAIN, _LOOKALIKE), str.maketrans(_LOOKALIKE, _PLAIN)
 _FIELD = re.compile(r"(\{[^{}]*\})")
 
@@ -578,181 +578,3 @@ def function_named(name: str) -> str:
 def your_namespace() -> str:
     """Where check_function looked for the function, when it was not given one."""
     return _("your notebook")
-
-
-# ---------------------------------------------------------------- the sandbox, for the people who read a grade
-
-
-def describe(info: SandboxInfo) -> str:
-    """What a level keeps a learner from, and what sums a sandbox's memory, tasks and CPU time."""
-    if info.level == "bwrap":
-        said = _("bwrap: namespaces; nothing of the judge, no network, no other process in view")
-    elif info.landlock_abi:
-        said = _(
-            "process, confined by Landlock (ABI {abi}) and seccomp: the judge's files, the caches and the results "
-            "out of reach, no sockets"
-        ).format(abi=info.landlock_abi)
-    else:
-        said = _("process, unconfined: learner code could read the judge's files and write where the judge can")
-    bounds = _("the keeper's supervision (sums every 0.1 s)") if info.bounds == "keeper" else info.bounds
-    return _("{said}; memory, tasks and CPU time summed per sandbox by {bounds}").format(said=said, bounds=bounds)
-
-
-def bubblewrap_advice(installed: bool, command: str | None) -> str:
-    """Why the strong sandbox is missing and what to do, in one sentence."""
-    if installed:
-        return _(
-            "bubblewrap is installed but cannot create namespaces here (a container without user namespaces?): "
-            "run the judge on a host or VM that allows them"
-        )
-    if command:
-        return _("install bubblewrap: {command}").format(command=command)
-    return _("install bubblewrap with your system's package manager")
-
-
-def sandbox_line(info: SandboxInfo) -> str:
-    return _("sandbox: {level}").format(level=describe(info))
-
-
-def warning(text: str) -> str:
-    return _("warning: {text}").format(text=text)
-
-
-def gradescope_found(problem_id: str, file: str) -> str:
-    return _("{problem}: graded {file}").format(problem=problem_id, file=file)
-
-
-def weak_sandbox(command: str, advice: str) -> str:
-    """Why `judge batch` or `judge gradescope` refuses to grade others at the weak level, and what to do."""
-    if command == "gradescope":
-        return _(
-            "refusing to grade: neither bubblewrap nor Landlock can keep learner code from the references and the "
-            "results here; pass --allow-weak-sandbox to grade anyway"
-        )
-    return _(
-        "batch grading refuses the weak process-level sandbox (no bubblewrap, no Landlock): {advice}; or pass "
-        "--allow-weak-sandbox to grade without isolation of files and network"
-    ).format(advice=advice)
-
-
-# ---------------------------------------------------------------- the command line's own lines
-
-
-def mark(state: str) -> str:
-    """`judge list`'s mark of a problem: solved, attempted or new."""
-    return {"solved": _("solved"), "attempted": _("attempted"), "new": _("new")}.get(state, state)
-
-
-def malformed(error: str) -> str:
-    return _("(malformed: {error})").format(error=error)
-
-
-def stub_written(path: object, problem_id: str) -> str:
-    return _("wrote {path}; read the task with `judge show {id}`, grade with `judge run {id}`").format(
-        path=path, id=problem_id
-    )
-
-
-def grading(file: str, problem_id: str, cases: int) -> str:
-    return _("grading {file} on {problem} ({n} cases)...").format(file=file, problem=problem_id, n=cases)
-
-
-def progress_unsaved(why: str) -> str:
-    return _("progress not saved: {why}").format(why=why)
-
-
-def weak_note(info: SandboxInfo, advice: str) -> str:
-    """After a `judge run` at the process level: which sandbox graded, and how to get the strong one."""
-    return _("note: graded in the {sandbox}; for the strong one, {advice}").format(
-        sandbox=describe(info), advice=advice
-    )
-
-
-def watching(path: object) -> str:
-    return _("watching {path}: save it to grade again, Ctrl-C to stop").format(path=path)
-
-
-def stopped_watching() -> str:
-    return _("stopped watching")
-
-
-def not_grading(folders: list[str]) -> str:
-    return _("not grading hidden folders: {folders}").format(folders=", ".join(folders))
-
-
-def grading_bar() -> str:
-    return _("grading")
-
-
-def interrupted() -> str:
-    return _("interrupted: run the same command again to resume where it stopped")
-
-
-def internal_errors(tasks: list[str]) -> str:
-    """A batch in which the judge failed on some tasks: everything else is graded and written."""
-    shown = ", ".join(tasks[:5]) + (_(" and {n} more").format(n=len(tasks) - 5) if len(tasks) > 5 else "")
-    return _(
-        "internal error: the judge failed on {n} of the tasks ({tasks}); everything else is graded and written, "
-        "and those are in the reports as internal errors"
-    ).format(n=len(tasks), tasks=shown)
-
-
-def wrote_results(path: object, score: object) -> str:
-    return _("wrote {path}: score {score}").format(path=path, score=score)
-
-
-def checked(problems: int, failed: int) -> str:
-    return _("{n} problems checked, {failed} checks failed").format(n=problems, failed=failed)
-
-
-def wrote(path: object) -> str:
-    return _("wrote {path}").format(path=path)
-
-
-def check_next(problem_id: str, problems_dir: str | None) -> str:
-    option = f"--problems-dir {problems_dir} " if problems_dir else ""
-    return _("edit them, then run `judge {option}check {id}`").format(option=option, id=problem_id)
-
-
-def kit_written(wheel: object, readme: object) -> str:
-    name = getattr(wheel, "name", wheel)
-    return _("wrote {wheel} and {readme}; learners install it with `pip install {name}`").format(
-        wheel=wheel, readme=readme, name=name
-    )
-
-
-def zip_written(path: object, hidden: bool) -> str:
-    said = _("wrote {path} (with hidden cases)") if hidden else _("wrote {path}")
-    return said.format(path=path) + _("; upload it as the assignment's autograder on Gradescope")
-
-
-def hint_heading(i: int, total: int) -> str:
-    return _("Hint {i} of {n}").format(i=i, n=total)
-
-
-def hint_next(problem_id: str, more: bool) -> str:
-    if more:
-        return _("`judge hint {id}` again for the next one").format(id=problem_id)
-    return _("that was the last one; `judge solution {id}` opens once your file passes").format(id=problem_id)
-
-
-def hint_not_remembered() -> str:
-    return _("the data folder cannot be written: the next `judge hint` shows this one again")
-
-
-def progress_cleared(path: object) -> str:
-    return _("progress cleared ({path})").format(path=path)
-
-
-def runs(n: int) -> str:
-    return (_("{n} run") if n == 1 else _("{n} runs")).format(n=n)
-
-
-def hints_seen(seen: int, total: int | None) -> str:
-    return _("no hints") if total is None else _("{seen}/{total} hints").format(seen=seen, total=total)
-
-
-def progress_total(solved: int, total: int, attempted: int, path: object) -> str:
-    return _("{solved} of {n} solved, {attempted} attempted; kept in {path}").format(
-        solved=solved, n=total, attempted=attempted, path=path
-    )

@@ -44,7 +44,7 @@ for dirpath, dirnames, filenames in os.walk("/"):
             FOUND.append(path)
     for f in filenames:
         path = os.path.join(dirpath, f)
-        if path.endswith(("grader/grading.py", "grader/worker.py", "reference/mha_cross.py", "/cases.json",
+        if path.endswith(("grader/grading/pipeline.py", "grader/child/worker.py", "reference/mha_cross.py", "/cases.json",
                           "/problem.json")) or (
                 f == "cross_attention_mask.py" and path != os.path.abspath(__file__)):
             FOUND.append(path)

@@ -1,0 +1,50 @@
+"""A batch in which the judge failed on some tasks writes everything it graded, says which failed, exits 3."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+from conftest import ROOT, SUBMISSIONS, judge, strong_level
+
+MASK = "cross_attention_mask"
+
+
+def test_a_batch_with_internal_errors_writes_what_it_graded_and_exits_3(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "problems" / MASK, course / "problems" / MASK)
+    (course / "reference" / "pitfalls").mkdir(parents=True)
+    shutil.copyfile(ROOT / "reference" / f"{MASK}.py", course / "reference" / f"{MASK}.py")
+    shutil.copytree(ROOT / "problems" / MASK, course / "problems" / "broken")
+    meta = (course / "problems" / "broken" / "problem.json").read_text()
+    (course / "problems" / "broken" / "problem.json").write_text(meta.replace(f'"id": "{MASK}"', '"id": "broken"'))
+    (course / "problems" / "broken" / f"{MASK}.py").rename(course / "problems" / "broken" / "broken.py")
+    (course / "reference" / "broken.py").write_text(
+        f"def {MASK}(encoder_ids, decoder_len, pad_id=0):\n    raise RuntimeError('the reference is broken')\n"
+    )
+    cls = tmp_path / "class"
+    for student in ("ann", "ben"):
+        (cls / student).mkdir(parents=True)
+        shutil.copyfile(SUBMISSIONS / MASK / "correct_jax.py", cls / student / f"{MASK}.py")
+        shutil.copyfile(SUBMISSIONS / MASK / "correct_jax.py", cls / student / "broken.py")
+    args = [
+        "--problems-dir",
+        str(course),
+        "batch",
+        str(cls),
+        "--out",
+        str(tmp_path / "out"),
+        "--sandbox",
+        strong_level(),
+    ]
+    proc = judge(*args)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "internal error" in last and "ann/broken" in last and "ben/broken" in last
+    rows = {(r["student"], r["problem"]): r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    assert rows[("ann", MASK)]["status"] == rows[("ben", MASK)]["status"] == "passed"  # graded and written
+    assert rows[("ann", "broken")]["status"] == "internal_error"
+    assert "the reference is broken" in rows[("ann", "broken")]["message"]
+    again = judge(*args)  # resumed: what was graded is reused; what the judge failed on is tried again
+    assert again.returncode == 3 and "2 reused from the last run" in again.stderr and "2 regraded" in again.stderr
