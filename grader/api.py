@@ -29,7 +29,7 @@ from grader.grading.in_notebook import CheckResult
 from grader.grading.in_notebook import check_function as check_here
 from grader.grading.submission import Submission, find_submission
 from grader.model.errors import ProblemError, UsageError, WeakSandbox
-from grader.model.problem import Limits
+from grader.model.problem import Limits, Problem
 from grader.model.storage import atomic_write
 from grader.model.verdict import Result, SandboxInfo
 from grader.package.autograder import autograder as write_autograder
@@ -94,7 +94,7 @@ def grade(
             f"grade() takes the path of a file; to check a function object use check_function({problem_id!r}, fn)"
         )
     with _using(context, sandbox) as ctx:
-        problem = ctx.problems.load(problem_id)
+        problem = _problem(ctx, problem_id)
         path = Path(submission)
         hand_in = _read(path, problem_id)
         return pipeline.grade_submission(
@@ -137,7 +137,7 @@ def limits_for(
     memory_limit: int | None = None,
 ) -> Limits:
     """A problem's limits with the ones given changed; a UsageError naming the option for a bad one."""
-    base = context.problems.load(problem_id).meta.limits
+    base = _problem(context, problem_id).meta.limits
     given = {"time_s": time_limit, "import_s": import_limit, "memory_mb": memory_limit}
     options = {"time_s": "--time-limit", "import_s": "--import-limit", "memory_mb": "--memory-limit"}
     for name, value in given.items():
@@ -250,7 +250,7 @@ def check_function(
     if fn is not None and not callable(fn):
         raise UsageError(f"check_function({problem_id!r}, fn) needs the function itself, not {type(fn).__name__}")
     with _using(context) as ctx:
-        problem = ctx.problems.load(problem_id)
+        problem = _problem(ctx, problem_id)
         if fn is None:
             caller = inspect.currentframe()
             namespace = caller.f_back.f_globals if caller is not None and caller.f_back is not None else {}
@@ -328,7 +328,8 @@ def init(context: Context, problem_id: str, directory: Path) -> Path:
     return target
 
 
-def _problem(context: Context, problem_id: str) -> Any:
+def _problem(context: Context, problem_id: str) -> Problem:
+    """The problem a person named; a malformed one is their usage error, naming the file and the field."""
     try:
         return context.problems.load(problem_id)
     except ProblemError as e:

@@ -28,7 +28,16 @@ import sys
 import threading
 import time
 
-MAX_REQUEST = 16 << 20  # bytes of one request: a program with large constants fits, a flood does not
+if __package__:  # grader.child.compile_server, imported by the judge's tests
+    from grader.child import confine, protocol
+else:  # run as a script (trusted, outside any sandbox): its siblings are plain modules beside it
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import confine  # type: ignore[import-not-found,no-redef]
+    import protocol  # type: ignore[import-not-found,no-redef]
+
+    del sys.path[0]
+
+MAX_REQUEST = protocol.COMPILE_REQUEST_MAX  # bytes of one request: a program with large constants fits, a flood not
 MAX_FLAGS = 4096  # arguments or results of one program
 COMPILE_S = 30.0  # a compile running longer ends this process: the judge starts a fresh one
 MEMORY_BYTES = 8 << 30  # address space; JAX's CPU client alone reserves about 1.5 GB of it
@@ -229,10 +238,6 @@ def confine_self(spec: str | None) -> None:
     AF_UNIX. The service parses hostile bytes; a bug there reaches no more than the cache."""
     if not spec:
         return
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import confine  # type: ignore[import-not-found]  # the child's own module, beside this file
-
-    del sys.path[0]
     paths = json.loads(spec)
     confine.restrict_files(paths["read"], paths["write"])
     confine.deny_sockets()
@@ -245,15 +250,10 @@ def main() -> None:
     compiler = Compiler()
     confine_self(os.environ.get("JUDGE_SERVICE_CONFINE"))
     threading.Thread(target=compiler.watchdog, daemon=True).start()
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 16, 4)
-        except OSError:
-            os._exit(0)
-        if not message:
-            os._exit(0)  # the judge is gone
+    for _, fds in protocol.requests(control, 16, 4):
         for fd in fds:
             threading.Thread(target=serve, args=(socket.socket(fileno=fd), compiler), daemon=True).start()
+    os._exit(0)  # the judge is gone
 
 
 if __name__ == "__main__":

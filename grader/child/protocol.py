@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import enum
 import json
+import socket
 import struct
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,6 +48,9 @@ NAMES_KEEP = 50  # names a module defines, kept for a missing function's report
 FRAMES_KEEP = 64  # entries of a traceback kept (Python folds a recursion's repeated frames into one entry)
 MAX_TIME_S = 1e6
 FORKED = b"forked"
+CHANNEL_MAX = 512 * 1024 * 1024  # a learner's result channel, in all: results larger than this are refused
+COMPILE_REQUEST_MAX = 16 << 20  # one request to the compile service: a program with large constants fits
+PR_SET_CHILD_SUBREAPER = 36  # prctl: orphans of a process's descendants are reparented to it
 
 
 class BadFrame(ValueError):
@@ -265,7 +270,7 @@ def nesting(data: bytes) -> int:
 class FrameReader:
     """Splits a byte stream into validated frames; bounded: a header past MAX_HEADER is refused unread."""
 
-    def __init__(self, max_payload: int = 512 * 1024 * 1024):
+    def __init__(self, max_payload: int = CHANNEL_MAX):
         self._data = bytearray()
         self.max_payload = max_payload
 
@@ -320,6 +325,19 @@ class Job:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Job:  # written by the judge: read, not doubted
         return cls(**{**doc, "cases": [CaseArgs(**c) for c in doc["cases"]]})
+
+
+def requests(control: socket.socket, size: int, max_fds: int) -> Iterator[tuple[bytes, list[int]]]:
+    """What the judge sends on a control socket (a zygote's, the compile service's), with the descriptors that
+    come with each message, until it hangs up."""
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, size, max_fds)
+        except OSError:
+            return
+        if not message:
+            return  # the judge is gone
+        yield message, fds
 
 
 def read_payload(stream: Any) -> bytes:

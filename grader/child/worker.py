@@ -54,7 +54,6 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
 )
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
-PR_SET_CHILD_SUBREAPER = 36
 CHANNEL_FD = 3  # where the learner's process finds its channel
 COMPILE_FD = compile_hook.FD  # and its connection to the compile service, when the judge runs one
 
@@ -87,13 +86,7 @@ def main() -> None:
         os._exit(70)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
     control.send(protocol.encode(protocol.Frame(protocol.Kind.READY)))
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 65536, 16)
-        except OSError:
-            os._exit(0)
-        if not message:
-            os._exit(0)  # the judge is gone
+    for message, fds in protocol.requests(control, 65536, 16):
         pid = os.fork()
         if pid == 0:
             try:
@@ -104,6 +97,7 @@ def main() -> None:
         for fd in fds:  # never left open here, where the next keeper would inherit them
             os.close(fd)
         control.send(protocol.FORKED)
+    os._exit(0)  # the judge is gone
 
 
 def report(status: int, line: protocol.KeeperReport) -> None:
@@ -123,7 +117,9 @@ def keeper(spec: protocol.Spawn, fds: list[int]) -> None:
         report(status, protocol.KeeperReport(error=f"unshare failed: {os.strerror(ctypes.get_errno())}"))
         os._exit(70)
     if spec.watch is not None and not spec.isolate:
-        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans stay below the keeper, where the watch sums them
+        LIBC.prctl(
+            protocol.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0
+        )  # orphans stay below the keeper, where the watch sums them
     proc = watch.open_proc() if spec.watch is not None else -1
     pid = os.fork()
     if pid == 0:

@@ -16,7 +16,7 @@ import numpy as np
 
 from grader.context import Context
 from grader.grading.diagnosis import diagnose
-from grader.grading.runners import Run, Runner, SandboxRunner
+from grader.grading.runners import Run, Runner, SandboxRunner, Work
 from grader.grading.submission import Submission
 from grader.model.compare import compare
 from grader.model.errors import SandboxError, Unreadable
@@ -85,7 +85,7 @@ def grade(
         inputs = [make_inputs(problem.meta, c) for c in cases]
         expected = [source.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
         public = sum(not c.hidden for c in cases)
-        run = runner.run(problem, inputs, [e.size for e in expected], public, limits, tell)
+        run = runner.run(problem, Work(inputs, [e.size for e in expected], public, limits), tell)
         return interpret(problem, source, name, cases, inputs, expected, run, limits, notebook=notebook, choice=choice)
     except Exception as e:  # a judge bug or a broken environment: never the learner's fault
         return failed(problem, name, cases, judge_fault(e), limits, level=runner.level, trace=traceback.format_exc())

@@ -68,11 +68,21 @@ class Run:
     limit: str = ""  # memory, cpu, tasks, wall; "" if none struck
 
 
+@dataclass(frozen=True)
+class Work:
+    """What a runner runs: the cases' inputs (the first `public` of them public), the size of each expected
+    output (which bounds the answers' channel), and the limits."""
+
+    inputs: list[dict[str, object]]
+    expected_sizes: list[int]
+    public: int
+    limits: Limits
+
+
 class Runner(Protocol):
     level: str
 
-    def run(self, problem: Problem, inputs: list[dict[str, object]], expected_sizes: list[int], public: int,
-            limits: Limits, tell: Tell) -> Run: ...  # fmt: skip
+    def run(self, problem: Problem, work: Work, tell: Tell) -> Run: ...
 
 
 def from_child(f: protocol.Fault, file: str, function: str) -> tuple[Fault, str]:
@@ -102,21 +112,13 @@ class SandboxRunner:
     def __init__(self, zygote: Zygote, source: str):
         self.zygote, self.source, self.level = zygote, source, zygote.level
 
-    def run(
-        self,
-        problem: Problem,
-        inputs: list[dict[str, object]],
-        expected_sizes: list[int],
-        public: int,
-        limits: Limits,
-        tell: Tell,
-    ) -> Run:
-        with Sandbox(self.zygote, limits) as box:
+    def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
+        with Sandbox(self.zygote, work.limits) as box:
             box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
-            box.max_output = output_budget(expected_sizes)
+            box.max_output = output_budget(work.expected_sizes)
             tell("import", 0)
-            outcome = box.run(*_job(problem, self.source, inputs, public))
-        return facts(problem, self.source, outcome, limits)
+            outcome = box.run(*_job(problem, self.source, work.inputs, work.public))
+        return facts(problem, self.source, outcome, work.limits)
 
 
 def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits) -> Run:
@@ -249,15 +251,7 @@ class InProcessRunner:
     def __init__(self, fn: Callable[..., Any] | None, names: list[str] | None = None):
         self.fn, self.names = fn, names or []
 
-    def run(
-        self,
-        problem: Problem,
-        inputs: list[dict[str, object]],
-        expected_sizes: list[int],
-        public: int,
-        limits: Limits,
-        tell: Tell,
-    ) -> Run:
+    def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
         function = problem.meta.function
         if self.fn is None:
             fault, _ = from_child(child.missing_function(function, self.names), wording.your_namespace(), function)
@@ -265,8 +259,9 @@ class InProcessRunner:
         arg_names = [a.name for a in problem.meta.args]
         run = Run(level=self.level)
         start = time.perf_counter()
+        limits = work.limits
         with on_cpu(), _Alarm(limits.time_s) as timed:
-            for i, x in enumerate(inputs):
+            for i, x in enumerate(work.inputs):
                 if timed.up:
                     break
                 kwargs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in x.items()}  # theirs to change

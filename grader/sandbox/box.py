@@ -22,12 +22,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from grader.child import protocol
-from grader.child.protocol import BadFrame, Frame, Kind
+from grader.child.protocol import CHANNEL_MAX, BadFrame, Frame, Kind
 from grader.model.errors import SandboxError
 from grader.model.verdict import SandboxFailure
 from grader.sandbox import cgroups, reaper
 from grader.sandbox.capture import Capture
-from grader.sandbox.outcome import CHANNEL_MAX, MAX_FRAMES, Outcome
+from grader.sandbox.outcome import MAX_FRAMES, Outcome
 from grader.sandbox.policy import (
     CHILD_DIR,
     SHM_MB,

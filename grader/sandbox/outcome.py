@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from grader.child.protocol import Frame
 
-CHANNEL_MAX = 512 * 1024 * 1024  # results larger than this are refused
 MAX_FRAMES = 10_000  # far more than any problem's cases
 
 

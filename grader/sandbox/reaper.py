@@ -8,7 +8,6 @@ makes itself the subreaper of its children and kills whatever is reparented to i
 from __future__ import annotations
 
 import ctypes
-import functools
 import glob
 import os
 import signal
@@ -16,13 +15,15 @@ import subprocess
 import threading
 from pathlib import Path
 
+from grader.child.protocol import PR_SET_CHILD_SUBREAPER
+
 active: set[int] = set()  # the judge's own children (zygotes): never swept
 spawn_lock = threading.Lock()  # held while a child is started, so a sweep never sees it half-registered
 
 
-@functools.cache
 def forget(proc: subprocess.Popen[bytes]) -> None:
-    """Wait for one of the judge's own children (a zygote, a compile service) and stop keeping it from sweeps."""
+    """Wait for one of the judge's own children (a zygote, a compile service) and stop keeping it from sweeps.
+    Calling it again for the same child does nothing more."""
     proc.wait()
     with spawn_lock:
         active.discard(proc.pid)
@@ -30,7 +31,7 @@ def forget(proc: subprocess.Popen[bytes]) -> None:
 
 def become_subreaper() -> bool:
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 

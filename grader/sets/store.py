@@ -78,50 +78,61 @@ def parse(model: type[M], path: Path) -> M:
         raise ProblemError(f"{path}: {fields}") from None
 
 
-def _ids(problems_dir: Path) -> list[str]:
-    try:
-        return sorted(p.name for p in problems_dir.iterdir() if (p / "problem.json").is_file())
-    except OSError:
-        return []
+class _Problems:
+    """What every set does with its problems folder: list the problems, load one (validated, once per set)."""
 
+    root: Path
+    _memo: dict[Any, Any]
 
-def _load(source: ProblemSet, problem_id: str, required: list[Path]) -> Problem:
-    """Load and validate one problem; a malformed one raises ProblemError naming the file and the field."""
-    memo = source.memo()
-    if ("problem", problem_id) in memo:
-        return memo[("problem", problem_id)]
-    valid = source.ids()
-    if problem_id not in valid:
-        raise UnknownProblem(problem_id, valid)
-    folder = source.problems_dir / problem_id
-    meta = parse(ProblemMeta, folder / "problem.json")
-    if meta.id != problem_id:
-        raise ProblemError(f"{folder / 'problem.json'}: id: {meta.id!r} differs from the folder name")
-    cases = parse(CaseFile, folder / "cases.json").cases
-    for i, case in enumerate(cases):
+    @property
+    def problems_dir(self) -> Path:
+        return self.root / "problems"
+
+    def memo(self) -> dict[Any, Any]:
+        """What this set computed once: loaded problems, drawn hidden cases, a kit's data."""
+        return self._memo
+
+    def ids(self) -> list[str]:
         try:
-            check_case(meta, case)
-        except ValueError as e:
-            raise ProblemError(f"{folder / 'cases.json'}: cases.{i} ({case.name}): {e}") from None
-    for path in required:
-        if not path.is_file():
-            raise ProblemError(f"{path}: file is missing")
-    memo[("problem", problem_id)] = problem = Problem(meta, tuple(cases), folder)
-    return problem
+            return sorted(p.name for p in self.problems_dir.iterdir() if (p / "problem.json").is_file())
+        except OSError:
+            return []
+
+    def required_files(self, problem_id: str) -> list[Path]:
+        raise NotImplementedError
+
+    def load(self, problem_id: str) -> Problem:
+        """Load and validate one problem; a malformed one raises ProblemError naming the file and the field."""
+        if ("problem", problem_id) in self._memo:
+            return self._memo[("problem", problem_id)]
+        valid = self.ids()
+        if problem_id not in valid:
+            raise UnknownProblem(problem_id, valid)
+        folder = self.problems_dir / problem_id
+        meta = parse(ProblemMeta, folder / "problem.json")
+        if meta.id != problem_id:
+            raise ProblemError(f"{folder / 'problem.json'}: id: {meta.id!r} differs from the folder name")
+        cases = parse(CaseFile, folder / "cases.json").cases
+        for i, case in enumerate(cases):
+            try:
+                check_case(meta, case)
+            except ValueError as e:
+                raise ProblemError(f"{folder / 'cases.json'}: cases.{i} ({case.name}): {e}") from None
+        for path in self.required_files(problem_id):
+            if not path.is_file():
+                raise ProblemError(f"{path}: file is missing")
+        self._memo[("problem", problem_id)] = problem = Problem(meta, tuple(cases), folder)
+        return problem
 
 
 @dataclass(frozen=True)
-class SourceSet:
+class SourceSet(_Problems):
     """A set with its references: the built-in one, or an instructor's. Outputs are computed, then cached."""
 
     root: Path
     cache: Cache
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     kit = False
-
-    @property
-    def problems_dir(self) -> Path:
-        return self.root / "problems"
 
     @property
     def reference_dir(self) -> Path:
@@ -131,17 +142,9 @@ class SourceSet:
     def answers(self) -> Answers:
         return Answers(self.cache)
 
-    def memo(self) -> dict[Any, Any]:
-        """What this set computed once: loaded problems, drawn hidden cases."""
-        return self._memo
-
-    def ids(self) -> list[str]:
-        return _ids(self.problems_dir)
-
-    def load(self, problem_id: str) -> Problem:
+    def required_files(self, problem_id: str) -> list[Path]:
         folder = self.problems_dir / problem_id
-        required = [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
-        return _load(self, problem_id, required)
+        return [folder / "spec.md", folder / f"{problem_id}.py", self.reference_path(problem_id)]
 
     def reference_path(self, problem_id: str) -> Path:
         return self.reference_dir / f"{problem_id}.py"
@@ -174,27 +177,16 @@ def case_key(case: Case) -> str:
 
 
 @dataclass(frozen=True)
-class KitSet:
+class KitSet(_Problems):
     """A learner kit: the released problems, with the outputs `judge release` computed. No reference, no mistakes."""
 
-    problems_dir: Path
+    root: Path
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     kit = True
 
-    @property
-    def root(self) -> Path:
-        return self.problems_dir.parent
-
-    def memo(self) -> dict[Any, Any]:
-        return self._memo
-
-    def ids(self) -> list[str]:
-        return _ids(self.problems_dir)
-
-    def load(self, problem_id: str) -> Problem:
+    def required_files(self, problem_id: str) -> list[Path]:
         folder = self.problems_dir / problem_id
-        required = [folder / "spec.md", folder / f"{problem_id}.py", folder / KIT_DATA, folder / KIT_INFO]
-        return _load(self, problem_id, required)
+        return [folder / "spec.md", folder / f"{problem_id}.py", folder / KIT_DATA, folder / KIT_INFO]
 
     def reference_path(self, problem_id: str) -> Path:
         raise UsageError("a learner kit holds no reference solutions: this needs the instructor's install")
@@ -266,5 +258,5 @@ def open_set(root: Path, cache: Cache, *, create: bool = False) -> SourceSet:
 def installed_set(cache: Cache, root: Path = ROOT) -> ProblemSet:
     """The set this install of the judge comes with: a learner kit's released problems, or the built-in set."""
     if (root / "problems" / KIT_MARKER).is_file():
-        return KitSet(root / "problems")
+        return KitSet(root)
     return SourceSet(root, cache)
