@@ -160,7 +160,8 @@ def batch(
     report = BatchReport(out_dir, before=stored_statuses(out_dir), skipped=hidden_folders(class_dir))
     if on_start:
         on_start(len(students) * len(chosen_), report.skipped)
-    todo: dict[Task, str] = {}
+    todo: list[Task] = []
+    keys: dict[tuple[str, str], str] = {}  # each task's resume key, by (learner, problem)
     for student in students:
         for pid in chosen_:
             task = read_task(class_dir, student, pid)
@@ -172,19 +173,20 @@ def batch(
                 if on_result:
                     on_result(task, stored, True)
             else:
-                todo[task] = key
+                todo.append(task)
+                keys[(student, pid)] = key
     if todo and executor == "local":
         context.zygote(batch=True)  # started now, it imports JAX and Flax while the expected outputs are computed
     n_workers = workers or os.cpu_count() or 1
     _warm_expected(context, chosen_, hidden_seed, n_workers)
     timed_out = []
-    for task, result in run(list(todo), options, n_workers, context):
+    for task, result in run(todo, options, n_workers, context):
         if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
             timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
             continue
-        _done(out_dir, task, todo[task], result, report, on_result)
+        _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
     for task, result in run(timed_out, options, 1, context):  # one at a time, with nothing beside it
-        _done(out_dir, task, todo[task], result, report, on_result)
+        _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
     write_class_reports(out_dir, students, chosen_, report.results, show_hidden=show_hidden)
     return report
 
