@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.model.errors import SolutionUnavailable
+from grader.model.errors import SolutionUnavailable, UnknownProblem
 from grader.practice.progress import load_progress
 from grader.sets.store import ProblemSet
 
@@ -14,7 +14,8 @@ def solution(source: ProblemSet, data_dir: Path | None, problem_id: str) -> tupl
 
     Raises SolutionUnavailable with the one line to show otherwise.
     """
-    source.load(problem_id)  # an unknown problem is said as such
+    if problem_id not in source.ids():  # not `load`: a set without this problem's reference says so below
+        raise UnknownProblem(problem_id, source.ids())
     if source.kit:
         raise SolutionUnavailable("this copy of the judge has no solutions: a learner kit ships none")
     reference = source.reference_path(problem_id)
