@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import clean_env, judge_path  # noqa: E402
 
-from grader.sets import problems  # noqa: E402
+from grader.context import Context  # noqa: E402
 
 PAIRS = (
     "decoder_layer:correct_jax_float32.py",  # eager jnp; the reference is NumPy: nothing of it is cached
@@ -61,7 +61,7 @@ def grade_twice(judge: str, problem: str, source: Path, service: str, root: Path
     work = Path(tempfile.mkdtemp(dir=root))
     for learner in ("a", "b"):
         (work / "class" / learner).mkdir(parents=True)
-        fn = problems.load_problem(problem).meta.function
+        fn = Context.from_environment().problems.load(problem).meta.function
         (work / "class" / learner / f"{problem}.py").write_text(PRELUDE + source.read_text() + EPILOGUE.format(fn=fn))
     env = clean_env(JUDGE_CACHE_DIR=str(work / "cache"), JUDGE_COMPILE_SERVICE=service)
     cmd = [judge, "batch", str(work / "class"), "--out", str(work / "out"), "--problems", problem, "--workers", "1"]

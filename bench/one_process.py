@@ -25,22 +25,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from grader.model.cache import xla_flags  # noqa: E402
+from grader.context import Context  # noqa: E402
+
+CONTEXT = Context.from_environment()  # the built-in set ($JUDGE_PROBLEMS: another), the cache and XLA flags
 
 Job = tuple[str, Path, str, list[str], list[dict]]  # problem, file, function, argument names, inputs
 
 
 def jobs_of(folder: Path) -> list[Job]:
-    from grader.sets import problems
+    from grader.sets.hidden import grading_cases
     from grader.sets.inputs import make_inputs
 
+    problems = CONTEXT.problems
     jobs = []
     for path in sorted(folder.glob("*.py")):
         text = path.read_text()
         if "os._exit" in text or "while True" in text:
             continue
-        problem = problems.load_problem(path.stem)
-        inputs = [make_inputs(problem.meta, c) for c in problems.grading_cases(problem, None)]
+        problem = problems.load(path.stem)
+        inputs = [make_inputs(problem.meta, c) for c in grading_cases(problem, problems, None)]
         jobs.append((path.stem, path, problem.meta.function, [a.name for a in problem.meta.args], inputs))
     return jobs
 
@@ -49,8 +52,7 @@ def grade_in_this_process(jobs: list[Job]) -> None:
     """Each case as `runner.run_job` calls it: compiled whole where `traced` allows, else eagerly."""
     import jax
 
-    from grader.child import runner
-    from grader.child import traced
+    from grader.child import runner, traced
 
     for pid, path, function, arg_names, inputs in jobs:
         spec = importlib.util.spec_from_file_location(f"learner_{pid}", path)
@@ -93,14 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     from throughput import make_class
 
-    from grader.sets import problems
-
-    ids = problems.problem_ids()[:2] if args.smoke else problems.problem_ids()
+    ids = CONTEXT.problems.ids()[:2] if args.smoke else CONTEXT.problems.ids()
     learners = 2 if args.smoke else args.learners
     with tempfile.TemporaryDirectory(prefix="judge-bench-") as tmp:
         root = Path(tmp)
         make_class(root, learners, ids)
-        os.environ["XLA_FLAGS"] = xla_flags()
+        os.environ["XLA_FLAGS"] = CONTEXT.cache.xla_flags  # $XLA_FLAGS, else the judge's own
         os.environ["JAX_PLATFORMS"] = "cpu"
         import flax.linen  # noqa: F401
         import jax

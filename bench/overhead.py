@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import clean_env, judge_path  # noqa: E402
 
-from grader.sets import problems  # noqa: E402
+from grader.context import Context  # noqa: E402
+from grader.sets.inputs import make_inputs  # noqa: E402
 
 
 def timed(cmd: list[str]) -> float:
@@ -37,18 +38,19 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one repetition of two problems (for CI)")
     args = parser.parse_args()
-    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.problem_ids()
+    problems = Context.from_environment().problems  # the built-in set ($JUDGE_PROBLEMS: another)
+    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.ids()
     reps = 1 if args.smoke else args.reps
     judge = judge_path()
     tmp = Path(tempfile.mkdtemp())
     print(f"{'problem':30s} {'judge s':>8s} {'plain s':>8s} {'overhead s':>10s}")
     overheads = []
     for pid in ids:
-        problem = problems.load_problem(pid)
+        problem = problems.load(pid)
         submission = sorted((ROOT / "tests" / "submissions" / pid).glob("correct_*.py"))[0]
         arrays, scalars = {}, []
         for i, case in enumerate(problem.cases):
-            x = problems.make_inputs(problem.meta, case)
+            x = make_inputs(problem.meta, case)
             scalars.append({k: v for k, v in x.items() if not isinstance(v, np.ndarray)})
             arrays.update({f"{i}.{k}": v for k, v in x.items() if isinstance(v, np.ndarray)})
         inputs = tmp / f"{pid}.npz"

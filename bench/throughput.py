@@ -33,7 +33,9 @@ from conftest import Sampler, descendants, pitfall_submission  # noqa: E402
 
 from common import clean_env, judge_path  # noqa: E402
 
-from grader.sets import problems  # noqa: E402
+from grader.context import Context  # noqa: E402
+
+PROBLEMS = Context.from_environment().problems  # the set `judge batch` grades: the built-in one ($JUDGE_PROBLEMS)
 
 CRASH = "import os\n\n\ndef {fn}(*args, **kwargs):\n    os._exit(3)\n"
 LOOP = "def {fn}(*args, **kwargs):\n    while True:\n        pass\n"
@@ -48,7 +50,7 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
         student = f"learner{n:03d}"
         (root / "class" / student).mkdir(parents=True)
         for pid in ids:
-            fn = problems.load_problem(pid).meta.function
+            fn = PROBLEMS.load(pid).meta.function
             r = rng.random()
             kind = (
                 "correct"
@@ -66,7 +68,7 @@ def make_class(root: Path, learners: int, ids: list[str], seed: int = 0) -> dict
             if kind == "correct":
                 shutil.copy(rng.choice(sorted((ROOT / "tests" / "submissions" / pid).glob("correct_*.py"))), target)
             elif kind == "wrong":
-                name = rng.choice(sorted(problems.pitfall_messages(problems.load_problem(pid))))
+                name = rng.choice(sorted(PROBLEMS.pitfall_messages(PROBLEMS.load(pid))))
                 shutil.copy(pitfall_submission(pid, name, scratch), target)
             elif kind == "crash":
                 target.write_text(CRASH.format(fn=fn))
@@ -118,7 +120,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     judge = judge_path()
-    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else problems.problem_ids()
+    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else PROBLEMS.ids()
     learners = 3 if args.smoke else args.learners
     root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
     kinds = make_class(root, learners, ids)

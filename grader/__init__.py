@@ -1,6 +1,7 @@
 """judge: grades learners' JAX, Flax and NumPy functions against trusted references.
 
-The library API (grader/api.py; the `judge` command line wraps these functions) and its data.
+The library API (grader/api.py; the `judge` command line wraps these functions) and its data. A class is graded
+with `grader.api.batch` (`grader.batch` is the package that does it).
 
 Example:
     >>> from grader import grade
@@ -13,7 +14,6 @@ import importlib
 _HOME = {
     "grade": "grader.api",
     "check_function": "grader.api",
-    "batch": "grader.api",
     "gradescope": "grader.api",
     "release": "grader.api",
     "autograder": "grader.api",

@@ -8,7 +8,7 @@ import os
 import time
 
 import pytest
-from conftest import HOSTILE, SUBMISSIONS, Sampler, descendants, strong_level
+from conftest import HOSTILE, SUBMISSIONS, Sampler, context, descendants, strong_level
 
 from grader.api import grade
 from grader.model.problem import Limits
@@ -143,8 +143,6 @@ def test_the_learner_cannot_leave_its_cgroup(level, mechanism, tmp_path):
 
 def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_path, monkeypatch, mechanism):
     """A CPU-time limit does not depend on the machine's load: only wall-clock timeouts are graded again alone."""
-    from conftest import context
-
     from grader.api import batch
     from grader.batch import run as batch_module
 
@@ -154,9 +152,9 @@ def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_p
     def recording(*args):
         run = real(*args)
 
-        def wrapped(tasks, options, workers, context):
+        def wrapped(tasks, options, workers, ctx):
             runs.append(sorted(t.student for t in tasks))
-            return run(tasks, options, workers, context)
+            return run(tasks, options, workers, ctx)
 
         return wrapped
 
