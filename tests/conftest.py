@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -18,6 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 assert ROOT == INSTALLED  # the tests grade the checkout's own problems
 SUBMISSIONS = ROOT / "tests" / "submissions"
 HOSTILE = ROOT / "tests" / "hostile"
+KIT_IDS = ("mha_cross", "cross_attention_block")  # the problems of the learner kit that `kit` releases
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="tests/test_golden.py: rewrite the golden folders' expected.json and expected.txt from the judge's output",
+    )
 
 
 def strong_level() -> str:
@@ -142,3 +153,46 @@ class Sampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+# ---------------------------------------------------------------- the learner kit, released once per session
+# (tests/test_courses.py checks the kit and says how the venv is made; tests/test_golden.py grades with its `judge`)
+
+
+def deps_site() -> str:
+    import jax
+
+    return str(Path(jax.__file__).resolve().parent.parent)
+
+
+def scratch(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "kit"
+    proc = judge("release", str(out), "--problems", ",".join(KIT_IDS), timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def kit_venv(kit):
+    home = scratch("judge-kit-")
+    venv = home / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], check=True)
+    purelib = run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True
+    ).stdout.strip()
+    Path(purelib, "offline-deps.pth").write_text(deps_site() + "\n")
+    wheel = next(kit.glob("*.whl"))
+    proc = run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (home / "work").mkdir()
+    yield venv, Path(purelib), home / "work"
+    shutil.rmtree(home, ignore_errors=True)

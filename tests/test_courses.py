@@ -14,32 +14,28 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SUBMISSIONS, context, judge, judge_command, pitfall_submission, strong_level
+from conftest import (
+    KIT_IDS,
+    ROOT,
+    SUBMISSIONS,
+    context,
+    deps_site,
+    judge,
+    judge_command,
+    pitfall_submission,
+    run,
+    scratch,
+    strong_level,
+)
 
 from grader.sets.hidden import hidden_cases
 
-KIT_IDS = ("mha_cross", "cross_attention_block")
 AG_IDS = ("mha_cross", "cross_attention_mask")
 SECRET = "s3cret"
-
-
-def deps_site() -> str:
-    import jax
-
-    return str(Path(jax.__file__).resolve().parent.parent)
-
-
-def scratch(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
-
-
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
 
 
 def one_line_refusal(proc: subprocess.CompletedProcess, *words: str) -> None:
@@ -50,31 +46,6 @@ def one_line_refusal(proc: subprocess.CompletedProcess, *words: str) -> None:
 
 
 # ---------------------------------------------------------------- the learner kit
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("release") / "kit"
-    proc = judge("release", str(out), "--problems", ",".join(KIT_IDS), timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
-@pytest.fixture(scope="session")
-def kit_venv(kit):
-    home = scratch("judge-kit-")
-    venv = home / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], check=True)
-    purelib = run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True
-    ).stdout.strip()
-    Path(purelib, "offline-deps.pth").write_text(deps_site() + "\n")
-    wheel = next(kit.glob("*.whl"))
-    proc = run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", str(wheel)])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (home / "work").mkdir()
-    yield venv, Path(purelib), home / "work"
-    shutil.rmtree(home, ignore_errors=True)
 
 
 def kit_judge(kit_venv, *args: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,6 @@
+import numpy as np
+
+
+def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
+    keep = (np.asarray(encoder_ids) != pad_id).astype(np.float32)
+    return np.repeat(keep[:, None, None, :], decoder_len, axis=2)

@@ -1,0 +1,7 @@
+import time
+
+time.sleep(3600)
+
+
+def cross_attention_mask(encoder_ids, decoder_len, pad_id=0):
+    return None
