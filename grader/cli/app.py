@@ -71,10 +71,9 @@ def usage(e: UsageError, context: Context | None = None, as_json: bool = False) 
     message = str(e)
     if isinstance(e, UnknownProblem):
         near = difflib.get_close_matches(e.problem_id, e.valid, n=1, cutoff=0.6)
-        hint = f"did you mean {near[0]!r}? " if near else ""
-        message = f"unknown problem {e.problem_id!r}; {hint}valid ids: {', '.join(e.valid)}"
+        message = commands.unknown_problem(e.problem_id, near[0] if near else None, e.valid)
     elif isinstance(e, BwrapUnusable):
-        message = f"the bwrap sandbox is not usable here: {advice()}"
+        message = commands.bwrap_unusable(advice())
     elif isinstance(e, WeakSandbox):
         message = commands.weak_sandbox(e.command, advice())
     if as_json:

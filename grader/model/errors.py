@@ -11,6 +11,9 @@ an internal error, never mistaken for a usage error.
       ProblemError        a malformed problem folder: names the file and the field
       SandboxError        the sandbox itself failed: an internal error, never the learner's fault
       Unreadable          a hand-in that cannot be read as what its name says (becomes the learner's Result)
+
+The child side's own exceptions never reach a caller: a `BadFrame` (grader/child/protocol.py) becomes the learner's
+crash, and the compile server's `Refused` a local compile in the learner's process.
 """
 
 from __future__ import annotations

@@ -50,6 +50,19 @@ def gradescope_found(problem_id: str, file: str) -> str:
     return _("{problem}: graded {file}").format(problem=problem_id, file=file)
 
 
+def unknown_problem(problem_id: str, near: str | None, valid: list[str]) -> str:
+    said = (
+        _("unknown problem {id!r}; did you mean {near!r}? valid ids: {valid}")
+        if near
+        else _("unknown problem {id!r}; valid ids: {valid}")
+    )
+    return said.format(id=problem_id, near=near, valid=", ".join(valid))
+
+
+def bwrap_unusable(advice: str) -> str:
+    return _("the bwrap sandbox is not usable here: {advice}").format(advice=advice)
+
+
 def weak_sandbox(command: str, advice: str) -> str:
     """Why `judge batch` or `judge gradescope` refuses to grade others at the weak level, and what to do."""
     if command == "gradescope":
