@@ -170,21 +170,29 @@ def run(
     problem_id: str,
     file: Path | None,
     limits: Limits,
+    *,
     progress: Callable[[str, int], None] | None = None,
+    started: Callable[[Path, int], None] | None = None,
 ) -> Run:
-    """`judge run`: grade ./ID.py (or ./ID.ipynb, or `file`) and keep the outcome in the learner's progress."""
-    result = grade(problem_id, submission_of(problem_id, file), limits=limits, progress=progress, context=context)
+    """`judge run`: grade ./ID.py (or ./ID.ipynb, or `file`) and keep the outcome in the learner's progress.
+    `started` is told the file and its number of cases as the grading starts (when the file is there)."""
+    path = submission_of(problem_id, file)
+    if started is not None and _is_file(path):
+        started(path, len(_problem(context, problem_id).cases))
+    result = grade(problem_id, path, limits=limits, progress=progress, context=context)
     return Run(result, _record(context, result))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def submission_of(problem_id: str, file: Path | None) -> Path:
     """The file `judge run` grades: `file`, else ./ID.py, else ./ID.ipynb."""
     return file or find_submission(Path("."), problem_id)[0]
-
-
-def case_count(context: Context, problem_id: str) -> int:
-    """How many public cases a problem has."""
-    return len(_problem(context, problem_id).cases)
 
 
 def _record(context: Context, result: Result) -> str:
@@ -207,20 +215,15 @@ def watch(
     """`judge run --watch`: grade, then grade again after every save, with one zygote throughout; runs until
     interrupted (KeyboardInterrupt). A usage error before the first result is raised; later ones (the file gone
     for a moment while an editor saves) go to `on_error`."""
-    graded: list[Run] = []
-
-    def regrade() -> None:
+    for count, _ in enumerate(filewatch.saves(path)):
         try:
             outcome = run(context, problem_id, path, limits)
         except UsageError as e:
-            if not graded:
+            if count == 0:
                 raise
             on_error(e)
         else:
-            graded.append(outcome)
             on_result(outcome)
-
-    filewatch.watch(path, regrade)
 
 
 def check_function(

@@ -268,7 +268,8 @@ def test_watch_calls_again_only_after_a_change_has_settled(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        filewatch.watch(path, lambda: calls.append(path.read_text()), sleep=sleep)
+        for _ in filewatch.saves(path, sleep=sleep):
+            calls.append(path.read_text())
     assert calls == ["a", "ccc"]
 
 

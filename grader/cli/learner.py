@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -105,7 +106,9 @@ def run(
             raise UsageError("--watch prints a table per save; it does not go with --json")
         if watch:
             _watch(context, problem_id, file or Path(f"{problem_id}.py"), limits)
-        outcome = _graded(context, problem_id, api.submission_of(problem_id, file), limits, as_json)
+        with contextlib.nullcontext() if as_json else RunProgress(err, out, problem_id) as shown:
+            progress, started = (None, None) if shown is None else (shown.update, shown.start)
+            outcome = api.run(context, problem_id, file, limits, progress=progress, started=started)
     except UsageError as e:
         raise usage(e, context, as_json) from None
     result = outcome.result
@@ -133,22 +136,6 @@ def run(
 def _advice() -> str:
     fix = api.bubblewrap_fix()
     return commands.bubblewrap_advice(fix.installed, fix.command)
-
-
-def _graded(context: Context, problem_id: str, path: Path, limits: Limits, as_json: bool) -> api.Run:
-    """Grade; but for --json, say at once what is being graded and, on a terminal, show each step until the
-    result is in."""
-    if as_json:
-        return api.run(context, problem_id, path, limits)
-    n = api.case_count(context, problem_id)
-    try:
-        exists = path.is_file()
-    except OSError:
-        exists = False
-    if exists:  # else the grading says what is wrong with the path
-        out.print(Text(visible(commands.grading(path.name, problem_id, n))), highlight=False)
-    with RunProgress(err, path.name, n) as progress:
-        return api.run(context, problem_id, path, limits, progress=progress.update)
 
 
 def _watch(context: Context, problem_id: str, path: Path, limits: Limits) -> None:

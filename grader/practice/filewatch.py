@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -15,16 +15,14 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-def watch(
-    path: Path, regrade: Callable[[], None], *, poll_s: float = 0.25, sleep: Callable[[float], None] = time.sleep
-) -> None:
-    """Call `regrade` now and after every save of `path`, until interrupted (KeyboardInterrupt propagates).
+def saves(path: Path, *, poll_s: float = 0.25, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+    """Yield now and after every save of `path`, without end (KeyboardInterrupt, Ctrl-C, propagates).
 
     Polls the file's mtime, size and inode (no dependency, works on every file system) and waits
-    until they stop changing, so a save written in several pieces is graded once.
+    until they stop changing, so a save written in several pieces is yielded once.
     """
     seen = _stamp(path)
-    regrade()
+    yield
     while True:
         sleep(poll_s)
         now = _stamp(path)
@@ -34,4 +32,4 @@ def watch(
         if _stamp(path) != now:
             continue  # still being written
         seen = now
-        regrade()
+        yield

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.model.verdict import Result, Status
-from grader.render import wording
+from grader.render import commands, wording
 from grader.render.textsafe import visible
 from grader.render.wording import _
 
@@ -25,22 +25,31 @@ if TYPE_CHECKING:
 
 
 class RunProgress:
-    """`with RunProgress(console, "mha_cross.py", 4) as p: grade(..., progress=p.update)`."""
+    """`with RunProgress(err, out, "mha_cross") as p: run(..., started=p.start, progress=p.update)`: once the file
+    is known, the line that says what is graded (on `out`), then the status line (on `console`, a terminal)."""
 
-    def __init__(self, console: Console, filename: str, n_cases: int):
-        self.console, self.filename, self.n_cases = console, filename, n_cases
+    def __init__(self, console: Console, out: Console, problem_id: str):
+        self.console, self.out, self.problem_id = console, out, problem_id
+        self.filename, self.n_cases = "", 0
         self._status: Spinner | None = None
         self._lock = threading.Lock()
         self._step, self._since, self._done = _("starting the sandbox"), time.monotonic(), 0
         self._running = False
 
     def __enter__(self) -> RunProgress:
+        return self
+
+    def start(self, path: Path, n_cases: int) -> None:
+        """The file being graded and its number of cases: say so, and show the steps from now on."""
+        from rich.text import Text
+
+        self.filename, self.n_cases = path.name, n_cases
+        self.out.print(Text(visible(commands.grading(path.name, self.problem_id, n_cases))), highlight=False)
         if self.console.is_terminal:
             self._status = self.console.status(self._text(), spinner="dots")
             self._status.__enter__()
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
-        return self
 
     def __exit__(self, *exc) -> None:
         if self._status is not None:
