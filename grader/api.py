@@ -22,7 +22,7 @@ from grader.authoring.check import SECRETS, Check, check_problem
 from grader.authoring.scaffold import new_problem as scaffold
 from grader.batch.run import BatchReport, OnResult
 from grader.batch.run import batch as grade_class
-from grader.batch.tasks import read_submission
+from grader.batch.tasks import Options, Task, grade_task, read_submission
 from grader.context import Context
 from grader.grading import pipeline
 from grader.grading.in_notebook import CheckResult
@@ -95,18 +95,9 @@ def grade(
         )
     with _using(context, sandbox) as ctx:
         problem = _problem(ctx, problem_id)
-        path = Path(submission)
-        hand_in = _read(path, problem_id)
-        return pipeline.grade_submission(
-            problem,
-            ctx.problems,
-            hand_in,
-            ctx.zygote,
-            cases=grading_cases(problem, ctx.problems, hidden_seed),
-            limits=limits or problem.meta.limits,
-            level=ctx.level(),
-            progress=progress,
-        )
+        hand_in = _read(Path(submission), problem_id)
+        cases = grading_cases(problem, ctx.problems, hidden_seed)
+        return pipeline.grade_file(ctx, problem, hand_in, limits=limits, cases=cases, progress=progress)
 
 
 def _read(path: Path, problem_id: str) -> Submission:
@@ -280,11 +271,12 @@ class Listed:
     score: str
     runs: int
     hints_seen: int
-    hints: int | None  # None: it has no usable hints
+    hints: int | None  # None: it has no usable hints, or they were not asked for
 
 
-def problem_list(context: Context) -> list[Listed]:
-    """Every problem of the set, with the learner's mark, last score, runs and hints."""
+def problem_list(context: Context, *, with_hints: bool = False) -> list[Listed]:
+    """Every problem of the set, with the learner's mark, last score and runs (and, `with_hints`, how many hints
+    each has: that reads every hints.json, which only `judge progress` shows)."""
     stored = progress.load_progress(context.data_dir).problems
     out = []
     for pid in context.problems.ids():
@@ -292,10 +284,11 @@ def problem_list(context: Context) -> list[Listed]:
             title, malformed = context.problems.load(pid).meta.title, False
         except ProblemError as e:
             title, malformed = str(e), True
+        n_hints: int | None = None
         try:
-            n_hints: int | None = len(hints.load_hints(context.problems, pid))
+            n_hints = len(hints.load_hints(context.problems, pid)) if with_hints else None
         except ProblemError:
-            n_hints = None
+            pass
         mark, score = progress.mark(stored.get(pid))
         p = stored.get(pid) or progress.ProblemProgress()
         out.append(Listed(pid, title, malformed, mark, score, p.runs, p.hints_seen, n_hints))
@@ -398,33 +391,23 @@ def gradescope(
             context.problems.load(pid)
     except ProblemError as e:
         raise UsageError(str(e)) from None
-    level = context.level()
-    if not policy.guarded(level) and not allow_weak_sandbox:
+    if not policy.guarded(context.level()) and not allow_weak_sandbox:
         raise WeakSandbox("gradescope")
     warnings: list[str] = []
     try:
         graded: list[Result] = []
         found: list[str] = []
+        options = Options.of(context, hidden_seed)
         for pid in ids:
-            problem = context.problems.load(pid)
             path, choice = find_submission(submission_dir, pid, recursive=True)
             shown = str(path.relative_to(submission_dir))
             if path.exists():
                 found.append(commands.gradescope_found(pid, shown))
             if choice is not None:
                 warnings.append(f"{pid}: {wording.choice_note(choice)}")
-            graded.append(
-                pipeline.grade_submission(
-                    problem,
-                    context.problems,
-                    read_submission(path, shown, choice),
-                    lambda: context.zygote(batch=True),
-                    cases=grading_cases(problem, context.problems, hidden_seed),
-                    limits=problem.meta.limits,
-                    level=level,
-                )
-            )
-        extra = [*found, *(commands.warning(w) for w in warnings), commands.sandbox_line(sandbox_info(level))]
+            graded.append(grade_task(Task("learner", pid, read_submission(path, shown, choice)), context, options))
+        sandbox = commands.sandbox_line(sandbox_info(context.level()))
+        extra = [*found, *(commands.warning(w) for w in warnings), sandbox]
         document = gradescope_doc.document(graded, show_hidden=show_hidden, extra=extra)
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         document = gradescope_doc.could_not_grade(e)

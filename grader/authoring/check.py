@@ -11,6 +11,7 @@ import numpy as np
 
 from grader.context import Context
 from grader.grading.pipeline import grade_file
+from grader.grading.submission import Submission
 from grader.model.errors import ProblemError
 from grader.model.problem import Case, Hints, Problem
 from grader.model.verdict import FaultKind, Status
@@ -40,11 +41,11 @@ def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) 
     params = [a.arg for a in fns[0].args.args + fns[0].args.kwonlyargs] if fns else []
     wanted = [a.name for a in meta.args]
     yield ("stub has the declared signature", params == wanted, "" if params == wanted else f"{params} vs {wanted}")
-    stub = grade_file(context, problem, problem.stub_path)
+    stub = grade_file(context, problem, Submission.read(problem.stub_path))
     starter = all(c.fault is not None and c.fault.kind is FaultKind.STUB for c in stub.cases)
     yield ("stub raises NotImplementedError", stub.status is Status.ERROR and starter, stub.message)
 
-    ref = grade_file(context, problem, source.reference_path(problem_id))
+    ref = grade_file(context, problem, Submission.read(source.reference_path(problem_id)))
     yield ("reference passes every case", ref.passed, ref.message)
 
     same = all(_equal(make_inputs(meta, c), make_inputs(meta, c)) for c in problem.cases)

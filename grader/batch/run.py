@@ -151,12 +151,10 @@ def batch(
     class_dir, out_dir = Path(class_dir), Path(out_dir)
     chosen_ = chosen(context.problems, problem_ids)
     students = _check_inputs(class_dir, out_dir)
-    level = context.level()
-    if not guarded(level) and not allow_weak_sandbox:
+    if not guarded(context.level()) and not allow_weak_sandbox:
         raise WeakSandbox("batch")
     run = get_executor(executor, address)
-    cache = context.cache
-    options = Options(str(context.problems.root), str(cache.root), cache.xla_flags, level, hidden_seed, limits)
+    options = Options.of(context, hidden_seed, limits)
     report = BatchReport(out_dir, before=stored_statuses(out_dir), skipped=hidden_folders(class_dir))
     if on_start:
         on_start(len(students) * len(chosen_), report.skipped)

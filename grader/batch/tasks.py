@@ -41,6 +41,12 @@ class Options:
     hidden_seed: str | None = None
     limits: Limits | None = None
 
+    @classmethod
+    def of(cls, context: Context, hidden_seed: str | None = None, limits: Limits | None = None) -> Options:
+        """The options of gradings in this context (its set, cache and level)."""
+        root, cache = str(context.problems.root), context.cache
+        return cls(root, str(cache.root), cache.xla_flags, context.level(), hidden_seed, limits)
+
 
 def read_task(class_dir: Path, student: str, problem_id: str) -> Task:
     """The learner's hand-in for a problem, read once: the private copy every grading works from."""

@@ -96,8 +96,11 @@ class Trace:
     error: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"frames": list(self.frames), "raised_inside": self.raised_inside, "shapes": list(self.shapes)} | {
-            "error": self.error
+        return {
+            "frames": list(self.frames),
+            "raised_inside": self.raised_inside,
+            "shapes": list(self.shapes),
+            "error": self.error,
         }
 
 

@@ -70,7 +70,7 @@ def progress(
             raise usage(e, context) from None
         out.print(commands.progress_cleared(path), highlight=False)
         return
-    listed = api.problem_list(context)
+    listed = api.problem_list(context, with_hints=True)
     width = max((len(p.id) for p in listed), default=0)
     for p in listed:
         runs, hints = commands.runs(p.runs), commands.hints_seen(p.hints_seen, p.hints)

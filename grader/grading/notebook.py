@@ -32,31 +32,6 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture"}  # their body is Python that 
 _IPYTHON_LINE = re.compile(r"^\s*(?:[!%?]|[\w.]+\?\??\s*$|[\w.\[\]()*,][\w\s,.\[\]()*]*=\s*[!%])")
 
 
-@dataclass
-class Conversion:
-    """The module made of a notebook, and what was left out (cell numbers count code cells from 1)."""
-
-    name: str = ""
-    code_cells: int = 0
-    ipython_lines: list[tuple[int, str]] = field(default_factory=list)
-    skipped_cells: list[tuple[int, str, str, int | None]] = field(default_factory=list)  # (cell, why, error, line)
-    dropped: list[int] = field(default_factory=list)  # the cell of each statement left out
-    defined: list[str] = field(default_factory=list)  # top-level functions the notebook defines
-    has_function: bool = True
-
-    def note(self, function: str) -> NotebookNote:
-        return NotebookNote(
-            file=self.name,
-            function=function,
-            code_cells=self.code_cells,
-            ipython_lines=self.ipython_lines,
-            skipped_cells=self.skipped_cells,
-            dropped=self.dropped,
-            defined=self.defined,
-            has_function=self.has_function,
-        )
-
-
 def code_cells(data: bytes, name: str) -> list[str]:
     """The code cells' sources of an nbformat-4 notebook, in order; Unreadable when it is not one."""
     try:
@@ -90,13 +65,13 @@ def code_cells(data: bytes, name: str) -> list[str]:
     return sources
 
 
-def _without_ipython(src: str, cell: int, conv: Conversion) -> str | None:
+def _without_ipython(src: str, cell: int, note: NotebookNote) -> str | None:
     """The cell with its IPython lines made `pass` (so blocks stay valid); None for a non-Python cell magic."""
     lines = src.split("\n")
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     if first.startswith("%%"):
         magic = first[2:].split()[0] if first[2:].split() else ""
-        conv.ipython_lines.append((cell, first))
+        note.ipython_lines.append((cell, first))
         if magic not in PYTHON_CELL_MAGICS:
             return None
         at = next(i for i, ln in enumerate(lines) if ln.strip())
@@ -104,7 +79,7 @@ def _without_ipython(src: str, cell: int, conv: Conversion) -> str | None:
     out = []
     for line in lines:
         if _IPYTHON_LINE.match(line):
-            conv.ipython_lines.append((cell, line.strip()))
+            note.ipython_lines.append((cell, line.strip()))
             line = line[: len(line) - len(line.lstrip())] + "pass"
         out.append(line)
     return "\n".join(out)
@@ -182,17 +157,17 @@ def _analyse(unit: _Unit, text: str) -> None:
                 unit.calls_on = _root(node.value.func)
 
 
-def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
+def _units(src: str, cell: int, note: NotebookNote, room: int) -> list[_Unit]:
     try:
         tree = ast.parse(src)
     except SyntaxError as e:
-        conv.skipped_cells.append((cell, "python", str(e.msg), e.lineno))
+        note.skipped_cells.append((cell, "python", str(e.msg), e.lineno))
         return []
     except (ValueError, RecursionError, MemoryError) as e:
-        conv.skipped_cells.append((cell, "python", type(e).__name__, None))
+        note.skipped_cells.append((cell, "python", type(e).__name__, None))
         return []
     if len(tree.body) > room:
-        raise Unreadable.source(SourceProblem.NOTEBOOK_TOO_LONG, conv.name, limit=MAX_STATEMENTS)
+        raise Unreadable.source(SourceProblem.NOTEBOOK_TOO_LONG, note.file, limit=MAX_STATEMENTS)
     lines = src.split("\n")
     units: list[_Unit] = []
     for node in tree.body:
@@ -208,13 +183,13 @@ def _units(src: str, cell: int, conv: Conversion, room: int) -> list[_Unit]:
         try:
             _analyse(unit, text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. `return` outside a function
-            conv.dropped.append(cell)
+            note.dropped.append(cell)
             continue
         unit.text = text
         kept.append(unit)
         for node in unit.nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                conv.defined.append(node.name)
+                note.defined.append(node.name)
     return kept
 
 
@@ -249,27 +224,28 @@ def _needed(units: list[_Unit], function: str) -> list[bool]:
 def notebook_module(data: bytes, name: str, function: str) -> tuple[str, NotebookNote]:
     """The Python module graded for a notebook, by the rule in this module's docstring, and what of the notebook
     it kept. Raises Unreadable for a notebook that cannot be read at all."""
-    conv = Conversion(name=name)
+    sources = code_cells(data, name)
+    # What is left out is appended to the note's lists as the cells are read; has_function is set at the end.
+    note = NotebookNote(file=name, function=function, code_cells=len(sources))
     units: list[_Unit] = []
-    for cell, src in enumerate(code_cells(data, name), start=1):
-        conv.code_cells = cell
-        python = _without_ipython(src, cell, conv)
+    for cell, src in enumerate(sources, start=1):
+        python = _without_ipython(src, cell, note)
         if python is None:
-            conv.skipped_cells.append((cell, "magic", "", None))
+            note.skipped_cells.append((cell, "magic", "", None))
             continue
-        units.extend(_units(python, cell, conv, MAX_STATEMENTS - len(units)))
+        units.extend(_units(python, cell, note, MAX_STATEMENTS - len(units)))
     keep = _needed(units, function)
-    conv.has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or any(
+    has_function = any(keep[i] and function in u.binds for i, u in enumerate(units)) or any(
         keep[i] and u.star for i, u in enumerate(units)
     )
-    out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/notebook.py)."], 0
+    out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/grading/notebook.py)."], 0
     for i, u in enumerate(units):
         if not keep[i]:
             if not all(isinstance(n, ast.Pass) for n in u.nodes):  # an IPython line, already counted
-                conv.dropped.append(u.cell)
+                note.dropped.append(u.cell)
             continue
         if u.cell != last_cell:
             out.append(f"\n# --- cell {u.cell} ---")
             last_cell = u.cell
         out.append(u.text)
-    return "\n".join(out) + "\n", conv.note(function)
+    return "\n".join(out) + "\n", note.model_copy(update={"has_function": has_function})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,18 +131,17 @@ def grade_submission(
 def grade_file(
     context: Context,
     problem: Problem,
-    path: Path,
+    submission: Submission,
     *,
     limits: Limits | None = None,
     cases: list[Case] | None = None,
     progress: Progress | None = None,
 ) -> Result:
-    """A learner's file graded in the context's sandbox (`judge run`, `judge check` on a stub or a reference).
-    Raises OSError when the file cannot be read."""
+    """A learner's file graded in the context's sandbox (`judge run`, `judge check` on a stub or a reference)."""
     return grade_submission(
         problem,
         context.problems,
-        Submission.read(path),
+        submission,
         context.zygote,
         cases=list(problem.cases) if cases is None else cases,
         limits=limits or problem.meta.limits,
@@ -155,7 +153,7 @@ def grade_file(
 def judge_fault(e: BaseException) -> Fault:
     """A failure of the judge's own, as a fault: the sandbox's, or any other (with the exception)."""
     if isinstance(e, SandboxError):
-        return e.fault()
+        return Fault(kind=FaultKind.SANDBOX_FAILED, error=e.why.value, text=e.detail)
     detail = "".join(traceback.format_exception_only(type(e), e)).strip()
     return Fault(kind=FaultKind.JUDGE_FAILED, text=detail)
 
@@ -254,7 +252,7 @@ def interpret(
         message="",
         diagnosis=wording.diagnosis(mistake),
         fault=unrun,
-        stopped_by=run.fate if run.stopped_by_limit else None,
+        stopped_by=run.fate if run.limit in ("memory", "cpu", "tasks") else None,  # a summed limit ended the run
         mistake=mistake,
         notebook=notebook,
         choice=choice,

@@ -52,12 +52,10 @@ class Run:
     """What running the learner's code on the cases gave, as facts."""
 
     level: str
-    loaded: bool = True  # the file was imported and has the function
-    load_fault: Fault | None = None  # why it could not be
+    load_fault: Fault | None = None  # why the file could not be imported (or lacks the function)
     load_traceback: str = ""
     answers: dict[int, Answer] = field(default_factory=dict)
     fate: Fault | None = None  # why the cases without an answer have none (the run ended before them)
-    stopped_by_limit: bool = False  # a summed limit (memory, cpu, tasks) ended the run
     stdout: str = ""
     stderr: str = ""
     stdout_bytes: int = 0
@@ -127,9 +125,7 @@ def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits) -> Ru
     file, function = f"{problem.id}.py", problem.meta.function
     run = Run(
         level=outcome.level,
-        loaded=any(f.kind is Kind.IMPORTED for f, _ in outcome.frames),
         fate=_fate(outcome, limits),
-        stopped_by_limit=outcome.limit is not None,
         stdout=_kept(outcome.stdout, outcome.stdout_bytes),
         stderr=_kept(outcome.stderr, outcome.stderr_bytes),
         stdout_bytes=outcome.stdout_bytes,
@@ -255,7 +251,7 @@ class InProcessRunner:
         function = problem.meta.function
         if self.fn is None:
             fault, _ = from_child(child.missing_function(function, self.names), wording.your_namespace(), function)
-            return Run(level=self.level, loaded=False, load_fault=fault)
+            return Run(level=self.level, load_fault=fault)
         arg_names = [a.name for a in problem.meta.args]
         run = Run(level=self.level)
         start = time.perf_counter()

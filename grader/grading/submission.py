@@ -56,8 +56,10 @@ class Submission:
         if notebook:
             data = strip_outputs(data)
             if max_source is not None and len(data) > max_source:
-                too_large = Fault(kind=FaultKind.REFUSED, error=Refusal.CELLS_TOO_LARGE.value, file=path.name)
-                return cls(shown, None, path.suffix, too_large.model_copy(update={"limit": max_source >> 20}), choice)
+                refused = Fault(
+                    kind=FaultKind.REFUSED, error=Refusal.CELLS_TOO_LARGE.value, file=path.name, limit=max_source >> 20
+                )
+                return cls(shown, None, path.suffix, refused, choice)
         return cls(shown, data, path.suffix, None, choice)
 
     def source(self, function: str) -> tuple[str, NotebookNote | None]:

@@ -18,7 +18,11 @@ crash, and the compile server's `Refused` a local compile in the learner's proce
 
 from __future__ import annotations
 
-from grader.model.verdict import Fault, FaultKind, NotebookNote, SandboxFailure, SourceProblem
+import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time only where a hand-in is read: the sandbox imports this before pydantic is loaded
+    from grader.model.verdict import Fault, NotebookNote, SourceProblem
 
 
 class JudgeError(Exception):
@@ -60,15 +64,22 @@ class ProblemError(JudgeError):
     """A malformed problem folder: names the file and the field."""
 
 
+class SandboxFailure(str, enum.Enum):
+    """How the sandbox itself failed (a sandbox_failed fault's error): never the learner's fault."""
+
+    CANNOT_IMPORT = "cannot_import"  # the zygote could not import a library: detail
+    CANNOT_START = "cannot_start"  # a learner's process could not be set up: detail
+    DID_NOT_START = "did_not_start"  # no word from it in time: detail (its stderr)
+    ZYGOTE_DIED = "zygote_died"  # twice in a row
+    OTHER = "other"  # detail
+
+
 class SandboxError(JudgeError):
     """The sandbox itself failed (not the learner's code): an internal error."""
 
     def __init__(self, why: SandboxFailure, detail: str = ""):
         self.why, self.detail = why, detail
         super().__init__(f"{why.value}: {detail}" if detail else why.value)
-
-    def fault(self) -> Fault:
-        return Fault(kind=FaultKind.SANDBOX_FAILED, error=self.why.value, text=self.detail)
 
 
 class Unreadable(JudgeError):
@@ -80,4 +91,6 @@ class Unreadable(JudgeError):
 
     @classmethod
     def source(cls, why: SourceProblem, file: str, **facts: object) -> Unreadable:
+        from grader.model.verdict import Fault, FaultKind
+
         return cls(Fault(kind=FaultKind.UNREADABLE, error=why.value, file=file, **facts))  # type: ignore[arg-type]

@@ -121,16 +121,6 @@ class Refusal(str, enum.Enum):
     LINKED_FOLDER = "linked_folder"  # file: the learner's folder is a link to another
 
 
-class SandboxFailure(str, enum.Enum):
-    """How the sandbox itself failed (FaultKind.SANDBOX_FAILED's error): never the learner's fault."""
-
-    CANNOT_IMPORT = "cannot_import"  # the zygote could not import a library: text
-    CANNOT_START = "cannot_start"  # a learner's process could not be set up: text
-    DID_NOT_START = "did_not_start"  # no word from it in time: text (its stderr)
-    ZYGOTE_DIED = "zygote_died"  # twice in a row
-    OTHER = "other"  # text
-
-
 class Where(Record):
     """The learner's line that was running when a time limit struck: reported by their own process (shown,
     never trusted)."""
@@ -226,10 +216,8 @@ class Diagnosis(Record):
     @property
     def cases_named(self) -> set[int]:
         """The cases its sentence names (a hidden one among them would give that case away)."""
-        named = {i for m in self.mistakes for i in m.cases} if self.kind in (DiagnosisKind.COMBINED,) else set()
-        if self.kind is DiagnosisKind.PARTIAL:
-            named = set(self.mistakes[0].cases)
-        if self.case is not None and self.kind is not DiagnosisKind.SHAPE:
+        named = {i for m in self.mistakes for i in m.cases}  # a named mistake's cases are not said: it has none
+        if self.case is not None and self.kind is not DiagnosisKind.SHAPE:  # a shape hint does not say its case
             named.add(self.case)
         return named
 

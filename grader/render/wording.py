@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 
+from grader.model.errors import SandboxFailure
 from grader.model.verdict import (
     CaseResult,
     ChoiceNote,
@@ -23,7 +24,6 @@ from grader.model.verdict import (
     NotebookNote,
     Refusal,
     Result,
-    SandboxFailure,
     SourceProblem,
     Status,
 )

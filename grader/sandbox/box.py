@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.child import protocol
 from grader.child.protocol import CHANNEL_MAX, BadFrame, Frame, Kind
-from grader.model.errors import SandboxError
-from grader.model.verdict import SandboxFailure
+from grader.model.errors import SandboxError, SandboxFailure
 from grader.sandbox import cgroups, reaper
 from grader.sandbox.capture import Capture
 from grader.sandbox.outcome import MAX_FRAMES, Outcome

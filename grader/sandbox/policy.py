@@ -26,10 +26,10 @@ from grader.sandbox import cgroups
 from grader.child import confine
 from grader.model.cache import Cache
 from grader.model.errors import BwrapUnusable, UsageError
-from grader.model.verdict import SandboxInfo
 
 if TYPE_CHECKING:
     from grader.model.problem import Limits
+    from grader.model.verdict import SandboxInfo
 
 LEVELS = ("bwrap", "process")
 STARTUP_S = 60.0  # the runtime's own start (importing numpy/jax), never charged to the learner
@@ -176,7 +176,9 @@ def guarded(level: str) -> bool:
 
 def info(level: str) -> SandboxInfo:
     """What a level keeps a learner from, and what bounds the memory, tasks and CPU time of all a learner's
-    processes together: facts for the people who read a grade (grader/render/wording.py words them)."""
+    processes together: facts for the people who read a grade (grader/render/commands.py words them)."""
+    from grader.model.verdict import SandboxInfo  # here: the policy is imported before pydantic is loaded
+
     landlock = confine.landlock_abi() if level != "bwrap" and confinable() else 0
     return SandboxInfo(level=level, landlock_abi=landlock, bounds=cgroups.mechanism(cgroups_allowed()))
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from grader.child import protocol
 from grader.model.cache import Cache
-from grader.model.errors import SandboxError
-from grader.model.verdict import SandboxFailure
+from grader.model.errors import SandboxError, SandboxFailure
 from grader.sandbox import compile_service, reaper
 from grader.sandbox.capture import Capture
 from grader.sandbox.policy import (

@@ -203,3 +203,14 @@ def test_the_child_runs_as_a_script_without_the_judge(tmp_path):
     proc = subprocess.run([sys.executable, "-I", str(probe)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[]", "runner"]
+
+
+def test_the_sandbox_starts_before_the_heavier_imports():
+    """`judge run` starts its zygote before the judge's own imports (grader/launch.py): the sandbox's modules
+    load neither pydantic nor numpy, nor rich or typer."""
+    import subprocess
+
+    heavy = "{'pydantic', 'numpy', 'rich', 'typer'}"
+    probe = f"import sys, grader.sandbox.box, grader.launch; print(sorted(set(sys.modules) & {heavy}))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.split() == ["[]"], proc.stdout + proc.stderr
