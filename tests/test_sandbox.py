@@ -168,6 +168,55 @@ def test_outside_files_cannot_be_changed(tmp_path, guarded_level):
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def sysv_keys() -> set[int]:
+    keys = set()
+    for table in ("shm", "msg"):
+        for line in Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]:
+            keys.add(int(line.split()[0]))
+    return keys
+
+
+def remove_sysv(key: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for ident in (libc.shmget(key, 0, 0), libc.msgget(key, 0)):
+        if ident >= 0:
+            libc.shmctl(ident, 0, None)  # IPC_RMID (the same number for both)
+            libc.msgctl(ident, 0, None)
+
+
+def test_nothing_outside_changes_mode_owner_or_times_and_no_ipc_outlives_the_sandbox(tmp_path, guarded_level):
+    """Landlock rules opening files only; as root the learner had uid 0 and owned the judge's files. Neither a
+    file's metadata nor System V IPC (which would outlive the sandbox, outside its memory limit) is reachable."""
+    victim = tmp_path / "class" / "bob" / "grades.csv"
+    victim.parent.mkdir(parents=True)
+    victim.write_text("bob,10\n")
+    os.chmod(victim, 0o644)
+    key = 0x4A000000 + int.from_bytes(os.urandom(2), "little")
+    path = tmp_path / "class" / "alice" / f"{MASK}.py"
+    path.parent.mkdir()
+    code = (HOSTILE / "change_metadata.py").read_text()
+    path.write_text(code.replace("/nonexistent", str(victim)).replace("KEY = 0", f"KEY = {key}"))
+    before = os.stat(victim)
+    try:
+        _, doc, _ = run_hostile("", guarded_level, path=path)
+        left = key in sysv_keys()
+    finally:
+        remove_sysv(key)
+    assert "CHANGED nothing" in doc["message"], doc["message"]
+    assert "'0'" not in doc["message"].split("uid=")[1]  # real, effective and saved uid: never root
+    assert not left
+    after = os.stat(victim)
+    assert (after.st_mode, after.st_uid, after.st_gid, after.st_mtime_ns) == (
+        before.st_mode,
+        before.st_uid,
+        before.st_gid,
+        before.st_mtime_ns,
+    )
+    assert os.listxattr(victim) == []
+
+
 def test_learner_runs_unprivileged_when_the_judge_is_root(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("the judge is not root here")
@@ -337,7 +386,10 @@ def test_learners_of_one_zygote_cannot_see_each_other(tmp_path, isolated, reques
 
 
 def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner(unconfined):
-    """Only the unconfined process level lets a learner reach the zygote; the next sandbox gets a new one."""
+    """Only the unconfined process level of a judge that is not root lets a learner reach the zygote (a root
+    judge's learner has a uid of its own); either way the next sandbox gets a new zygote."""
+    import signal
+
     from grader import grade
 
     killer = HOSTILE / "kill_zygote.py"
@@ -345,8 +397,16 @@ def test_a_learner_killing_the_zygote_does_not_fail_the_next_learner(unconfined)
         zygote = ctx.zygote()
         before = zygote.pid
         first = grade(MASK, killer, context=ctx)
-        assert first.status.value == "wrong_answer"  # it ran, killed the zygote, and returned zeros
+        if os.geteuid() == 0:
+            assert first.status.value == "error" and "Operation not permitted" in first.message, first.message
+            assert zygote.pid == before
+            os.kill(before, signal.SIGKILL)  # as the learner of a judge that is not root does
+        else:
+            assert first.status.value == "wrong_answer"  # it ran, killed the zygote, and returned zeros
         stat = Path(f"/proc/{before}/stat")
+        deadline = time.monotonic() + 5
+        while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # dead, maybe not reaped
         again = grade(MASK, ctx.problems.reference_path(MASK), context=ctx)
         assert again.status.value == "passed", again.message

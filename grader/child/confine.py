@@ -8,7 +8,8 @@ only, and nothing of the judge: the sandboxed child imports this file on its own
   folders; from ABI 6 (Linux 6.12) it also stops signals to processes outside the domain, so a learner
   cannot kill the judge that runs as the same user; from ABI 4 it denies TCP bind and connect.
 * seccomp refuses every socket but AF_UNIX (no UDP, raw or netlink sockets either) and io_uring, which
-  could open sockets behind seccomp's back.
+  could open sockets behind seccomp's back; for learners also what Landlock does not rule: changing a file's
+  mode, owner, times and attributes, and System V IPC and message queues, which outlive the process.
 """
 
 from __future__ import annotations
@@ -130,36 +131,84 @@ def tree_except(root: str, hidden: list[str]) -> list[str]:
 # ---------------------------------------------------------------- seccomp
 
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-SYSCALLS = {"x86_64": {"socket": 41, "io_uring_setup": 425}, "aarch64": {"socket": 198, "io_uring_setup": 425}}
+# System call numbers by architecture (aarch64 has no chmod, chown, lchown, utime, utimes nor futimesat).
+SYSCALLS = {
+    "x86_64": {
+        "socket": 41, "io_uring_setup": 425, "ioctl": 16,
+        "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452,
+        "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260,
+        "utime": 132, "utimes": 235, "futimesat": 261, "utimensat": 280,
+        "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "setxattrat": 463,
+        "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199, "removexattrat": 466,
+        "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240,
+    },
+    "aarch64": {
+        "socket": 198, "io_uring_setup": 425, "ioctl": 29,
+        "fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "fchown": 55, "fchownat": 54, "utimensat": 88,
+        "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "setxattrat": 463,
+        "removexattr": 14, "lremovexattr": 15, "fremovexattr": 16, "removexattrat": 466,
+        "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180,
+    },
+}  # fmt: skip
+# What a learner's process is refused besides sockets. Landlock rules opening files, not changing what they
+# are: as the file's owner, a process changes its mode, owner, times and attributes without opening it. System V
+# IPC objects and POSIX message queues outlive the process that made them, outside its memory limit.
+LEARNER_REFUSED = (
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "futimesat", "utimensat",
+    "setxattr", "lsetxattr", "fsetxattr", "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    "shmget", "semget", "msgget", "mq_open",
+)  # fmt: skip
+# ioctl commands that change a file's flags (append-only, no-atime...) and project attributes: owners may.
+FILE_FLAG_IOCTLS = (0x40086602, 0x401C5820)  # FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR
 AF_UNIX = 1
 BPF_LD_W_ABS, BPF_JEQ, BPF_JGE, BPF_RET = 0x20, 0x15, 0x35, 0x06
-RET_ALLOW, RET_EACCES = 0x7FFF0000, 0x00050000 | 13
+RET_ALLOW, RET_EACCES, RET_EPERM = 0x7FFF0000, 0x00050000 | 13, 0x00050000 | 1
 
 
 def deny_sockets() -> None:
     """Refuse (EACCES) every socket but AF_UNIX, and io_uring. Raises OSError on an unknown architecture."""
+    deny_syscalls(())
+
+
+def deny_syscalls(refused: tuple[str, ...], sockets: bool = True) -> None:
+    """Refuse (EPERM) each system call in `refused` and, when it holds any, the ioctls that change a file's flags;
+    and io_uring, and with `sockets` (EACCES) every socket but AF_UNIX. Raises OSError on an unknown architecture."""
     arch = platform.machine()
     if arch not in AUDIT_ARCH:
-        raise OSError(95, f"no socket filter for the {arch} architecture")
+        raise OSError(95, f"no seccomp filter for the {arch} architecture")
     nr = SYSCALLS[arch]
+    numbers = [nr[name] for name in refused if name in nr]
 
     def op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
         return struct.pack("<HBBI", code, jt, jf, k)
 
     program = [
-        op(BPF_LD_W_ABS, 4),  # 0: seccomp_data.arch
-        op(BPF_JEQ, AUDIT_ARCH[arch], 1, 0),  # 1: our arch: go on; another (x32, compat): refuse
-        op(BPF_RET, RET_EACCES),  # 2
-        op(BPF_LD_W_ABS, 0),  # 3: seccomp_data.nr
-        op(BPF_JGE, 0x40000000, 0, 1),  # 4: x32 syscall numbers: refuse
-        op(BPF_RET, RET_EACCES),  # 5
-        op(BPF_JEQ, nr["io_uring_setup"], 0, 1),  # 6
-        op(BPF_RET, RET_EACCES),  # 7
-        op(BPF_JEQ, nr["socket"], 0, 3),  # 8: not socket(): allow
-        op(BPF_LD_W_ABS, 16),  # 9: args[0], the family (low half)
-        op(BPF_JEQ, AF_UNIX, 1, 0),  # 10
-        op(BPF_RET, RET_EACCES),  # 11
-        op(BPF_RET, RET_ALLOW),  # 12
+        op(BPF_LD_W_ABS, 4),  # seccomp_data.arch
+        op(BPF_JEQ, AUDIT_ARCH[arch], 1, 0),  # our arch: go on; another (x32, compat): refuse
+        op(BPF_RET, RET_EACCES),
+        op(BPF_LD_W_ABS, 0),  # seccomp_data.nr
+        op(BPF_JGE, 0x40000000, 0, 1),  # x32 syscall numbers: refuse
+        op(BPF_RET, RET_EACCES),
+        op(BPF_JEQ, nr["io_uring_setup"], 0, 1),
+        op(BPF_RET, RET_EACCES),
+    ]
+    for number in numbers:
+        program += [op(BPF_JEQ, number, 0, 1), op(BPF_RET, RET_EPERM)]
+    if numbers:  # ioctl(fd, cmd): args[1]'s low half is the command
+        program += [op(BPF_JEQ, nr["ioctl"], 0, 2 + 2 * len(FILE_FLAG_IOCTLS))]  # else: past the ioctl block
+        program += [op(BPF_LD_W_ABS, 24)]
+        for cmd in FILE_FLAG_IOCTLS:
+            program += [op(BPF_JEQ, cmd, 0, 1), op(BPF_RET, RET_EPERM)]
+        program += [op(BPF_RET, RET_ALLOW)]
+    if not sockets:
+        program += [op(BPF_RET, RET_ALLOW)]
+    program += [
+        op(BPF_JEQ, nr["socket"], 0, 3),  # not socket(): allow
+        op(BPF_LD_W_ABS, 16),  # args[0], the family (low half)
+        op(BPF_JEQ, AF_UNIX, 1, 0),
+        op(BPF_RET, RET_EACCES),
+        op(BPF_RET, RET_ALLOW),
     ]
     filters = ctypes.create_string_buffer(b"".join(program))
     fprog = struct.pack("<HxxxxxxQ", len(program), ctypes.addressof(filters))

@@ -387,6 +387,9 @@ class Spawn:
     workdir: str
     tmp_mb: int
     shm_mb: int
+    # Files opened as uid 0 still (a root judge whose runtime only root can reach): the process level has no
+    # mounts to show the runtime to another uid. Signals, limits and ownership are the learner's own uid's.
+    files_as_root: bool = False
     hide: list[str] = field(default_factory=list)  # folders covered by an empty tmpfs (the child's own code)
     # The process level's confinement (Landlock, seccomp): None where it is not applied.
     read: list[str] | None = None  # the only paths it may read

@@ -54,6 +54,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
 )
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+PR_SET_KEEPCAPS, CAP_SETUID = 8, 7
 CHANNEL_FD = 3  # where the learner's process finds its channel
 COMPILE_FD = compile_hook.FD  # and its connection to the compile service, when the judge runs one
 
@@ -207,10 +208,12 @@ def learner(
             confine.hide_listing(os.environ["JAX_COMPILATION_CACHE_DIR"])
     except (KeyError, OSError):
         pass  # no Landlock: as root, the folder's mode (0711) still hides them from a learner's own uid
-    drop_privileges(spec.uid)
+    drop_privileges(spec.uid, spec.files_as_root)
     if spec.read is not None and spec.write is not None:  # the process level: no namespaces to hide things in
         confine.restrict_files(spec.read, spec.write)
-        confine.deny_sockets()
+        confine.deny_syscalls(confine.LEARNER_REFUSED)
+    else:  # bwrap's namespaces have no network to refuse; and IPC there would still escape the memory bounds
+        confine.deny_syscalls(confine.LEARNER_REFUSED, sockets=False)
     os.environ.update({"HOME": spec.workdir, "TMPDIR": spec.workdir})
     os.chdir(spec.workdir)
     set_limits(spec.limits)
@@ -226,19 +229,29 @@ def set_limits(limits: dict[str, int]) -> None:
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def drop_privileges(uid: int | None) -> None:
+def drop_privileges(uid: int | None, files_as_root: bool = False) -> None:
     """No capabilities left in any set (the zygote has them, in bwrap's user namespace when not root), and
-    the learner's own uid when the judge is root."""
+    the learner's own uid when the judge is root: its real, effective and saved uid, and its file-system uid
+    too unless `files_as_root` (then only the files it opens are checked as uid 0's, within Landlock's rules)."""
     for cap in range(64):
         if LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) and ctypes.get_errno() != 22:  # EINVAL: no such capability
             raise OSError(ctypes.get_errno(), "could not drop capabilities")
     if LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) and ctypes.get_errno() != 22:
         raise OSError(ctypes.get_errno(), "could not clear ambient capabilities")
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     if uid is not None:
         os.setgroups([])
+        if files_as_root and LIBC.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0):
+            raise OSError(ctypes.get_errno(), "could not keep capabilities")
         os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+        os.setresuid(uid, uid, uid)  # the file-system uid follows
+        if files_as_root:  # CAP_SETUID, kept for this one call: back to opening files as uid 0
+            setuid_only = (ctypes.c_uint32 * 6)(1 << CAP_SETUID, 1 << CAP_SETUID, 0, 0, 0, 0)
+            if LIBC.capset(header, setuid_only):
+                raise OSError(ctypes.get_errno(), "could not raise CAP_SETUID")
+            LIBC.setfsuid(0)
+            if LIBC.setfsuid(-1) != 0:  # setfsuid returns the previous value: -1 changes nothing, so it reads it
+                raise OSError(1, "could not set the file-system uid")
     if LIBC.capset(header, (ctypes.c_uint32 * 6)()):  # effective, permitted, inheritable: all empty
         raise OSError(ctypes.get_errno(), "could not clear capabilities")
     if LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):

@@ -78,16 +78,19 @@ class Sandbox:
         self._spawn()
 
     def _spawn(self) -> None:
-        # As root, the learner runs as a random unprivileged uid of their own: always at the bwrap level, and at
-        # the process level where that uid can reach the runtime. At the process level, where the kernel has
-        # Landlock, it reads only the runtime and writes only its own folder, and opens no socket but AF_UNIX.
+        # As root, the learner runs as a random unprivileged uid of their own. At the process level where only
+        # root can reach the runtime (pyenv under /root), it opens files as uid 0 still (its file-system uid), but
+        # cannot signal the judge, and seccomp refuses it every change of a file's mode, owner, times or
+        # attributes. At the process level, where the kernel has Landlock, it reads only the runtime and writes
+        # only its own folder, and opens no socket but AF_UNIX.
         isolate = self.level == "bwrap"
-        own_uid = os.geteuid() == 0 and (isolate or others_can_run_runtime())
-        uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if own_uid else None
+        root = os.geteuid() == 0
+        uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 800_000 if root else None
+        files_as_root = root and not isolate and not others_can_run_runtime()
         read = write = None
         if not isolate:
             os.chmod(self._tmp, 0o700)
-            if uid is not None:
+            if uid is not None and not files_as_root:
                 os.chown(self._tmp, uid, uid)
             if confinable():
                 read, write = confinement(self._tmp, self.zygote.cache)
@@ -97,7 +100,8 @@ class Sandbox:
         spec = protocol.Spawn(
             isolate=isolate,
             uid=uid,
-            limits=rlimits(self.limits, own_uid),
+            files_as_root=files_as_root,
+            limits=rlimits(self.limits, uid is not None),
             workdir="/tmp" if isolate else self._tmp,
             tmp_mb=TMPFS_MB,
             shm_mb=SHM_MB,

@@ -78,17 +78,60 @@ def test_a_confined_process_cannot_signal_the_judge(tmp_path):
     assert in_child(child) == {"kill judge": "denied 1", "itself": "ok"}
 
 
+SOCKETS = {"tcp": "denied 13", "udp6": "denied 13", "netlink": "denied 13", "unix": "ok"}
+
+
+def sockets() -> dict[str, str]:
+    return {
+        "tcp": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()),
+        "udp6": attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
+        "netlink": attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()),
+        "unix": attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()),
+    }
+
+
 def test_only_unix_sockets_can_be_opened():
     def child():
         confine.deny_sockets()
+        return sockets()
+
+    assert in_child(child) == SOCKETS
+
+
+def test_a_learner_changes_no_file_metadata_and_makes_no_ipc_that_outlives_it(tmp_path):
+    """Landlock does not rule a file's mode, owner, times or attributes, nor System V IPC: seccomp refuses them,
+    and still refuses sockets (the filter's jumps cover both)."""
+    import ctypes
+    import fcntl
+
+    victim = tmp_path / "victim"
+    victim.write_text("x")
+    before = os.stat(victim)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def shm() -> None:
+        if libc.shmget(0, 1 << 20, 0o1000 | 0o600) < 0:  # IPC_PRIVATE, IPC_CREAT
+            raise OSError(ctypes.get_errno(), "shmget")
+
+    def child():
+        confine.deny_syscalls(confine.LEARNER_REFUSED)
+        fd = os.open(victim, os.O_RDONLY)
         return {
-            "tcp": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()),
-            "udp6": attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
-            "netlink": attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()),
-            "unix": attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()),
+            "chmod": attempt(lambda: os.chmod(victim, 0o4777)),
+            "fchmod": attempt(lambda: os.fchmod(fd, 0)),
+            "chown": attempt(lambda: os.chown(victim, 1234, 1234)),
+            "utime": attempt(lambda: os.utime(victim, (0, 0))),
+            "setxattr": attempt(lambda: os.setxattr(victim, "user.judge", b"1")),
+            "setflags": attempt(lambda: fcntl.ioctl(fd, 0x40086602, b"\x20\0\0\0\0\0\0\0")),
+            "shmget": attempt(shm),
+            "read": attempt(lambda: os.read(fd, 1)),
+            **sockets(),
         }
 
-    assert in_child(child) == {"tcp": "denied 13", "udp6": "denied 13", "netlink": "denied 13", "unix": "ok"}
+    denied = {k: "denied 1" for k in ("chmod", "fchmod", "chown", "utime", "setxattr", "setflags", "shmget")}
+    assert in_child(child) == {**denied, "read": "ok", **SOCKETS}
+    after = os.stat(victim)
+    assert (after.st_mode, after.st_uid, after.st_mtime_ns) == (before.st_mode, before.st_uid, before.st_mtime_ns)
 
 
 def test_tree_except_covers_everything_but_the_hidden_paths(tmp_path):
