@@ -48,3 +48,24 @@ def test_a_batch_with_internal_errors_writes_what_it_graded_and_exits_3(tmp_path
     assert "the reference is broken" in rows[("ann", "broken")]["message"]
     again = judge(*args)  # resumed: what was graded is reused; what the judge failed on is tried again
     assert again.returncode == 3 and "2 reused from the last run" in again.stderr and "2 regraded" in again.stderr
+
+
+def test_a_learner_folder_named_in_bytes_that_are_not_utf8_costs_no_one_their_grades(tmp_path):
+    """Unzipping a legacy archive gives names such as b"\\xffbob": once, writing grades.csv failed on it, and
+    no one got grades.csv, grades_wide.csv or report.html."""
+    import os
+
+    cls = tmp_path / "class"
+    for student in (b"alice", b"\xffbob"):
+        folder = os.path.join(os.fsencode(cls), student)
+        os.makedirs(folder)
+        shutil.copyfile(SUBMISSIONS / MASK / "correct_jax.py", os.path.join(folder, f"{MASK}.py".encode()))
+    out = tmp_path / "out"
+    proc = judge("batch", str(cls), "--problems", MASK, "--out", str(out), "--sandbox", strong_level())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "\\xffbob" in proc.stdout + proc.stderr
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
+    assert {(r["student"], r["status"]) for r in rows} == {("alice", "passed"), ("\\xffbob", "passed")}
+    assert "\\xffbob" in (out / "grades_wide.csv").read_text(encoding="utf-8")
+    assert "\\xffbob" in (out / "report.html").read_text(encoding="utf-8")
+    assert (out / os.fsdecode(b"\xffbob") / "results.json").is_file()

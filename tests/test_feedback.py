@@ -583,3 +583,39 @@ def test_the_failing_line_shows_its_operand_shapes_and_the_error_once(tmp_path):
     assert "shapes there: q (2, 3, 4), k (2, 5, 4)" in text  # case 0: H=2, T_q=3, T_k=5, d_k=4
     assert text.count("dot_general requires contracting dimensions") == 1 and "For simplicity" not in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_a_wrong_width_is_a_wrong_answer_not_the_judges_crash(tmp_path):
+    """`out_features=qkv_features` in mha_cross: an output of another size than the reference's and the known
+    mistakes' once crashed the diagnosis (INTERNAL ERROR, exit 3)."""
+    source = (SUBMISSIONS / "mha_cross" / "correct_keywords.py").read_text()
+    path = tmp_path / "mha_cross.py"
+    path.write_text(
+        source.replace(
+            "nn.MultiHeadDotProductAttention(", "nn.MultiHeadDotProductAttention(out_features=qkv_features, "
+        )
+    )
+    assert "out_features=qkv_features" in path.read_text()
+    verdict = grade("mha_cross", path)
+    assert verdict.status.value == "wrong_answer", verdict.message
+    assert verdict.mistake is not None and verdict.mistake.kind.value == "shape"
+
+
+def test_a_diagnosis_survives_any_shape_and_dtype():
+    import numpy as np
+
+    from grader.grading.diagnosis import diagnose
+    from grader.sets.hidden import grading_cases
+    from grader.sets.inputs import make_inputs
+
+    with context() as ctx:
+        problem = ctx.problems.load("mha_cross")
+        cases = grading_cases(problem, ctx.problems, None)[:2]
+        inputs = [make_inputs(problem.meta, c) for c in cases]
+        expected = [ctx.problems.expected_output(problem, c, x) for c, x in zip(cases, inputs)]
+        e = expected[0]
+        shapes = [np.zeros(2 * e.size), np.ones((2, 3)), np.array(True), np.zeros(0), e.reshape(1, -1), e[..., :1]]
+        dtypes = [e.astype(t) for t in (bool, np.int8, np.uint64, np.float16, np.complex64)] + [e * np.inf, e * np.nan]
+        for got in shapes + dtypes + [-e]:
+            diagnosis = diagnose(problem, ctx.problems, cases, inputs, expected, {0: got, 1: expected[1]})
+            assert diagnosis is None or diagnosis.kind is not None

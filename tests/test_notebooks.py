@@ -9,7 +9,8 @@ from typing import NamedTuple
 import pytest
 from conftest import SUBMISSIONS, context, judge, judge_json, pitfall_submission, strong_level
 
-from grader.model.verdict import NotebookNote
+from grader.grading.submission import Submission
+from grader.model.verdict import Fault, FaultKind, NotebookNote
 from grader.render import wording
 
 nbformat = pytest.importorskip("nbformat")  # the `test` extra: notebooks built the way Jupyter writes them
@@ -182,6 +183,54 @@ def test_outputs_are_dropped_before_grading_and_a_py_file_comes_first(tmp_path):
     (tmp_path / "deep" / f"{MHA}.ipynb").write_text("{}")
     path, choice = find_submission(tmp_path / "deep", MHA, recursive=True)
     assert path == tmp_path / "deep" / f"{MHA}.ipynb" and f"not graded: er/{MHA}.py" in wording.choice_note(choice)
+
+
+def test_an_upload_folder_named_like_the_problem_does_not_hide_the_file_below(tmp_path):
+    """An empty folder `mha_cross.py/` at the top of an upload and the answer in hw/: the answer is graded."""
+    from grader.grading.submission import find_submission
+
+    (tmp_path / f"{MHA}.py").mkdir()
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / f"{MHA}.py").write_text(CORRECT)
+    path, choice = find_submission(tmp_path, MHA, recursive=True)
+    assert path == tmp_path / "hw" / f"{MHA}.py" and choice is None
+
+
+def test_a_notebook_of_millions_of_cells_is_refused_without_making_the_judge_large(tmp_path):
+    """63 MiB of empty cells once took 1.7 GB of the judge's own memory to parse, before the cell count was checked
+    (a Gradescope container may have 1.5 GB). A large notebook is read in a process whose memory is bounded."""
+    import subprocess
+    import sys
+
+    huge = tmp_path / f"{MHA}.ipynb"
+    with huge.open("wb") as f:
+        f.write(b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [')
+        f.write(b"{}," * 21_000_000 + b"{}]}")  # 60 MiB: under the 64 MiB a notebook may have
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from grader.grading.submission import Submission\n"
+        "hand_in = Submission.read(Path(sys.argv[1]))\n"
+        "said = hand_in.refused.error if hand_in.refused else 'read'\n"
+        "print(said, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(huge)], capture_output=True, text=True, timeout=300)
+    refusal, rss_kb = done.stdout.split()
+    assert refusal == "notebook_too_complex", done.stdout + done.stderr
+    assert int(rss_kb) < 300 << 10  # the judge's own process; the bounded reader had at most 512 MiB
+    said = wording.fault(Fault(kind=FaultKind.REFUSED, error=refusal, file=huge.name, limit=512))
+    assert "could not be read in 512 MiB" in said and "clear its outputs" in said
+
+
+def test_a_large_notebook_of_ordinary_size_is_still_graded(tmp_path):
+    nb = nbformat.reads(learner_notebook(CORRECT), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("x" * (6 << 20)))  # a long note: read by the bounded reader
+    path = tmp_path / f"{MHA}.ipynb"
+    path.write_text(nbformat.writes(nb))
+    hand_in = Submission.read(path)
+    assert hand_in.refused is None and hand_in.data is not None and len(hand_in.data) < 100_000
+    source, note = hand_in.source(MHA)
+    assert "def mha_cross" in source
 
 
 # ---------------------------------------------------------------- judge run --file x.ipynb (sandboxed)

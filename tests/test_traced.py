@@ -10,6 +10,8 @@ import pytest
 
 from grader.child import runner
 from grader.child import traced
+from conftest import HOSTILE
+
 from grader import grade
 from grader.model.verdict import Status
 
@@ -143,8 +145,24 @@ def test_a_learner_counting_calls_gets_the_verdicts_of_eager_calls(tmp_path, mon
 
 
 def test_judge_eager_turns_compiling_off(tmp_path, monkeypatch):
-    """A learner can tell a trace from a value; nothing else should differ."""
-    path = learner(tmp_path, CORRECT + "    return out + isinstance(q, jax.core.Tracer)\n")
-    assert grade(SDPA, path).status is Status.WRONG_ANSWER
+    """A learner can tell a trace from a value after the first call (the one checked against an eager call);
+    nothing else should differ."""
+    body = CORRECT + "    seen.append(1)\n    return out + (isinstance(q, jax.core.Tracer) and len(seen) > 1)\n"
+    path = learner(tmp_path, body, "seen = []")
+    assert [c.status for c in grade(SDPA, path).cases][:2] == [Status.PASSED, Status.WRONG_ANSWER]
     monkeypatch.setenv("JUDGE_EAGER", "1")
     assert grade(SDPA, path).status is Status.PASSED
+
+
+def test_code_right_only_when_traced_is_graded_as_it_runs_eagerly(tmp_path):
+    """Returning the right output for a tracer and zeros for arrays once passed 4/4: the first compiled output is
+    checked against an eager call, and where they differ every case is graded eagerly."""
+    path = tmp_path / "mha_cross.py"
+    path.write_text((HOSTILE / "right_only_traced.py").read_text())
+    result = grade("mha_cross", path)
+    assert result.status is Status.WRONG_ANSWER and result.score == 0, result.message
+    assert result.mistake is not None and result.mistake.kind.value == "zeros"
+    correct = tmp_path / "right" / "mha_cross.py"
+    correct.parent.mkdir()
+    correct.write_text((HOSTILE / "right_only_traced.py").read_text().replace("jnp.zeros_like(out)", "out"))
+    assert grade("mha_cross", correct).status is Status.PASSED

@@ -3,7 +3,8 @@
 Part of the child side with `worker.py` and `protocol.py`: stdlib and numpy only, nothing of the
 judge. Everything here runs in the learner's process, so nothing it sends is trusted: the judge
 reads the frames strictly and computes every verdict itself. Each case is first tried compiled whole
-(`traced.py`); where that could give anything but the eager call's outcome, the call is made eagerly.
+(`traced.py`); where that could give anything but the eager call's outcome, the call is made eagerly. The first
+compiled output is checked against an eager call: code that is right only when traced is graded eagerly.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ def to_array(out: object, np: Any) -> tuple[Any, protocol.Fault | None]:
     return arr, None
 
 
+def same_output(eager: Any, compiled: Any, np: Any) -> bool:
+    """Whether the compiled call gave what the eager call gave, up to the rounding that compiling whole may
+    change (fused operations), far below any problem's tolerance of a mistake."""
+    if eager is None or compiled is None or eager.shape != compiled.shape:
+        return False
+    return bool(np.allclose(compiled, eager, rtol=1e-4, atol=1e-5, equal_nan=True))
+
+
 def call(fn: Callable[..., Any], arg_names: list[str], kwargs: dict[str, Any]) -> Any:
     """Call by keyword when the learner's signature allows, else positionally in declared order."""
     try:
@@ -191,6 +200,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         finish(channel)
     send(channel, Frame(Kind.IMPORTED))
 
+    compared = False
     for i, case in enumerate(job.cases):
         if i == job.public:  # the hidden cases' inputs arrive only now
             with np.load(io.BytesIO(protocol.read_payload(stdin)), allow_pickle=False) as npz:
@@ -203,13 +213,23 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         if not used:  # from now on eagerly: whatever stopped this case's attempt would likely stop the next's
             eager = True
             start = time.perf_counter()  # the case's time is the eager run's, as its outcome is
-        if spoiled:  # eager code then starts from the state it would have had (its import counts in the time limit)
+        checked = used and not compared  # the first compiled output is checked against the eager call's
+        if (
+            spoiled or checked
+        ):  # eager code then starts from the state it would have had (its import counts in the time limit)
             fn = reload(job, filename, fn)
+        if checked:
+            start = time.perf_counter()  # the case's time is the eager run's, as its outcome is
         try:
-            arr, fault = to_array(out if used else call(fn, job.arg_names, kwargs), np)
+            arr, fault = to_array(out if used and not checked else call(fn, job.arg_names, kwargs), np)
         except BaseException as e:
             send(channel, Frame(Kind.CASE, index=i, fault=fault_of(e, own, filename)))
+            eager = eager or checked  # the eager call raised where the compiled one did not
             continue
+        if checked:  # code that is right only when traced (it tests for a tracer) is graded as it runs eagerly
+            compared = True
+            traced_arr, _ = to_array(out, np)
+            eager = eager or not same_output(arr, traced_arr, np)
         elapsed = time.perf_counter() - start
         if fault is not None:
             send(channel, Frame(Kind.CASE, index=i, fault=fault))

@@ -79,12 +79,12 @@ def _nearest_pitfall(
         worst_ratio = 0.0
         for i, got in wrong.items():
             pit = source.pitfall_output(problem, name, cases[i], inputs[i])
-            if pit is None or pit.size != got.size:
+            if pit is None or not pit.size == got.size == expected[i].size:  # a distance needs one size
                 worst_ratio = np.inf
                 break
-            g = got.reshape(-1).astype(np.float64)
-            to_pit = np.linalg.norm(g - pit.reshape(-1).astype(np.float64))
-            to_exp = np.linalg.norm(g - expected[i].reshape(-1).astype(np.float64))
+            g = _floats(got)
+            to_pit = np.linalg.norm(g - _floats(pit))
+            to_exp = np.linalg.norm(g - _floats(expected[i]))
             worst_ratio = max(worst_ratio, to_pit / to_exp if to_exp > 0 else np.inf)
         if worst_ratio < best_ratio:
             best, best_ratio = Mistake(name=name, sentence=sentence), worst_ratio
@@ -96,7 +96,7 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> Diagnos
     tol, exact = problem.meta.tolerance, problem.meta.exact_shape
     if got.size != exp.size or (exact and got.shape != exp.shape):
         return Diagnosis(kind=DiagnosisKind.SHAPE, case=i, shape=list(exp.shape), got_shape=list(got.shape))
-    g, e = got.reshape(exp.shape).astype(np.float64), exp.astype(np.float64)
+    g, e = _floats(got).reshape(exp.shape), _floats(exp).reshape(exp.shape)
     finite = np.isfinite(e) & np.isfinite(g)
     bad = ~np.isclose(g, e, rtol=tol.rtol, atol=tol.atol) & np.isfinite(e)
     if not bad.any():
@@ -110,7 +110,7 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> Diagnos
         rest_zero = np.allclose(g[~big & finite], 0, atol=tol.atol + 1e-9)
         if r != 0 and np.allclose(ratio, r, rtol=1e-3, atol=0) and rest_zero:
             return Diagnosis(kind=DiagnosisKind.FACTOR, case=i, factor=r)
-    for axis, size in enumerate(e.shape):
+    for axis, size in enumerate(exp.shape):
         where = np.flatnonzero(bad.any(axis=tuple(a for a in range(e.ndim) if a != axis)))
         if size > 1 and len(where) == 1 and e.ndim > 1:
             return Diagnosis(kind=DiagnosisKind.SLICE, case=i, index=int(where[0]), axis=axis, shape=list(e.shape))
@@ -119,3 +119,8 @@ def _fact(problem: Problem, i: int, got: np.ndarray, exp: np.ndarray) -> Diagnos
         seeded = any(a.name == "seed" for a in problem.meta.args)
         return Diagnosis(kind=DiagnosisKind.EVERYWHERE, case=i, share=share, seeded=seeded)
     return Diagnosis(kind=DiagnosisKind.SHARE, case=i, share=share)
+
+
+def _floats(a: np.ndarray) -> np.ndarray:
+    """Any numeric output (bool, int, complex: the real part) as flat float64, for distances and ratios."""
+    return np.real(a).astype(np.float64).reshape(-1)

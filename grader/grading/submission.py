@@ -8,17 +8,22 @@ again. Whatever cannot be read becomes a fault of the learner's Result (`Unreada
 from __future__ import annotations
 
 import io
-import json
 import re
+import subprocess
+import sys
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.grading import notebook_strip
 from grader.grading.notebook import notebook_module
+from grader.grading.notebook_strip import strip_outputs
 from grader.model.errors import Unreadable
 from grader.model.verdict import ChoiceNote, Fault, FaultKind, NotebookNote, Refusal, SourceProblem
 
 NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are dropped before grading
+PARSE_HERE_BYTES = 4 << 20  # a notebook this small parses in the judge's process in at most about 110 MB
+PARSE_MEMORY_BYTES = 512 << 20  # address space of the process that reads a larger one (a plot: twice its size)
 SOURCE_MAX_BYTES = 1 << 20  # a batch's hand-in: far above any solution
 
 
@@ -54,7 +59,16 @@ class Submission:
             return cls(shown, None, path.suffix, refused, choice)
         data = path.read_bytes()
         if notebook:
-            data = strip_outputs(data)
+            stripped = strip_outputs(data) if len(data) <= PARSE_HERE_BYTES else strip_outputs_bounded(data)
+            if stripped is None:
+                refused = Fault(
+                    kind=FaultKind.REFUSED,
+                    error=Refusal.NOTEBOOK_TOO_COMPLEX.value,
+                    file=path.name,
+                    limit=PARSE_MEMORY_BYTES >> 20,
+                )
+                return cls(shown, None, path.suffix, refused, choice)
+            data = stripped
             if max_source is not None and len(data) > max_source:
                 refused = Fault(
                     kind=FaultKind.REFUSED, error=Refusal.CELLS_TOO_LARGE.value, file=path.name, limit=max_source >> 20
@@ -84,7 +98,7 @@ def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -
     """
     names = (f"{problem_id}.py", f"{problem_id}.ipynb")
     if recursive:
-        found = [p for name in names for p in folder.rglob(name)]
+        found = [p for name in names for p in folder.rglob(name) if not p.is_dir()]  # a folder `<id>.py/`: not it
     else:
         found = [folder / name for name in names if (folder / name).exists() or (folder / name).is_symlink()]
     if not found:
@@ -96,18 +110,15 @@ def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -
     return found[0], ChoiceNote(graded=shown[0], others=shown[1:])
 
 
-def strip_outputs(data: bytes) -> bytes:
-    """The notebook with only what grading reads (code cells, no outputs): smaller to store and
-    to ship, and re-running the cells does not change it. Anything unreadable comes back unchanged, so
-    that grading reports it."""
+def strip_outputs_bounded(data: bytes) -> bytes | None:
+    """`strip_outputs` in a process of its own whose memory is bounded; None when reading the notebook needed
+    more than PARSE_MEMORY_BYTES."""
+    script = [sys.executable, "-I", "-S", notebook_strip.__file__, str(PARSE_MEMORY_BYTES)]
     try:
-        doc = json.loads(data.decode("utf-8"))
-        cells = [
-            {"cell_type": "code", "source": c.get("source", "")} for c in doc["cells"] if c.get("cell_type") == "code"
-        ]
-        return json.dumps({"nbformat": doc["nbformat"], "cells": cells}, sort_keys=True).encode()
-    except Exception:
-        return data
+        done = subprocess.run(script, input=data, capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout if done.returncode == 0 else None
 
 
 # ---------------------------------------------------------------- a .py file's bytes as Python reads them

@@ -117,6 +117,7 @@ class Refusal(str, enum.Enum):
 
     TOO_LARGE = "too_large"  # file, limit (MiB)
     CELLS_TOO_LARGE = "cells_too_large"  # file, limit (MiB): a notebook's cells
+    NOTEBOOK_TOO_COMPLEX = "notebook_too_complex"  # file, limit (MiB): reading it would take more memory
     NOT_A_FILE = "not_a_file"  # file: a link, a folder, a device
     LINKED_FOLDER = "linked_folder"  # file: the learner's folder is a link to another
 

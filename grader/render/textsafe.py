@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls but newline and tab, DEL, and the Unicode controls that reorder or hide text.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+# C0 and C1 controls but newline and tab, DEL, the Unicode controls that reorder or hide text, and lone
+# surrogates: a file name's bytes that are not UTF-8 (0xff as U+DCFF), which no UTF-8 output can hold.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def _escape(m: re.Match) -> str:
     code = ord(m.group())
+    if 0xDC80 <= code <= 0xDCFF:  # the byte a file name held, as os.fsdecode kept it
+        code -= 0xDC00
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

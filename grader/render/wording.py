@@ -279,6 +279,11 @@ def _refused(f: Fault) -> str:
         return _("{file} is larger than {limit:g} MiB").format(file=f.file, limit=f.limit)
     if why is Refusal.CELLS_TOO_LARGE:
         return _("{file} holds more than {limit:g} MiB of cells").format(file=f.file, limit=f.limit)
+    if why is Refusal.NOTEBOOK_TOO_COMPLEX:
+        return _(
+            "{file} could not be read in {limit:g} MiB of memory (millions of cells or outputs?); "
+            "clear its outputs and remove empty cells"
+        ).format(file=f.file, limit=f.limit)
     if why is Refusal.NOT_A_FILE:
         return _("{file} is not a regular file").format(file=f.file)
     return _("{file} is a link to another folder; links are not followed").format(file=f.file)
