@@ -9,6 +9,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 import pytest
 from conftest import SUBMISSIONS, context, strong_level
@@ -47,6 +48,15 @@ def service(tmp_path, monkeypatch):
     cache = context().cache  # the one $JUDGE_CACHE_DIR names
     folder = prepare_compile_cache(cache)
     svc = CompileService(cache)
+    # Its first worker imports JAX (2 s, more on a busy machine): the tests time answers, not that.
+    deadline = time.monotonic() + 60
+    while True:
+        with svc.connect() as warm:
+            warm.sendall(struct.pack(">I", 1) + b"x")  # refused by a worker ("short request"), or "busy"
+            if b"short request" in warm.recv(100):
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
     yield svc, folder
     svc.close()
 
@@ -66,9 +76,48 @@ def program(fn, name=None):
     return mlir.module_to_bytecode(module)
 
 
-def ask(client, bytecode, **extra):
+def request(bytecode, **extra):
     header = json.dumps({"tuple": False, "params": [True], "outputs": [True], **extra}).encode()
-    return client.key_for(struct.pack(">I", len(header)) + header + bytecode)
+    return struct.pack(">I", len(header)) + header + bytecode
+
+
+def ask(client, bytecode, **extra):
+    return client.key_for(request(bytecode, **extra))
+
+
+def answer(sock, body):
+    """The service's answer to one request on a connection of ours: {"key": ...} or {"no": why}."""
+    sock.settimeout(60)
+    sock.sendall(struct.pack(">I", len(body)) + body)
+    (n,) = struct.unpack(">I", sock.recv(4))
+    return json.loads(sock.recv(n))
+
+
+def compiled(sock, body, reply=None):
+    """Whether the request is compiled once a worker is free (until then the service answers "busy")."""
+    deadline = time.monotonic() + 30
+    reply = reply or answer(sock, body)
+    while reply == {"no": "busy"} and time.monotonic() < deadline:
+        time.sleep(0.1)
+        reply = answer(sock, body)
+    return "key" in reply
+
+
+def stored(folder):
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def workers(pid):
+    """The service's worker processes."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                if name.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(name))
+        except (OSError, ValueError):
+            pass
+    return found
 
 
 def stored_hlo(folder, key):
@@ -142,7 +191,7 @@ def test_a_dead_service_is_started_again_and_its_learners_give_up_on_it(service,
     assert ask(client, program(lambda x: x * 2.0))
     os.kill(svc.pid, 9)
     assert ask(client, program(lambda x: x * 4.0)) is None and client.broken
-    assert ask(compile_hook.Client(svc.connect()), program(lambda x: x * 4.0))
+    assert compiled(svc.connect(), request(program(lambda x: x * 4.0)))  # once the new one's worker has started
     assert svc.starts == 2
 
 
@@ -153,6 +202,76 @@ def test_a_silent_service_costs_a_learner_only_its_wait(monkeypatch):
     assert client.key_for(b"x" * 100) is None and client.broken
     assert client.key_for(b"x") is None  # not asked again: a late answer would be taken for the next one
     theirs.close()
+
+
+def test_a_flood_of_programs_on_one_connection_stops_at_its_budget(service):
+    """Distinct programs with 12 MB of constants each, one after another: the cache grows by no more than one
+    learner's budget of stored bytes, and other learners are still served."""
+    import numpy as np
+
+    from grader.child import compile_server
+
+    svc, folder = service
+    learner, answers = svc.connect(), []
+    for seed in range(5):
+        constants = np.random.default_rng(seed).standard_normal(3 << 20).astype(np.float32)
+        answers.append(answer(learner, request(program(lambda x, c=constants: x.sum() + c))))
+        if seed == 3:
+            full = stored(folder)
+    assert "key" in answers[0] and answers[-2:] == [{"no": "budget"}] * 2, answers
+    assert stored(folder) == full <= compile_server.MAX_STORED  # nothing stored after the budget ran out
+    assert ask(compile_hook.Client(svc.connect()), program(lambda x: x * 17.0))  # another learner: served
+
+
+def test_a_program_that_stalls_the_parser_delays_no_other_learner(service):
+    """MLIR text with a 20,000-digit integer: the parser holds Python's lock for about half a minute in whichever
+    process parses it. Another learner's requests are answered meanwhile."""
+    svc, _ = service
+    other = svc.connect()
+    text = "module @m { func.func public @main() -> tensor<i64> { %0 = stablehlo.constant dense<1DIGITS> : "
+    text += "tensor<i64>\n return %0 : tensor<i64> } }"
+    body = request(text.replace("DIGITS", "2" * 20000).encode(), params=[], outputs=[True])
+    hostile = svc.connect()
+    hostile.sendall(struct.pack(">I", len(body)) + body)
+    time.sleep(0.5)  # it is being parsed
+    start = time.monotonic()
+    reply = answer(other, request(program(lambda x: x * 22.0)))
+    assert time.monotonic() - start < compile_hook.WAIT_S, "the service stalled"  # before the learner gives up
+    assert compiled(other, request(program(lambda x: x * 22.0)), reply)
+    assert time.monotonic() - start < 10  # and compiled, long before the parse would have ended
+    hostile.close()
+
+
+def test_a_program_whose_compile_takes_too_much_memory_is_refused(service):
+    """1 KB of program whose constants XLA folds while compiling: 4.6 GB at its peak, unbounded. The worker
+    compiling it is killed at the learner's memory limit (2 GiB unless the judge says), and the service goes on."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    svc, folder = service
+    learner = svc.connect()
+
+    def folded(x):  # eight constants of 36 million floats each
+        pads = [(0, 6000 * 6000 - 3, 0)]
+        return [jax.lax.pad(jnp.asarray(np.arange(3, dtype=np.float32) + i), jnp.float32(i), pads) for i in range(8)]
+
+    start = time.monotonic()
+    assert answer(learner, request(program(folded), outputs=[True] * 8)) == {"no": "memory"}
+    assert time.monotonic() - start < 15  # killed, not compiled to its end (20 s here)
+    assert list(folder.iterdir()) == []
+    assert compiled(learner, request(program(lambda x: x * 23.0)))  # a fresh worker compiles the next
+
+
+def test_the_cache_keeps_to_its_bound_evicting_its_oldest_entries_first(tmp_path):
+    from grader.child.compile_server import AtomicFiles
+
+    for age, name in enumerate(["a", "b", "c"]):
+        (tmp_path / f"{name}-cache").write_bytes(b"x" * 1000)
+        os.utime(tmp_path / f"{name}-cache", (1000 + age, 1000 + age))
+    (tmp_path / ".tmp-1-2").write_bytes(b"y" * 5000)  # being written by another worker: not an entry yet
+    AtomicFiles(str(tmp_path), limit=3000).put("d", b"z" * 1500)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-1-2", "c-cache", "d-cache"]
 
 
 ATTACK = """
@@ -255,8 +374,6 @@ def test_a_learner_whose_program_is_refused_compiles_it_and_passes(tmp_path, mon
 
 def test_the_service_confines_itself_where_landlock_works(service):
     """It parses hostile bytes: a bug there should reach the cache at most, not the judge's files or network."""
-    import time
-
     from grader.sandbox.policy import confinable
 
     if not confinable():
@@ -267,3 +384,6 @@ def test_the_service_confines_itself_where_landlock_works(service):
     while "Seccomp:\t2" not in open(f"/proc/{svc.pid}/status").read():
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    # Its workers, which parse and compile, are confined as well (and further: they cannot read /proc).
+    pids = workers(svc.pid)
+    assert pids and all("Seccomp:\t2" in open(f"/proc/{pid}/status").read() for pid in pids)

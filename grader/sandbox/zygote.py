@@ -141,7 +141,8 @@ class Zygote:
     def fork(self, spec: protocol.Spawn, fds: list[int]) -> None:
         """Have a keeper and a learner's process forked with these descriptors (and a compile service's
         connection of its own, the learner's fd 4, when there is one)."""
-        service = self.compiler.connect() if self.compiler is not None else None
+        memory = spec.limits.get("RLIMIT_AS")  # the learner's own limit bounds what is compiled for it
+        service = self.compiler.connect(memory) if self.compiler is not None else None
         try:
             self._fork(spec, fds + ([service.fileno()] if service is not None else []))
         finally:
