@@ -71,6 +71,19 @@ def scratch_set(tmp_path):
         yield ctx, tmp_path / "problems" / "cross_attention_mask"
 
 
+def in_own_words(course: Path, problem_id: str) -> None:
+    """What an instructor does after `judge new`: the scaffold's stand-in texts replaced by their own (`judge
+    check`, and so `release` and `autograder`, refuse a problem that still holds one)."""
+    from grader.authoring.scaffold import PLACEHOLDERS
+
+    folder = course / "problems" / problem_id
+    for name in ("spec.md", "hints.json"):
+        text = (folder / name).read_text()
+        for placeholder in PLACEHOLDERS:
+            text = text.replace(placeholder, "In the instructor's own words")
+        (folder / name).write_text(text)
+
+
 def judge_command() -> list[str]:
     """The console script installed with the interpreter running the tests (never another on PATH)."""
     script = Path(sys.executable).with_name("judge")

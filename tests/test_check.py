@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import context, judge
+from conftest import ROOT, context, in_own_words, judge
 
 from grader.authoring.check import check_problem
 from grader.authoring.scaffold import new_problem
@@ -67,7 +67,7 @@ def test_a_known_mistake_that_raises_is_broken_never_caught(scratch_set):
     proc = judge("--problems-dir", str(folder.parent.parent), "check", "cross_attention_mask", "--secrets", "0")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FAIL pitfall causal runs on every public case" in proc.stdout
-    assert "pitfall causal fails a case" not in proc.stdout and "1 problems checked, 1 checks failed" in proc.stdout
+    assert "pitfall causal fails a case" not in proc.stdout and "1 problem checked, 1 checks failed" in proc.stdout
 
 
 def test_new_scaffolds_a_problem_that_passes_check(tmp_path):
@@ -77,8 +77,31 @@ def test_new_scaffolds_a_problem_that_passes_check(tmp_path):
         written = new_problem(ctx.problems, "double_it")
         assert len(written) == 7
         checks = list(check_problem(ctx, "double_it"))
+        failed = [name for name, ok, _ in checks if not ok]
+        assert failed == ["no text of the scaffold left"], failed  # its stand-in texts are not a problem's
+        in_own_words(tmp_path, "double_it")
+        checks = list(check_problem(ctx, "double_it"))
         assert all(ok for _, ok, _ in checks), [c for c in checks if not c[1]]
         with pytest.raises(UsageError, match="already exists"):
             new_problem(ctx.problems, "double_it")
         with pytest.raises(UsageError, match="bad problem id"):
             new_problem(ctx.problems, "Bad-Id")
+
+
+def test_a_course_set_copies_a_built_in_problem_in_when_told_how(tmp_path):
+    """A course set's `--problems softmax_rows,mha_cross` once failed on the built-in one with nothing said."""
+    course = tmp_path / "course"
+    assert judge("--problems-dir", str(course), "new", "double_it").returncode == 0
+    proc = judge("--problems-dir", str(course), "run", "mha_cross")
+    assert proc.returncode == 2 and "'mha_cross' is a built-in problem" in proc.stderr, proc.stderr
+    assert f"judge --problems-dir {course} new mha_cross --from-builtin" in proc.stderr
+    proc = judge("--problems-dir", str(course), "new", "mha_cross", "--from-builtin")
+    assert proc.returncode == 0, proc.stderr
+    assert (course / "reference" / "mha_cross.py").read_text() == (ROOT / "reference" / "mha_cross.py").read_text()
+    assert (course / "problems" / "mha_cross" / "spec.md").is_file()
+    assert (course / "reference" / "pitfalls" / "mha_cross.py").is_file()
+    proc = judge("--problems-dir", str(course), "check", "mha_cross", "--secrets", "0")
+    assert proc.returncode == 0 and "1 problem checked, 0 checks failed" in proc.stdout, proc.stdout
+    again = judge("--problems-dir", str(course), "new", "mha_cross", "--from-builtin")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert judge("new", "mha_cross", "--from-builtin").returncode == 2  # into the built-in set itself: no

@@ -4,10 +4,12 @@ The kit is released once and installed once per session into a fresh venv WITHOU
 site-packages (where an editable install of the judge may live: through it `import reference` would
 work and prove nothing). The venv gets the judge's dependencies through a `.pth` line naming the folder
 that holds jax: a folder added that way is searched for modules, but its own `.pth` files (an editable
-judge's finder among them) are not run. Venvs go under /var/tmp: the sandbox gives learners a private
-/tmp, so a Python installed under /tmp could not run in it.
+judge's finder among them) are not run. The autograder's venv gets them the same way, from a folder
+outside its runtime (`outside_deps`): the sandbox must show what a .pth line adds.
 """
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from conftest import (
     SUBMISSIONS,
     context,
     deps_site,
+    in_own_words,
     judge,
     judge_command,
     pitfall_submission,
@@ -203,6 +206,7 @@ def course(tmp_path) -> Path:
     """A problem set outside the package, made the way an instructor makes one."""
     proc = judge("--problems-dir", str(tmp_path / "course"), "new", "double_it")
     assert proc.returncode == 0, proc.stderr
+    in_own_words(tmp_path / "course", "double_it")
     return tmp_path / "course"
 
 
@@ -212,7 +216,7 @@ def test_new_writes_into_the_chosen_set_and_check_validates_it(course):
     assert (course / "reference" / "pitfalls" / "double_it.py").is_file()
     assert not (ROOT / "problems" / "double_it").exists() and not (ROOT / "reference" / "double_it.py").exists()
     proc = judge("--problems-dir", str(course), "check")
-    assert proc.returncode == 0 and "1 problems checked, 0 checks failed" in proc.stdout, proc.stdout
+    assert proc.returncode == 0 and re.search(r"\b1 problems? checked, 0 checks failed", proc.stdout), proc.stdout
     env = {**os.environ, "JUDGE_PROBLEMS": str(course)}  # the variable works as the option does
     proc = subprocess.run([*judge_command(), "list"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.stdout.split() == ["double_it", "new", "-", "double", "it"], proc.stdout  # id, progress mark, title
@@ -291,28 +295,56 @@ def test_the_sandbox_does_not_see_an_instructor_set(course, tmp_path):
 
 def _as_gradescope(ag: Path, *cmd: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a command the way Gradescope does: as root, with this folder at /autograder."""
+    bwrap = shutil.which("bwrap") or "bwrap"  # this one, whatever PATH the command gets
     return run(
-        ["bwrap", "--dev-bind", "/", "/", "--bind", str(ag), "/autograder", "--chdir", "/autograder", *cmd],
+        [bwrap, "--dev-bind", "/", "/", "--bind", str(ag), "/autograder", "--chdir", "/autograder", *cmd],
         env={"PATH": "/usr/bin:/bin", "HOME": "/autograder/home", "LANG": "C.UTF-8", **(env or {})},
     )
 
 
 @pytest.fixture(scope="session")
-def autograder(tmp_path_factory):
+def outside_deps(tmp_path_factory) -> str:
+    """A folder holding the judge's dependencies that is none of the autograder venv's own runtime folders, as
+    `JUDGE_SETUP_DEPS` names one: from a venv (the README's `python3 -m venv`), its site-packages; else a folder
+    under /tmp (which the sandbox shows elsewhere) of links to this interpreter's libraries, the judge's own
+    files left out."""
+    site = deps_site()
+    if not Path(site).is_relative_to(Path(sys.base_prefix).resolve()):
+        return site
+    farm = tmp_path_factory.mktemp("deps") / "site-packages"
+    farm.mkdir()
+    for entry in Path(site).iterdir():
+        if not re.match(r"judge|__editable__|__pycache__|.*\.pth$", entry.name):
+            (farm / entry.name).symlink_to(entry)
+    return str(farm)
+
+
+def unpack(built: Path, prefix: str) -> Path:
+    """A scratch /autograder with the zip unpacked into source/ (modes kept, as Gradescope's unzip keeps them)."""
+    ag = scratch(prefix)
+    (ag / "home").mkdir()
+    with zipfile.ZipFile(built) as z:
+        z.extractall(ag / "source")
+        for info in z.infolist():
+            os.chmod(ag / "source" / info.filename, info.external_attr >> 16 & 0o777)
+    return ag
+
+
+def set_up(ag: Path, deps: str) -> subprocess.CompletedProcess:
+    base_python = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
+    return _as_gradescope(
+        ag, "bash", "/autograder/source/setup.sh", env={"JUDGE_SETUP_DEPS": deps, "JUDGE_PYTHON": base_python}
+    )
+
+
+@pytest.fixture(scope="session")
+def autograder(tmp_path_factory, outside_deps):
     strong_level()
     built = tmp_path_factory.mktemp("autograder") / "ag.zip"
     proc = judge("autograder", str(built), "--problems", ",".join(AG_IDS), "--hidden-seed", SECRET, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    ag = scratch("judge-autograder-")
-    (ag / "home").mkdir()
-    with zipfile.ZipFile(built) as z:
-        z.extractall(ag / "source")
-        for info in z.infolist():  # zipfile drops permissions; Gradescope's unzip keeps them
-            os.chmod(ag / "source" / info.filename, info.external_attr >> 16 & 0o777)
-    base_python = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
-    setup = _as_gradescope(
-        ag, "bash", "/autograder/source/setup.sh", env={"JUDGE_SETUP_DEPS": deps_site(), "JUDGE_PYTHON": base_python}
-    )
+    ag = unpack(built, "judge-autograder-")
+    setup = set_up(ag, outside_deps)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     yield built, ag, setup
     shutil.rmtree(ag, ignore_errors=True)
@@ -329,13 +361,32 @@ def grade_on_gradescope(ag: Path, files: dict[str, Path]) -> dict:
     return json.loads((ag / "results" / "results.json").read_text())
 
 
+def graded(doc: dict, problem_id: str) -> dict:
+    """A problem's result in a results.json, its tests together: the one named by its id and any named after it
+    (its hidden cases' own test)."""
+    tests = [t for t in doc["tests"] if t["name"] == problem_id or t["name"].startswith(f"{problem_id} ")]
+    assert tests, (problem_id, doc)
+    return {
+        "score": sum(t["score"] for t in tests),
+        "max_score": sum(t["max_score"] for t in tests),
+        "passed": all(t["status"] == "passed" for t in tests),
+        "output": "\n".join(t["output"] for t in tests),
+    }
+
+
 def test_the_zip_has_setup_and_run_autograder_at_its_top(autograder):
     built, ag, setup = autograder
     with zipfile.ZipFile(built) as z:
         modes = {i.filename: i.external_attr >> 16 & 0o777 for i in z.infolist()}
     assert modes["setup.sh"] & 0o100 and modes["run_autograder"] & 0o100
     assert modes["hidden_seed"] == 0o600 and len([n for n in modes if n.endswith(".whl")]) == 1
-    assert set(AG_IDS) <= set(setup.stdout.split()), setup.stdout  # setup.sh ends with the installed `judge list`
+    assert next(n for n in modes if n.endswith(".whl")).startswith("judge-0.1.0+builtin."), modes
+    assert set(AG_IDS) <= set(setup.stdout.split()), setup.stdout  # setup.sh shows the installed `judge list`
+    assert f"self-check: the judge grades {','.join(AG_IDS)} here" in setup.stdout, setup.stdout
+    for pid in AG_IDS:  # each reference graded, with the hidden cases, as run_autograder grades
+        assert re.search(rf"self-check: {pid}: its reference, handed in, gets (\d+) of \1\n", setup.stdout), (
+            setup.stdout
+        )
     venv_judge = ag / "judge-venv" / "bin" / "judge"
     assert venv_judge.is_file()
 
@@ -349,9 +400,10 @@ def test_a_correct_submission_gets_full_marks_with_hidden_cases(autograder):
             "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py",
         },
     )
-    assert [t["max_score"] for t in doc["tests"]] == [7, 7], doc  # 4 public + 3 hidden cases each
-    assert doc["score"] == 14 and all(t["status"] == "passed" for t in doc["tests"]), doc
-    assert all("all 3 hidden cases passed" in t["output"] for t in doc["tests"]), doc
+    results = [graded(doc, pid) for pid in AG_IDS]
+    assert [r["max_score"] for r in results] == [7, 7], doc  # 4 public + 3 hidden cases each
+    assert doc["score"] == 14 and all(r["passed"] for r in results), doc
+    assert all("all 3 hidden cases passed" in r["output"] for r in results), doc
 
 
 def test_a_wrong_submission_gets_less_and_the_mistake_named(autograder, tmp_path):
@@ -363,8 +415,8 @@ def test_a_wrong_submission_gets_less_and_the_mistake_named(autograder, tmp_path
             "cross_attention_mask.py": SUBMISSIONS / "cross_attention_mask" / "correct_jax.py",
         },
     )
-    mha = next(t for t in doc["tests"] if t["name"] == "mha_cross")
-    assert mha["status"] == "failed" and mha["score"] < mha["max_score"] and doc["score"] < 14, doc
+    mha = graded(doc, "mha_cross")
+    assert not mha["passed"] and mha["score"] < mha["max_score"] and doc["score"] < 14, doc
     assert "x_q and x_kv swapped" in mha["output"], mha["output"]
 
 
@@ -389,12 +441,13 @@ def test_hidden_cases_count_on_gradescope(autograder, tmp_path):
         f"        return jnp.zeros((1,))\n    return _right(encoder_ids, decoder_len, pad_id)\n"
     )
     doc = grade_on_gradescope(ag, {"cross_attention_mask.py": memorised})
-    mask = next(t for t in doc["tests"] if t["name"] == "cross_attention_mask")
-    assert mask["score"] == 7 - len(unknown) and mask["status"] == "failed", mask
+    mask = graded(doc, "cross_attention_mask")
+    assert mask["score"] == 7 - len(unknown) and not mask["passed"], mask
     assert "all 4 public cases passed" in mask["output"] and "hidden" in mask["output"], mask["output"]
 
 
 def test_results_json_is_written_even_when_the_judge_cannot_start(autograder):
+    """...and run_autograder fails, so that Gradescope shows the instructor the autograder failed."""
     built, _, _ = autograder
     bare = scratch("judge-bare-")
     try:
@@ -402,11 +455,79 @@ def test_results_json_is_written_even_when_the_judge_cannot_start(autograder):
             z.extract("run_autograder", bare / "source")
         (bare / "home").mkdir()
         proc = _as_gradescope(bare, "bash", "/autograder/source/run_autograder")  # setup.sh never ran
-        assert proc.returncode == 0
+        assert proc.returncode != 0, proc.stdout + proc.stderr
         doc = json.loads((bare / "results" / "results.json").read_text())
         assert doc["score"] == 0 and "could not start" in doc["output"]
     finally:
         shutil.rmtree(bare, ignore_errors=True)
+
+
+def _break_reference(ag: Path, problem_id: str) -> None:
+    """The zip's wheel, with the reference of one problem raising (its RECORD kept true): expected outputs can no
+    longer be computed, as with a deps folder that lacks what the reference imports."""
+    path = next((ag / "source").glob("judge-*.whl"))
+    with zipfile.ZipFile(path) as z:
+        files = {i.filename: z.read(i) for i in z.infolist()}
+    name = f"reference/{problem_id}.py"
+    files[name] += f"\n\ndef {problem_id}(*args, **kwargs):\n    raise RuntimeError('broken on purpose')\n".encode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(files[name]).digest()).rstrip(b"=").decode()
+    record = next(n for n in files if n.endswith(".dist-info/RECORD"))
+    lines = [line for line in files[record].decode().splitlines() if not line.startswith(f"{name},")]
+    files[record] = "\n".join([*lines, f"{name},sha256={digest},{len(files[name])}", ""]).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in files.items():
+            z.writestr(n, data)
+
+
+def test_setup_fails_and_run_autograder_fails_when_the_judge_cannot_grade(autograder, outside_deps):
+    """A zip that cannot grade one of its problems: setup.sh fails the build, and run_autograder exits non-zero,
+    results.json written."""
+    built, _, _ = autograder
+    ag = unpack(built, "judge-broken-")
+    try:
+        _break_reference(ag, "cross_attention_mask")
+        setup = set_up(ag, outside_deps)
+        assert setup.returncode != 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+        assert "self-check: the judge cannot grade here" in setup.stdout, setup.stdout
+        assert "setup.sh: the judge cannot grade here" in setup.stderr, setup.stderr
+        (ag / "submission").mkdir()
+        correct = SUBMISSIONS / "cross_attention_mask" / "correct_jax.py"
+        shutil.copy(correct, ag / "submission" / "cross_attention_mask.py")
+        proc = _as_gradescope(ag, "/autograder/source/run_autograder")
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+        doc = json.loads((ag / "results" / "results.json").read_text())
+        said = "internal error: the judge could not grade this submission"  # judge gradescope's exit 3
+        assert doc["score"] == 0 and said in proc.stdout + proc.stderr, (doc, proc.stderr)
+    finally:
+        shutil.rmtree(ag, ignore_errors=True)
+
+
+FAILING_BWRAP = """#!/bin/sh
+# bubblewrap that passes the judge's probe (bwrap ... --as-pid-1 true) and fails to start every sandbox
+case "$*" in *"--as-pid-1 true") exit 0 ;; esac
+echo "bwrap: no sandbox today" >&2
+exit 1
+"""
+
+
+def test_run_autograder_fails_when_the_sandbox_cannot_run_and_still_writes_results(autograder, tmp_path):
+    """The judge starts, but no learner's code can run (as when the sandbox could not import numpy): every problem
+    is an internal error with no marks, and its reference gets none either, so run_autograder exits non-zero."""
+    _, ag, _ = autograder
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text(FAILING_BWRAP)
+    (fake / "bwrap").chmod(0o755)
+    shutil.rmtree(ag / "submission", ignore_errors=True)
+    shutil.rmtree(ag / "results", ignore_errors=True)
+    (ag / "submission").mkdir()
+    shutil.copy(SUBMISSIONS / "mha_cross" / "correct_keywords.py", ag / "submission" / "mha_cross.py")
+    proc = _as_gradescope(ag, "/autograder/source/run_autograder", env={"PATH": f"{fake}:/usr/bin:/bin"})
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    doc = json.loads((ag / "results" / "results.json").read_text())
+    assert doc["score"] == 0 and set(AG_IDS) <= {t["name"] for t in doc["tests"]}, doc
+    # judge gradescope itself says so and exits 3; run_autograder passes the exit on
+    assert "internal error: the judge failed on" in proc.stdout + proc.stderr, proc.stderr
 
 
 def test_judge_new_never_writes_into_site_packages(autograder):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from grader.authoring.scaffold import PLACEHOLDERS
 from grader.context import Context
 from grader.grading.pipeline import grade_file
 from grader.grading.submission import Submission
@@ -62,8 +63,8 @@ def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) 
     for name in pitfalls:
         if name in broken:
             continue
-        caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]
-        yield (f"pitfall {name} fails a case", bool(caught), f"caught by: {', '.join(caught) or 'no case'}")
+        caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]  # names may hold commas
+        yield (f"pitfall {name} fails a case", bool(caught), f"caught by: {'; '.join(caught) or 'no case'}")
     yield tolerance_margin(context, problem, inputs, expected)
     if pitfalls and secrets:
         yield from hidden_coverage(problem, source, secrets)
@@ -79,6 +80,13 @@ def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) 
         "" if states and meta.exact_shape else "a line starting **Returns** gives the shape, and exact_shape is on",
     )
     yield hints_check(problem)
+    left = [
+        f"{path.name}: {text!r}"
+        for path in (problem.spec_path, problem.folder / "hints.json")
+        for text in PLACEHOLDERS
+        if path.is_file() and text in path.read_text(errors="replace")
+    ]
+    yield ("no text of the scaffold left", not left, "; ".join(left) + " (write your own)" if left else "")
 
 
 def _broken(problem: Problem, source: ProblemSet, inputs: list[dict[str, object]]) -> dict[str, str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import site
 from pathlib import Path
 
-from grader.model.errors import UsageError
-from grader.sets.store import ROOT, ProblemSet
+from grader.model.errors import UnknownProblem, UsageError
+from grader.sets.store import KIT_MARKER, ROOT, ProblemSet
 
 META = {
     "version": 1,
@@ -25,6 +26,8 @@ CASES = {
         {"name": "one row", "seed": 33, "dims": {"N": 1, "D": 5}, "values": {"scale": 5}},
     ]
 }
+# The first words of the scaffold's stand-in texts: `judge check` fails a problem that still holds one.
+PLACEHOLDERS = ("Replace this text with the task", "Replace these with two to four hints")
 SPEC = """# {title}
 
 Replace this text with the task, in your own words: what the function computes, each argument
@@ -113,4 +116,36 @@ def new_problem(target: ProblemSet, problem_id: str, title: str | None = None) -
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    return [str(p) for p in files]
+
+
+def copy_builtin(target: ProblemSet, problem_id: str) -> list[str]:
+    """Copy a built-in problem (its folder, reference and known mistakes) into a set of one's own; return the
+    files written. Never overwrites."""
+    if (ROOT / "problems" / KIT_MARKER).is_file():
+        raise UsageError(
+            "`judge new --from-builtin` needs the instructor's install of the judge; this is a learner kit"
+        )
+    if target.root == ROOT:
+        raise UsageError(
+            f"{problem_id!r} is in the built-in set already; copy it into a set of your own: "
+            f"`judge --problems-dir DIR new {problem_id} --from-builtin`"
+        )
+    folder = ROOT / "problems" / problem_id
+    if not (folder / "problem.json").is_file():
+        builtin = sorted(p.parent.name for p in (ROOT / "problems").glob("*/problem.json"))
+        raise UnknownProblem(problem_id, builtin)
+    files = {
+        target.problems_dir / problem_id / p.relative_to(folder): p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    files[target.reference_path(problem_id)] = ROOT / "reference" / f"{problem_id}.py"
+    files[target.pitfalls_path(problem_id)] = ROOT / "reference" / "pitfalls" / f"{problem_id}.py"
+    existing = [str(p) for p in files if p.exists()]
+    if existing:
+        raise UsageError(f"problem {problem_id!r} already exists: {', '.join(existing)}")
+    for path, source in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
     return [str(p) for p in files]

@@ -34,9 +34,10 @@ class UsageError(JudgeError):
 
 
 class UnknownProblem(UsageError):
-    def __init__(self, problem_id: str, valid: list[str]):
+    def __init__(self, problem_id: str, valid: list[str], builtin_root: str = ""):
         self.problem_id = problem_id
         self.valid = valid
+        self.builtin_root = builtin_root  # the set's folder, when the id is a built-in problem it lacks
         super().__init__(f"unknown problem {problem_id!r}; valid ids: {', '.join(valid)}")
 
 

@@ -10,7 +10,7 @@ from grader.context import Context
 from grader.model.errors import ProblemError, UsageError
 from grader.model.problem import Problem
 from grader.sets.hidden import hidden_cases
-from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ProblemSet, chosen
+from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ROOT, ProblemSet, chosen
 
 NOT_SHIPPED = {"__pycache__", KIT_DATA, KIT_INFO, KIT_MARKER}
 
@@ -22,6 +22,22 @@ def packaged_ids(context: Context, ids: list[str] | None) -> list[str]:
     if not context.problems.ids():
         raise UsageError(f"the problem set {context.problems.root} has no problems")
     return chosen(context.problems, ids)
+
+
+def course_name(source: ProblemSet) -> str:
+    """The course a package holds: its set's folder name (`builtin` for the judge's own set)."""
+    root = source.root.resolve()
+    return "builtin" if root == ROOT.resolve() else root.name
+
+
+def made_from(source: ProblemSet, ids: list[str]) -> list[Path]:
+    """The set's files a package of these problems is made from: each problem folder's public files, its
+    reference and its known mistakes (a kit carries their outputs, an autograder ships them)."""
+    paths = []
+    for pid in ids:
+        paths += public_files(source.load(pid).folder)
+        paths += [p for p in (source.reference_path(pid), source.pitfalls_path(pid)) if p.is_file()]
+    return paths
 
 
 def require_checked(context: Context, ids: list[str], hidden_seed: str | None = None) -> None:

@@ -21,8 +21,8 @@ import numpy as np
 from grader.context import Context
 from grader.model.errors import UsageError
 from grader.model.problem import Problem
-from grader.package.contents import packaged_ids, problem_files, require_checked
-from grader.package.wheels import engine_files, wheel, zip_bytes
+from grader.package.contents import course_name, made_from, packaged_ids, problem_files, require_checked
+from grader.package.wheels import engine_files, engine_paths, made_at, package_version, utc, wheel, zip_bytes
 from grader.sets.inputs import make_inputs
 from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ProblemSet, case_key
 
@@ -58,28 +58,35 @@ def kit_data(source: ProblemSet, problem: Problem) -> tuple[bytes, bytes]:
 
 
 def kit_wheel(source: ProblemSet, ids: list[str]) -> tuple[str, bytes]:
-    files = {
-        **engine_files(),
-        "problems/__init__.py": b"",
-        f"problems/{KIT_MARKER}": (json.dumps({"problems": ids}) + "\n").encode(),
-    }
+    files = {**engine_files(), "problems/__init__.py": b""}
     for pid in ids:
         problem = source.load(pid)
         files.update(problem_files(source, problem))
         data, info = kit_data(source, problem)
         files[f"problems/{pid}/{KIT_DATA}"] = data
         files[f"problems/{pid}/{KIT_INFO}"] = info
-    return wheel(files, "judge, a learner kit: practice problems without their answers")
+    course, when = course_name(source), made_at([*engine_paths(), *made_from(source, ids)])
+    version = package_version(course, files, when)
+    kit = {"problems": ids, "course": course, "date": utc(when), "version": version}
+    files[f"problems/{KIT_MARKER}"] = (json.dumps(kit) + "\n").encode()
+    summary = f"judge, a learner kit of {course} ({utc(when, '%Y-%m-%d %H:%M UTC')}): practice problems, no answers"
+    return wheel(files, summary, version)
 
 
-STUDENT_README = """# Practice problems
+STUDENT_README = """# Practice problems: {course}
 
-Install once, in a fresh virtual environment (Python 3.10 or newer, Linux or macOS):
+Install once, in a fresh virtual environment of its own (Python 3.10 or newer, on Linux: its sandbox needs Linux):
 
 ```sh
 python3 -m venv judge-env && . judge-env/bin/activate
 pip install {wheel}
 ```
+
+This kit is version `{version}`: the course, then the date of the newest file it was made
+from (UTC). When your instructor hands out a newer kit, `pip install` it in the same environment: it
+replaces this one and keeps your own files; `pip show judge` says which kit you have. One course per
+environment: a kit of another course replaces this one (pip says which it uninstalls), so give each
+course an environment of its own.
 
 Then, for each problem:
 
@@ -112,7 +119,10 @@ def release(context: Context, out_dir: Path, ids: list[str] | None = None) -> Pa
     tmp = Path(tempfile.mkdtemp(prefix=".judge-release-", dir=out_dir.parent))
     try:  # written aside, then moved into place: an interrupted release leaves nothing half-written
         (tmp / name).write_bytes(data)
-        (tmp / "README.md").write_text(STUDENT_README.format(wheel=name))
+        version = name.split("-")[1]  # judge-<version>-py3-none-any.whl; a version holds no "-"
+        (tmp / "README.md").write_text(
+            STUDENT_README.format(wheel=name, course=course_name(context.problems), version=version)
+        )
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is private; a kit is not

@@ -1,5 +1,13 @@
 """A pure-Python wheel and a zip, written byte by byte: fixed order, dates and modes, so that the same files
 give the same bytes (`judge release` and `judge autograder` package problem sets with them).
+
+Every package of a set is the `judge` distribution, so a venv holds one: a newer kit of a course replaces the
+older in place, and another course's kit replaces it too (pip says which it uninstalls). Its version says
+what it holds: `0.1.0+<course>.<date>.g<digest>`, the engine's version, then a local label with the course
+(the set's folder name), the date of the newest file it was made from (UTC, to the second) and a digest of
+its contents. Different contents never share a version, so pip always installs a changed kit over the old one
+(pip reinstalls whenever the versions differ, newer or not), and a kit made from newer files sorts after the
+older (`pip install -U`, `pip list`); the same set packaged twice gives the same version, and the same bytes.
 """
 
 from __future__ import annotations
@@ -8,14 +16,19 @@ import base64
 import hashlib
 import importlib.metadata
 import io
+import re
 import stat
+import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 DIST = "judge"
+FALLBACK_VERSION = "0.1.0"
 FALLBACK_REQUIRES = ["jax>=0.4.30", "flax>=0.10", "numpy>=1.26", "pydantic>=2.6", "typer>=0.12"]
 REQUIRES_PYTHON = ">=3.10"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_EPOCH = 315532800  # 1980-01-01 UTC: no package is dated before its zip's own date
 
 
 def zip_bytes(files: dict[str, bytes], compression: int, modes: dict[str, int] | None = None) -> bytes:
@@ -31,27 +44,57 @@ def zip_bytes(files: dict[str, bytes], compression: int, modes: dict[str, int] |
 
 
 def _requires() -> tuple[str, list[str]]:
+    """The engine's version (its public part: an installed kit's own label is not carried on) and requirements."""
     try:
         version = importlib.metadata.version(DIST)
         reqs = [r for r in importlib.metadata.requires(DIST) or [] if "extra ==" not in r]
-        return version or "0.1.0", reqs or FALLBACK_REQUIRES
+        return (version or FALLBACK_VERSION).split("+")[0], reqs or FALLBACK_REQUIRES
     except importlib.metadata.PackageNotFoundError:
-        return "0.1.0", FALLBACK_REQUIRES
+        return FALLBACK_VERSION, FALLBACK_REQUIRES
+
+
+ENGINE = Path(__file__).resolve().parent.parent
+
+
+def engine_paths() -> list[Path]:
+    """The judge's own package, as installed or checked out: its Python files only."""
+    return [p for p in sorted(ENGINE.rglob("*.py")) if "__pycache__" not in p.parts]
 
 
 def engine_files() -> dict[str, bytes]:
-    """The judge's own package, as installed or checked out: its Python files only."""
-    root = Path(__file__).resolve().parent.parent
-    return {
-        f"grader/{p.relative_to(root).as_posix()}": p.read_bytes()
-        for p in sorted(root.rglob("*.py"))
-        if "__pycache__" not in p.parts
-    }
+    """The judge's own package, as the wheels hold it."""
+    return {f"grader/{p.relative_to(ENGINE).as_posix()}": p.read_bytes() for p in engine_paths()}
 
 
-def wheel(files: dict[str, bytes], summary: str) -> tuple[str, bytes]:
-    """A pure-Python wheel of the `judge` distribution holding `files`; (its file name, its bytes)."""
-    version, requires = _requires()
+def course_label(name: str) -> str:
+    """A course's name as a segment of a version's local label: lower-case letters and digits, never digits
+    alone (PEP 440 would read those as a number and drop their leading zeros)."""
+    label = re.sub(r"[^a-z0-9]", "", name.lower())
+    return label if label and not label.isdigit() else f"set{label}"
+
+
+def made_at(sources: Iterable[Path]) -> int:
+    """When a package's contents last changed: the modification time of the newest file it is made from (not
+    the clock: the same set packaged twice gives the same bytes)."""
+    return max((int(p.stat().st_mtime) for p in sources), default=0)
+
+
+def utc(when: int, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
+    return time.strftime(form, time.gmtime(max(when, ZIP_EPOCH)))
+
+
+def package_version(course: str, files: dict[str, bytes], when: int) -> str:
+    """`0.1.0+<course>.<yyyymmddhhmmss>.g<digest>`: the engine's version, the course, the date (UTC), and a
+    digest of the files (each name and its bytes), so different contents never share a version."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(files[name]).digest())
+    return f"{_requires()[0]}+{course_label(course)}.{utc(when, '%Y%m%d%H%M%S')}.g{digest.hexdigest()[:10]}"
+
+
+def wheel(files: dict[str, bytes], summary: str, version: str) -> tuple[str, bytes]:
+    """A pure-Python wheel of the `judge` distribution at `version` holding `files`; (its file name, its bytes)."""
+    requires = _requires()[1]
     dist_info = f"{DIST}-{version}.dist-info"
     tops = sorted({name.split("/")[0] for name in files})
     files = dict(files)

@@ -44,7 +44,8 @@ RELOCATED = "/run/rt"  # where runtime folders that lie under MOUNTED_OVER are s
 MOUNTED_OVER = ("/tmp", "/dev", "/proc")
 JUDGE_ROOT = Path(__file__).resolve().parents[2]
 JUDGE_NAMES = ("grader", "reference", "problems")
-JUDGE_GLOBS = ("judge-*.dist-info", "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
+JUDGE_DIST = "judge-*.dist-info"  # every judge's distribution, a learner kit's or an autograder's included
+JUDGE_GLOBS = (JUDGE_DIST, "__editable__*judge*", "judge*.pth", "__pycache__/__editable__*judge*")
 
 
 # ---------------------------------------------------------------- levels
@@ -75,35 +76,90 @@ def resolve_level(level: str) -> str:
 # ---------------------------------------------------------------- the runtime and the judge in it
 
 
-def site_dirs() -> list[str]:
+def site_packages() -> list[str]:
+    """The runtime's site-packages folders (the user's too where Python reads it), resolved."""
     dirs = list(site.getsitepackages())
     if site.ENABLE_USER_SITE:
         dirs.append(site.getusersitepackages())
     return [d for d in dict.fromkeys(os.path.realpath(d) for d in dirs) if os.path.isdir(d)]
 
 
+def pth_dirs(site_dir: str) -> list[str]:
+    """The folders a site-packages folder's .pth files add to sys.path, found as `site.addpackage` finds them:
+    every line but comments, blank lines and `import` lines (code, which is not run here), taken relative to
+    the folder, kept when it exists. A venv reaches another's libraries this way (`JUDGE_SETUP_DEPS`)."""
+    try:
+        names = sorted(n for n in os.listdir(site_dir) if n.endswith(".pth"))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            with open(os.path.join(site_dir, name), encoding="locale", errors="surrogateescape") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if not line.strip() or line.startswith(("#", "import ", "import\t")):
+                continue
+            path = os.path.realpath(os.path.join(site_dir, line.rstrip()))
+            if os.path.isdir(path):
+                found.append(path)
+    return found
+
+
+def _within(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def site_dirs() -> list[str]:
+    """Every folder the runtime's sys.path takes libraries from: its site-packages and the folders their .pth
+    files add (`pth_dirs`), but never one that would show the judge (`_shows_judge`)."""
+    own = site_packages()
+    added = [path for d in own for path in pth_dirs(d) if not _shows_judge(path, own)]
+    return list(dict.fromkeys(own + added))
+
+
+def _shows_judge(path: str, own: list[str]) -> bool:
+    """Whether a folder a .pth line adds would show the judge to learners: it holds the judge's root (the
+    checkout, or the site-packages the judge is installed in), or it lies in the checkout outside the runtime
+    (an editable install's source; a venv inside the checkout is the runtime)."""
+    judge = str(JUDGE_ROOT)
+    if _within(judge, path):
+        return True
+    in_runtime = any(_within(path, os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix))
+    return judge not in own and _within(path, judge) and not in_runtime
+
+
 def runtime_dirs() -> list[str]:
+    """The folders the sandbox shows of the Python runtime (read-only): its prefixes and every folder its
+    sys.path takes libraries from (`site_dirs`), without those inside another."""
     dirs = sorted(dict.fromkeys(os.path.realpath(d) for d in [sys.base_prefix, sys.prefix, *site_dirs()]))
     return [d for d in dirs if not any(d != o and d.startswith(o + os.sep) for o in dirs)]
 
 
 def judge_masks() -> list[str]:
-    """Files and folders of the judge inside the runtime dirs, to be hidden in the sandbox."""
+    """Files and folders of a judge inside the folders the sandbox shows, to be hidden there: this judge's
+    packages where it is installed, the packages of any judge whose distribution lies beside them (a full
+    install reached through a .pth line holds a `reference`), and every judge's metadata and .pth files."""
     masks = []
     for d in site_dirs():
+        other_judge = bool(glob.glob(os.path.join(glob.escape(d), JUDGE_DIST)))
         masks += [
             os.path.join(d, n)
             for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
-            if os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n) and os.path.lexists(os.path.join(d, n))
+            if os.path.lexists(os.path.join(d, n))
+            and (other_judge or os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n))
         ]
         for pattern in JUDGE_GLOBS:
-            masks += glob.glob(os.path.join(d, pattern))
+            masks += glob.glob(os.path.join(glob.escape(d), pattern))
     return sorted(set(masks))
 
 
 def hidden_paths() -> list[str]:
+    """The judge's checkout, where it is one (not an install in site-packages): never shown to learners."""
     root = str(JUDGE_ROOT)
-    return [] if root in site_dirs() else [root]
+    return [] if root in site_packages() else [root]
 
 
 def inside(path: str) -> str:

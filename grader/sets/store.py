@@ -107,7 +107,7 @@ class _Problems:
             return self._memo[("problem", problem_id)]
         valid = self.ids()
         if problem_id not in valid:
-            raise UnknownProblem(problem_id, valid)
+            raise unknown(self.root, problem_id, valid)
         folder = self.problems_dir / problem_id
         meta = parse(ProblemMeta, folder / "problem.json")
         if meta.id != problem_id:
@@ -238,8 +238,14 @@ def chosen(source: ProblemSet, ids: list[str] | None) -> list[str]:
     valid = source.ids()
     for pid in ids or []:
         if pid not in valid:
-            raise UnknownProblem(pid, valid)
+            raise unknown(source.root, pid, valid)
     return list(dict.fromkeys(ids)) if ids else valid
+
+
+def unknown(root: Path, problem_id: str, valid: list[str]) -> UnknownProblem:
+    """The error for an id the set at `root` lacks, saying when it is a built-in problem a course set can copy in."""
+    builtin = root != ROOT and (ROOT / "problems" / problem_id / "problem.json").is_file()
+    return UnknownProblem(problem_id, valid, str(root) if builtin else "")
 
 
 def open_set(root: Path, cache: Cache, *, create: bool = False) -> SourceSet:

@@ -112,3 +112,79 @@ def test_the_sandbox_reads_the_jax_settings_of_its_cache_and_never_writes_it():
     assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) >= 1e9  # a compile time no compile reaches
     assert env["XLA_FLAGS"] == CACHE.xla_flags
     assert CACHE.jax_settings(writes=True)["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+
+
+# ---------------------------------------------------------------- folders that .pth files add
+
+
+def _venv_with_pth(tmp_path, monkeypatch, *lines: str):
+    """A runtime whose one site-packages holds `deps.pth` with these lines."""
+    site = tmp_path / "venv" / "site-packages"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "deps.pth").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(policy, "site_packages", lambda: [str(site)])
+    return site
+
+
+def test_the_folders_pth_lines_add_are_found_as_site_finds_them(tmp_path, monkeypatch):
+    for d in ("deps", "venv/site-packages/relative"):
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
+    site = _venv_with_pth(
+        tmp_path,
+        monkeypatch,
+        "# a comment",
+        "",
+        "import sys; sys.path.append('/ran')",  # code: never run to find folders
+        str(tmp_path / "deps"),
+        "relative",  # relative to the site-packages folder
+        str(tmp_path / "missing"),  # site skips what does not exist
+    )
+    assert policy.pth_dirs(str(site)) == [str(tmp_path / "deps"), str(site / "relative")]
+    assert policy.site_dirs() == [str(site), str(tmp_path / "deps"), str(site / "relative")]
+
+
+def test_a_pth_folder_is_shown_read_only_and_readable_at_the_process_level(tmp_path, monkeypatch):
+    """A venv reaching another venv's libraries (under /tmp, as `python3 -m venv /tmp/v` makes) through a .pth
+    line: the sandbox shows that folder, relocated off the sandbox's own /tmp, and Landlock lets learners read it."""
+    deps = tmp_path / "outer" / "site-packages"
+    (deps / "numpy").mkdir(parents=True)
+    _venv_with_pth(tmp_path, monkeypatch, str(deps))
+    assert str(deps) in policy.runtime_dirs()
+    targets = bound(policy.mounts(CACHE))
+    assert targets[policy.inside(str(deps))] == str(deps)
+    assert policy.inside(str(deps)).startswith(policy.RELOCATED)  # tmp_path lies under /tmp
+    read, _ = policy.confinement("/work", CACHE)
+    assert str(deps) in read
+
+
+def test_a_judge_reached_through_a_pth_line_stays_hidden(tmp_path, monkeypatch):
+    """Another venv's full install of the judge (its `reference` beside its dist-info) and an editable one's
+    finder and metadata are masked in a .pth folder as in site-packages; numpy beside them is not."""
+    deps = tmp_path / "outer" / "site-packages"
+    for name in ("numpy", "reference", "problems", "grader", "judge-0.1.0.dist-info"):
+        (deps / name).mkdir(parents=True)
+    (deps / "__editable__.judge-0.1.0.pth").write_text("import __editable___judge_0_1_0_finder\n")
+    (deps / "__editable___judge_0_1_0_finder.py").write_text("")
+    _venv_with_pth(tmp_path, monkeypatch, str(deps))
+    masks = policy.judge_masks()
+    for name in ("reference", "problems", "grader", "judge-0.1.0.dist-info", "__editable__.judge-0.1.0.pth"):
+        assert str(deps / name) in masks, name
+    assert str(deps / "__editable___judge_0_1_0_finder.py") in masks and str(deps / "numpy") not in masks
+    read, _ = policy.confinement("/work", CACHE)
+    assert str(deps / "numpy") in read and not [p for p in read if p.startswith(str(deps / "reference"))]
+    kinds = {m.target: m.op for m in policy.mounts(CACHE)}
+    assert kinds[policy.inside(str(deps / "reference"))] == "tmpfs"
+
+
+def test_a_pth_line_never_shows_the_judges_checkout(tmp_path, monkeypatch):
+    """An editable install's compat .pth line names the checkout; a careless one names a folder above it: neither
+    is shown (the checkout holds the references), while a folder beside it is."""
+    checkout = tmp_path / "checkout"
+    (checkout / "src").mkdir(parents=True)
+    (tmp_path / "deps").mkdir()
+    monkeypatch.setattr(policy, "JUDGE_ROOT", checkout)
+    _venv_with_pth(tmp_path, monkeypatch, str(checkout), str(checkout / "src"), str(tmp_path), str(tmp_path / "deps"))
+    assert policy.hidden_paths() == [str(checkout)]
+    shown = policy.site_dirs()
+    assert str(tmp_path / "deps") in shown
+    assert not [d for d in shown if d.startswith(str(checkout)) or str(checkout).startswith(d + os.sep)], shown
