@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from grader.authoring.check import SECRETS, Check, check_problem
+from grader.authoring.scaffold import copy_builtin
 from grader.authoring.scaffold import new_problem as scaffold
 from grader.batch.run import BatchReport, OnResult
 from grader.batch.run import batch as grade_class
@@ -27,17 +28,19 @@ from grader.context import Context
 from grader.grading import pipeline
 from grader.grading.in_notebook import CheckResult
 from grader.grading.in_notebook import check_function as check_here
-from grader.grading.submission import Submission, find_submission
+from grader.grading.submission import Submission, find_submission, missing
 from grader.model.errors import ProblemError, UsageError, WeakSandbox
 from grader.model.problem import Limits, Problem
 from grader.model.storage import atomic_write
-from grader.model.verdict import Result, SandboxInfo
+from grader.model.verdict import Result, SandboxInfo, Status
 from grader.package.autograder import autograder as write_autograder
 from grader.package.release import release as write_kit
 from grader.practice import filewatch, hints, progress, solution
 from grader.render import gradescope as gradescope_doc
 from grader.render import commands, wording
 from grader.sandbox import policy
+from grader.sets.store import KIT_MARKER
+from grader.sets.store import ROOT as JUDGE_ROOT
 from grader.sets.hidden import grading_cases
 from grader.sets.store import chosen
 
@@ -154,6 +157,7 @@ class Run:
 
     result: Result
     unsaved: str = ""
+    judges_file: bool = False  # the file is the judge's own (its tests, references, stubs): not in the progress
 
 
 def run(
@@ -171,7 +175,29 @@ def run(
     if started is not None and _is_file(path):
         started(path, len(_problem(context, problem_id).cases))
     result = grade(problem_id, path, limits=limits, progress=progress, context=context)
+    if _judges_file(context, path):
+        return Run(result, judges_file=True)
     return Run(result, _record(context, result))
+
+
+def problem_ids(context: Context, asked: list[str] | None) -> list[str]:
+    """The problems a command works on: those asked for, checked, else all of the set's."""
+    return chosen(context.problems, asked)
+
+
+def installed_as_kit() -> bool:
+    """Whether this install of the judge is a learner kit (its commands are the learner's only)."""
+    return (JUDGE_ROOT / "problems" / KIT_MARKER).is_file()
+
+
+def _judges_file(context: Context, path: Path) -> bool:
+    """Whether `path` lies in the judge's checkout or installation, or in the problem set's folder: grading the
+    judge's own examples or a reference is not the learner's progress."""
+    try:
+        where = path.resolve()
+    except OSError:
+        return False
+    return any(where.is_relative_to(top) for top in (JUDGE_ROOT, context.problems.root.resolve()))
 
 
 def _is_file(path: Path) -> bool:
@@ -369,6 +395,7 @@ class Gradescope:
 
     document: dict[str, Any]
     warnings: list[str]
+    failed: list[str]  # problems the judge failed on (internal errors), or ["*"] when it could not grade at all
 
 
 def gradescope(
@@ -380,6 +407,7 @@ def gradescope(
     hidden_seed: str | None = None,
     show_hidden: bool = False,
     allow_weak_sandbox: bool = False,
+    hidden_visibility: str = "after_due_date",
 ) -> Gradescope:
     """The entry point of a Gradescope autograder: grade the upload and write results.json (always, whole).
 
@@ -393,26 +421,36 @@ def gradescope(
         raise UsageError(str(e)) from None
     if not policy.guarded(context.level()) and not allow_weak_sandbox:
         raise WeakSandbox("gradescope")
+    if hidden_visibility not in gradescope_doc.VISIBILITIES:
+        raise UsageError(f"unknown visibility {hidden_visibility!r}; choose {', '.join(gradescope_doc.VISIBILITIES)}")
     warnings: list[str] = []
+    failed: list[str] = []
     try:
         graded: list[Result] = []
         found: list[str] = []
         options = Options.of(context, hidden_seed)
         for pid in ids:
-            path, choice = find_submission(submission_dir, pid, recursive=True)
+            path, choice = find_submission(submission_dir, pid, recursive=True, others=context.problems.ids())
             shown = str(path.relative_to(submission_dir))
             if path.exists():
                 found.append(commands.gradescope_found(pid, shown))
+                hand_in = read_submission(path, shown, choice)
+            else:
+                hand_in = missing(submission_dir, pid, shown, recursive=True, others=context.problems.ids())
             if choice is not None:
                 warnings.append(f"{pid}: {wording.choice_note(choice)}")
-            graded.append(grade_task(Task("learner", pid, read_submission(path, shown, choice)), context, options))
+            graded.append(grade_task(Task("learner", pid, hand_in), context, options))
         sandbox = commands.sandbox_line(sandbox_info(context.level()))
-        extra = [*found, *(commands.warning(w) for w in warnings), sandbox]
-        document = gradescope_doc.document(graded, show_hidden=show_hidden, extra=extra)
+        extra = [*found, *(commands.warning(w) for w in warnings)]
+        document = gradescope_doc.document(
+            graded, show_hidden=show_hidden, extra=extra, hidden_visibility=hidden_visibility, sandbox=sandbox
+        )
+        failed = [r.problem for r in graded if r.status is Status.INTERNAL_ERROR]
     except Exception as e:  # Gradescope shows a missing results.json as a failed autograder: always write one
         document = gradescope_doc.could_not_grade(e)
+        failed = ["*"]
     atomic_write(results, json.dumps(document, indent=2).encode())
-    return Gradescope(document, warnings)
+    return Gradescope(document, warnings, failed)
 
 
 def check(
@@ -423,8 +461,13 @@ def check(
         yield pid, check_problem(context, pid, secrets=secrets)
 
 
-def new_problem(context: Context, problem_id: str, title: str | None = None) -> list[str]:
-    """`judge new`: a working example problem to edit, written into the context's set."""
+def new_problem(
+    context: Context, problem_id: str, title: str | None = None, *, from_builtin: bool = False
+) -> list[str]:
+    """`judge new`: a working example problem to edit, written into the context's set; or, `from_builtin`, a copy
+    of the built-in problem of that id."""
+    if from_builtin:
+        return copy_builtin(context.problems, problem_id)
     return scaffold(context.problems, problem_id, title)
 
 

@@ -121,7 +121,7 @@ def test_every_row_of_grades_csv(graded):
         assert int(r["max_score"]) == 7  # 4 public + 3 hidden cases
         assert (int(r["score"]) == 7) == (r["status"] == "passed")
         if r["status"] == "missing":
-            assert r["score"] == "0" and r["message"] == "no file handed in"
+            assert r["score"] == "0" and r["message"] == f"no file handed in: expected {r['problem']}.py"
     assert "DID nothing" in got[("eve", MASK)]["message"]  # it could not touch alice's file
     assert "all 4 public cases passed and all 3 hidden cases passed" == got[("alice", MASK)]["message"]
 
@@ -139,8 +139,10 @@ def test_results_json_per_learner_in_gradescope_format(graded):
     for student in ("alice", "bob", "carol", "dave", "eve", "frank", "gina"):
         doc = json.loads((out / student / "results.json").read_text())
         check_gradescope(doc)
-        assert [t["name"] for t in doc["tests"]] == [MASK, BLOCK]
-    gina = json.loads((out / "gina" / "results.json").read_text())["tests"][0]["output"]
+        hidden = [f"{MASK} (hidden cases)", f"{BLOCK} (hidden cases)"]
+        assert [t["name"] for t in doc["tests"]] == [MASK, hidden[0], BLOCK, hidden[1]]
+        assert [t["visibility"] for t in doc["tests"]] == ["visible", "after_due_date"] * 2
+    gina = json.loads((out / "gina" / "results.json").read_text())["tests"][1]["output"]
     assert "hidden 1: wrong answer" in gina and "seed" not in gina.split("hidden 1")[1]
 
 
@@ -160,6 +162,7 @@ def test_rerun_resumes_and_force_regrades(graded):
         "7 students x 2 problems: 3 passed, 1 wrong, 2 errors, 1 timeout, 1 out of memory, 6 not handed in; "
         "14 reused from the last run" in again.stderr
     )
+    assert "graded on the public and the hidden cases" in again.stderr
     forced = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "s3cret", "--force")
     assert forced.returncode == 0 and "(resumed)" not in forced.stderr
     other = judge("batch", str(cls), "--out", str(out), "--problems", MASK, "--hidden-seed", "another")
@@ -300,6 +303,7 @@ def test_links_and_huge_files_are_refused_not_followed(tmp_path):
     huge = read_task(cls, "huge", MASK)
     assert huge.submission.data is None and "larger than 1 MiB" in said(huge)
     absent = read_task(cls, "absent", MASK)
-    assert absent.submission.data is None and absent.submission.refused is None  # nothing handed in, nothing refused
-    assert said(absent) == "no file handed in"
+    assert absent.submission.data is None and absent.submission.refused is not None  # nothing handed in: why
+    assert absent.submission.refused.kind.value == "missing"
+    assert said(absent) == f"no file handed in: expected {MASK}.py"
     assert read_task(cls, "fine", MASK).submission.data == b"x = 1\n"

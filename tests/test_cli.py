@@ -15,6 +15,8 @@ def test_list_shows_every_problem_on_its_own_line():
 def test_show_renders_the_spec():
     proc = judge("show", "cross_attention_block")
     assert proc.returncode == 0 and "LayerNorm" in proc.stdout and "cross_attention_block" in proc.stdout
+    # into a pipe: the spec's Markdown as written, never padded with spaces to a terminal's width
+    assert proc.stdout == context().problems.load("cross_attention_block").spec_path.read_text()
 
 
 def test_init_writes_the_stub_and_never_overwrites(tmp_path):

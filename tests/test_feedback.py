@@ -558,8 +558,8 @@ def test_gradescope_keeps_a_hint_about_a_hidden_case_to_itself():
     hint = Diagnosis(kind=DiagnosisKind.SLICE, case=1, index=2, axis=0, shape=[3, 4])
     assert wording.diagnosis(hint) == "Hint: in case 1 the wrong values all lie at index 2 of axis 0 (shape (3, 4))."
     r = result_of(cases, Status.WRONG_ANSWER, "1 of 1", diagnosis=wording.diagnosis(hint), mistake=hint)
-    assert "index 2 of axis 0" not in gradescope_doc([r], show_hidden=False)["tests"][0]["output"]
-    assert "index 2 of axis 0" in gradescope_doc([r], show_hidden=True)["tests"][0]["output"]
+    assert not any("index 2 of axis 0" in t["output"] for t in gradescope_doc([r], show_hidden=False)["tests"])
+    assert "index 2 of axis 0" in gradescope_doc([r], show_hidden=True)["tests"][1]["output"]  # the hidden test
     about_public = hint.model_copy(update={"case": 0})
     public = r.model_copy(update={"diagnosis": wording.diagnosis(about_public), "mistake": about_public})
     assert "index 2 of axis 0" in gradescope_doc([public], show_hidden=False)["tests"][0]["output"]
@@ -619,3 +619,36 @@ def test_a_diagnosis_survives_any_shape_and_dtype():
         for got in shapes + dtypes + [-e]:
             diagnosis = diagnose(problem, ctx.problems, cases, inputs, expected, {0: got, 1: expected[1]})
             assert diagnosis is None or diagnosis.kind is not None
+
+
+def test_a_missing_parameter_says_the_signature_the_judge_calls(tmp_path):
+    """Once Python's raw `TypeError: takes 2 positional arguments but 3 were given`."""
+    path = tmp_path / f"{MASK}.py"
+    path.write_text("def cross_attention_mask(encoder_ids, decoder_len):\n    return encoder_ids\n")
+    result = grade(MASK, path)
+    bad = [c for c in result.cases if c.fault is not None and c.fault.kind.value == "signature"]
+    assert bad, [c.message for c in result.cases]
+    assert bad[0].message == (
+        "`cross_attention_mask(encoder_ids, decoder_len)` cannot take the arguments the judge passes: "
+        "`cross_attention_mask(encoder_ids, decoder_len, pad_id)`, as the problem's signature says"
+    )
+
+
+def test_code_in_a_traceback_is_never_wrapped_at_60_columns(tmp_path):
+    """Wrapping once broke code inside names (`num_heads=nu` / `m_heads`) and put the caret under blank space."""
+    line = "    out = no_such_function(seed, x_q, x_kv, num_heads=num_heads, qkv_features=qkv_features)"
+    path = tmp_path / "mha_cross.py"
+    path.write_text(f"def mha_cross(seed, x_q, x_kv, num_heads, qkv_features):\n{line}\n    return out\n")
+    proc = subprocess.run(
+        [*judge_command(), "run", "mha_cross", "--file", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "60"},
+        timeout=300,
+    )
+    lines = proc.stdout.splitlines()
+    code = next(i for i, text in enumerate(lines) if line.strip() in text)
+    caret = lines[code + 1]
+    start = lines[code].index("no_such_function")
+    assert caret[start : start + len("no_such_function")] == "^" * len("no_such_function"), proc.stdout
+    assert not any(text.endswith(" ") for text in lines)

@@ -190,10 +190,10 @@ def test_gradescope_says_which_level_graded_and_refuses_one_that_guards_nothing(
     args = ("gradescope", "--submission-dir", str(sub), "--results", str(results), "--problems", MASK)
     proc = judge(*args, "--sandbox", "process")
     assert proc.returncode == 0, proc.stderr
-    assert "sandbox: process, confined by Landlock" in json.loads(results.read_text())["output"]
+    assert "sandbox: process, confined by Landlock" in json.loads(results.read_text())["extra_data"]["sandbox"]
     monkeypatch.setenv("JUDGE_NO_LANDLOCK", "1")  # as in a container on a kernel without Landlock
     results.unlink()
     refused = judge(*args, "--sandbox", "process")
     assert refused.returncode == 2 and "refusing to grade" in refused.stderr and not results.exists()
     allowed = judge(*args, "--sandbox", "process", "--allow-weak-sandbox")
-    assert allowed.returncode == 0 and "process, unconfined" in json.loads(results.read_text())["output"]
+    assert allowed.returncode == 0 and "process, unconfined" in json.loads(results.read_text())["extra_data"]["sandbox"]

@@ -3,6 +3,7 @@
 import json
 import queue
 import shutil
+import os
 import signal
 import subprocess
 import threading
@@ -41,6 +42,14 @@ def data(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     monkeypatch.setenv("JUDGE_DATA_DIR", str(folder))
     return folder
+
+
+def mine(folder: Path) -> Path:
+    """A correct file of the learner's own: the judge's own examples do not count in a learner's progress."""
+    path = folder / "mine" / f"{MASK}.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(CORRECT.read_text())
+    return path
 
 
 def marks() -> dict[str, list[str]]:
@@ -104,7 +113,7 @@ def test_list_marks_new_attempted_solved_with_the_last_score_and_reset_clears(da
     wrong.write_text(INVERTED)
     assert judge("run", MASK, "--file", str(wrong)).returncode == 1
     assert marks()[MASK] == ["attempted", "0/4"]
-    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    assert judge("run", MASK, "--file", str(mine(tmp_path))).returncode == 0
     assert marks()[MASK] == ["solved", "4/4"]
     code, _ = judge_json("run", MASK, "--file", str(wrong))
     assert code == 1 and marks()[MASK] == ["solved", "0/4"]  # solved once stays solved; the score is the last
@@ -141,18 +150,18 @@ def test_only_runs_on_the_public_cases_are_recorded(data):
     assert progress.load_progress(data).problems[MASK].solved
 
 
-def test_a_corrupt_progress_file_does_not_stop_grading(data):
+def test_a_corrupt_progress_file_does_not_stop_grading(data, tmp_path):
     data.mkdir()
     (data / "progress.json").write_text("{not json")
     assert marks()[MASK] == ["new", "-"]
-    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    assert judge("run", MASK, "--file", str(mine(tmp_path))).returncode == 0
     assert marks()[MASK] == ["solved", "4/4"]
 
 
 def test_a_data_folder_that_cannot_be_written_costs_only_the_memory(tmp_path, monkeypatch):
     (tmp_path / "a_file").write_text("")
     monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "a_file" / "data"))  # even root cannot create this
-    proc = judge("run", MASK, "--file", str(CORRECT))
+    proc = judge("run", MASK, "--file", str(mine(tmp_path)))
     assert proc.returncode == 0 and "progress not saved" in proc.stderr and "Traceback" not in proc.stderr
     proc = judge("hint", MASK)
     first = load_hints(BUILT_IN, MASK)[0]
@@ -172,7 +181,11 @@ def test_solution_opens_only_after_the_learners_own_file_passes(data, tmp_path):
     proc = judge("solution", MASK)
     assert proc.returncode == 1 and "your last run: 0/4" in proc.stderr
 
-    assert judge("run", MASK, "--file", str(CORRECT)).returncode == 0
+    for judges_own in (CORRECT, ROOT / "reference" / f"{MASK}.py"):  # the README's install check, the answer
+        proc = judge("run", MASK, "--file", str(judges_own))
+        assert proc.returncode == 0 and "not counted in your progress" in proc.stderr, proc.stderr
+        assert judge("solution", MASK).returncode == 1
+    assert judge("run", MASK, "--file", str(mine(tmp_path))).returncode == 0
     proc = judge("solution", MASK)
     assert proc.returncode == 0, proc.stderr
     assert "def cross_attention_mask" in proc.stdout and "How the reference solves" in proc.stdout
@@ -220,16 +233,22 @@ def _read_until(lines: queue.Queue, marker: str, timeout: float = 240) -> str:
     return seen
 
 
-def test_watch_regrades_a_rewritten_file_and_stops_cleanly_on_ctrl_c(data, tmp_path):
-    path = tmp_path / f"{MASK}.py"
+def watching(path: Path, **env: str) -> subprocess.Popen:
+    """`judge run --watch` on `path`, which starts as a wrong answer."""
     path.write_text(INVERTED)
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         judge_command() + ["run", MASK, "--watch"],
-        cwd=tmp_path,
+        cwd=path.parent,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env={**os.environ, **env},
     )
+
+
+def test_watch_regrades_a_rewritten_file_and_stops_cleanly_on_ctrl_c(data, tmp_path):
+    path = tmp_path / f"{MASK}.py"
+    proc = watching(path)
     try:
         lines = _lines(proc)
         first = _read_until(lines, "watching")
@@ -332,3 +351,21 @@ def test_relative_bias_cases_clip_on_both_sides():
         clipped.append((case.dims["T_enc"] - 1 > max_distance, case.dims["T_dec"] - 1 > max_distance))
     assert any(a for a, _ in clipped) and any(b for _, b in clipped) and not all(a or b for a, b in clipped)
     assert len({c.values["num_heads"] for c in p.cases}) >= 3
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_watch_stopped_by_an_ide_or_a_closed_terminal_says_so_and_leaves_nothing(data, tmp_path, stop):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = watching(tmp_path / f"{MASK}.py", TMPDIR=str(scratch))
+    try:
+        lines = _lines(proc)
+        _read_until(lines, "watching")
+        proc.send_signal(stop)
+        _read_until(lines, "stopped watching", timeout=60)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr.read()
+    assert list(scratch.iterdir()) == []  # the sandbox's folders went with it

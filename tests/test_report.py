@@ -142,7 +142,13 @@ def test_batch_summary_counts_every_status_and_what_was_reused():
         "6 students x 2 problems: 2 passed, 2 wrong, 1 error, 1 timeout, 6 not handed in; "
         "9 reused from the last run, 2 regraded (bob/mha_cross: error -> wrong), 1 graded"
     )
-    assert lines[1:4] == ["  out/grades.csv", "  out/grades_wide.csv", "  out/report.html"]
+    assert lines[1] == "graded on the public and the hidden cases"  # a_class has hidden cases
+    public = {k: r.model_copy(update={"cases": [c for c in r.cases if not c.hidden]}) for k, r in results.items()}
+    said = summary(public, resumed, before, Path("out"))[1]
+    assert said.startswith("graded on the public cases only") and "--hidden-seed SECRET" in said
+    assert lines[2:5] == ["  out/grades.csv", "  out/grades_wide.csv", "  out/report.html"]
+    one = {k: r for k, r in results.items() if k == ("bob", P1)}
+    assert summary(one, set(), {}, Path("out"))[0].startswith("1 student x 1 problem: ")
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -185,3 +191,73 @@ def test_report_in_a_real_browser_fits_the_screen(tmp_path, width):
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", probe.as_uri()], capture_output=True, timeout=120)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000  # a page with text on it, not a blank one
+
+
+def test_the_small_words_of_a_batch_and_a_check():
+    """A diagnosis is a sentence of its own in the CSV; a progress line gives the task's own time; one problem
+    is one problem."""
+    from grader.render import commands
+    from grader.render.progress import batch_line
+
+    _, _, results = a_class()
+    bob = results[("bob", P1)]
+    said = wording.summary(bob)
+    assert said.count(". ") >= 1 and not re.search(r"[^.!?] " + re.escape(bob.diagnosis), said), said
+    assert "(1.2 s)" in batch_line(1, 2, "bob", bob.model_copy(update={"time_s": 1.234}), False, 1.234)
+    assert commands.checked(1, 0) == "1 problem checked, 0 checks failed"
+    assert commands.checked(2, 1) == "2 problems checked, 1 checks failed"
+
+
+def test_the_note_a_learner_reads_after_every_run_without_bubblewrap_is_short():
+    """A kit printed a 276-character note after every run; the level's details belong to batch and gradescope."""
+    from grader.model.verdict import SandboxInfo
+    from grader.render import commands
+
+    advice = commands.bubblewrap_advice(False, "sudo apt-get install -y bubblewrap")
+    note = commands.weak_note(SandboxInfo(level="process", landlock_abi=6, bounds="keeper"), advice)
+    assert note == (
+        "note: graded without bubblewrap (process level, Landlock); for the strong sandbox, "
+        "install bubblewrap: sudo apt-get install -y bubblewrap"
+    )
+    assert len(note) <= 160
+
+
+def test_gradescope_shows_hidden_cases_as_a_test_of_their_own_after_the_due_date():
+    """Hidden cases once counted in each problem's visible test: their pass count showed before the deadline."""
+    from grader.render.gradescope import document
+
+    _, _, results = a_class()
+    bob = results[("bob", P1)]  # public: passed, wrong; hidden: wrong
+    bob = bob.model_copy(update={"score": 1, "max_score": 3})
+    doc = document([bob], show_hidden=False, sandbox="sandbox: bwrap")
+    public, hidden = doc["tests"]
+    assert (public["name"], public["score"], public["max_score"], public["visibility"]) == (P1, 1, 2, "visible")
+    assert (hidden["name"], hidden["score"], hidden["max_score"]) == (f"{P1} (hidden cases)", 0, 1)
+    assert hidden["visibility"] == "after_due_date" and doc["score"] == 1
+    assert "hidden" not in public["output"] and "hidden 1" in hidden["output"]
+    assert doc["extra_data"] == {"sandbox": "sandbox: bwrap"} and "sandbox" not in doc["output"]
+    shown = document([bob], show_hidden=False, hidden_visibility="hidden")["tests"][1]["visibility"]
+    assert shown == "hidden"
+    only_public = document([result(P1, Status.PASSED, hidden=False)], show_hidden=False)["tests"]
+    assert [t["name"] for t in only_public] == [P1]
+
+
+def test_the_autograder_says_what_it_grades_and_the_files_to_require():
+    """`judge autograder` without --hidden-seed once graded public cases only without a word, and named no file
+    for Gradescope's required-files setting."""
+    from grader.render import commands
+
+    public = commands.zip_written("hw1.zip", False, ["softmax_rows", "mha_cross"])
+    assert public[1].startswith("it grades the public cases only") and "--hidden-seed SECRET" in public[1]
+    assert public[2].endswith(": softmax_rows.py, mha_cross.py")
+    assert commands.zip_written("hw1.zip", True, ["mha_cross"])[1] == "it grades the public and the hidden cases"
+
+
+def test_the_status_line_of_a_run_is_never_cut_mid_word():
+    from grader.render.progress import fit
+
+    long = "grading cross_attention_mask.py: computing the expected outputs (only the first run is slow) (3 s)"
+    short = "computing the expected outputs (only the first run is slow) (3 s)"
+    assert fit(long, short, 120) == long and fit(long, short, 70) == short
+    cut = fit(long, short, 40)
+    assert cut == "computing the expected outputs (only…" and len(cut) <= 40

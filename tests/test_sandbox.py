@@ -128,7 +128,7 @@ def test_wrong_return_types_each_get_a_clear_message(level):
     [
         ("recursion", "error", "RecursionError"),
         ("sys_exit", "error", "sys.exit(0)"),
-        ("syntax_error", "error", "SyntaxError in cross_attention_mask.py line 1"),
+        ("syntax_error", "error", "SyntaxError in syntax_error.py line 1"),  # the file's own name
         ("misspelled", "error", "it defines `cross_atention_mask`: rename it to `cross_attention_mask`"),
     ],
 )

@@ -160,9 +160,10 @@ def batch(
         on_start(len(students) * len(chosen_), report.skipped)
     todo: list[Task] = []
     keys: dict[tuple[str, str], str] = {}  # each task's resume key, by (learner, problem)
+    hand_ins = context.problems.ids()  # a file named for another problem is that problem's, never a misnamed one
     for student in students:
         for pid in chosen_:
-            task = read_task(class_dir, student, pid)
+            task = read_task(class_dir, student, pid, hand_ins)
             key = _key(context, task, options)
             stored = None if force else _load(_stored(out_dir, task), key)
             if stored is not None and stored.status is not Status.INTERNAL_ERROR:  # the judge's failures: again

@@ -9,12 +9,13 @@ where or whether a task ran.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.context import Context
 from grader.grading import pipeline
-from grader.grading.submission import SOURCE_MAX_BYTES, Submission, find_submission
+from grader.grading.submission import SOURCE_MAX_BYTES, Submission, find_submission, missing
 from grader.model.problem import Limits
 from grader.model.verdict import ChoiceNote, Fault, FaultKind, Refusal, Result
 from grader.sets.hidden import grading_cases
@@ -48,14 +49,16 @@ class Options:
         return cls(root, str(cache.root), cache.xla_flags, context.level(), hidden_seed, limits)
 
 
-def read_task(class_dir: Path, student: str, problem_id: str) -> Task:
+def read_task(class_dir: Path, student: str, problem_id: str, others: Collection[str] = ()) -> Task:
     """The learner's hand-in for a problem, read once: the private copy every grading works from."""
     folder = class_dir / student
     shown = f"{student}/{problem_id}"
     if folder.is_symlink():
         refused = Fault(kind=FaultKind.REFUSED, error=Refusal.LINKED_FOLDER.value, file=student)
         return Task(student, problem_id, Submission(f"{shown}.py", None, refused=refused))
-    path, choice = find_submission(folder, problem_id)
+    path, choice = find_submission(folder, problem_id, others=others)
+    if not path.exists() and not path.is_symlink():
+        return Task(student, problem_id, missing(folder, problem_id, f"{shown}.py", others=others))
     return Task(student, problem_id, read_submission(path, f"{shown}{path.suffix}", choice))
 
 

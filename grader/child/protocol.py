@@ -79,6 +79,8 @@ class Why(str, enum.Enum):
     NOT_AN_ARRAY = "not_an_array"  # error: the type returned; text: why numpy could not make an array of it
     NOT_NUMERIC = "not_numeric"  # error: the type returned; text: its dtype ("" for ragged or objects)
     MISSING_FUNCTION = "missing_function"  # the file lacks the function: near (a close name), defines
+    SIGNATURE = "signature"  # the function cannot take the judge's arguments: defines (its parameters), code
+    # (the arguments the judge passes, comma-separated)
     SYNTAX = "syntax"  # line, text (the parser's message); a trace
     CANNOT_IMPORT = "cannot_import"  # INTERNAL: the zygote could not import a library: text
     CANNOT_START = "cannot_start"  # INTERNAL: the learner's process could not be set up: text

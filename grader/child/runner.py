@@ -89,6 +89,8 @@ def fault_of(exc: BaseException, own: Callable[[str], bool], filename: str = "")
     trace = trace_of(exc, own, filename)
     if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
         return Fault(Why.OUT_OF_MEMORY, error=name, trace=trace)
+    if isinstance(exc, SignatureMismatch):
+        return Fault(Why.SIGNATURE, error=name, defines=tuple(exc.parameters), code=", ".join(exc.passed))
     if isinstance(exc, SystemExit):
         return Fault(Why.SYS_EXIT, code=repr(exc.code), trace=trace)
     if type(exc) is NotImplementedError:
@@ -130,12 +132,29 @@ def same_output(eager: Any, compiled: Any, np: Any) -> bool:
     return bool(np.allclose(compiled, eager, rtol=1e-4, atol=1e-5, equal_nan=True))
 
 
+class SignatureMismatch(TypeError):
+    """The learner's function takes neither the judge's arguments by keyword nor in their declared order."""
+
+    def __init__(self, parameters: list[str], passed: list[str]):
+        super().__init__(f"({', '.join(parameters)}) cannot take ({', '.join(passed)})")
+        self.parameters, self.passed = parameters, passed
+
+
 def call(fn: Callable[..., Any], arg_names: list[str], kwargs: dict[str, Any]) -> Any:
     """Call by keyword when the learner's signature allows, else positionally in declared order."""
     try:
-        inspect.signature(fn).bind(**kwargs)
-    except (TypeError, ValueError):
-        return fn(*[kwargs[n] for n in arg_names if n in kwargs])
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (a builtin, a C function): just call it
+        return fn(**kwargs)
+    try:
+        signature.bind(**kwargs)
+    except TypeError:
+        args = [kwargs[n] for n in arg_names if n in kwargs]
+        try:
+            signature.bind(*args)
+        except TypeError:
+            raise SignatureMismatch(list(signature.parameters), [n for n in arg_names if n in kwargs]) from None
+        return fn(*args)
     return fn(**kwargs)
 
 
@@ -177,7 +196,9 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     job, payload = protocol.read_job(stdin)
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}  # all read before learner code can break the readers
-    filename = os.path.join(workdir, job.filename)
+    # In a folder of its own, off sys.path: a file handed in as numpy.py does not shadow numpy.
+    os.mkdir(os.path.join(workdir, "handin"))
+    filename = os.path.join(workdir, "handin", job.filename)
     with open(filename, "w") as f:
         f.write(job.source)
     sys.path.insert(0, workdir)

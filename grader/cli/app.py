@@ -21,6 +21,7 @@ from rich.text import Text
 from grader import api
 from grader.context import PROBLEMS_ENV, Context
 from grader.model.errors import BwrapUnusable, UnknownProblem, UsageError, WeakSandbox
+from grader.model.storage import judge_version
 from grader.render import commands
 from grader.render.textsafe import visible
 
@@ -71,7 +72,7 @@ def usage(e: UsageError, context: Context | None = None, as_json: bool = False) 
     message = str(e)
     if isinstance(e, UnknownProblem):
         near = difflib.get_close_matches(e.problem_id, e.valid, n=1, cutoff=0.6)
-        message = commands.unknown_problem(e.problem_id, near[0] if near else None, e.valid)
+        message = commands.unknown_problem(e.problem_id, near[0] if near else None, e.valid, e.builtin_root)
     elif isinstance(e, BwrapUnusable):
         message = commands.bwrap_unusable(advice())
     elif isinstance(e, WeakSandbox):
@@ -99,6 +100,11 @@ def context_of(ctx: typer.Context, sandbox: str = "auto") -> Context:
 KIT_REFUSED = ("batch", "gradescope", "release", "autograder", "new", "check")
 
 
+def _version() -> None:
+    out.print(f"judge {judge_version()}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_PASSED)
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -111,6 +117,15 @@ def main(
             help="A problem set of your own (SET/problems/<id>/, SET/reference/<id>.py); or $JUDGE_PROBLEMS.",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=lambda shown: _version() if shown else None,
+            help="The judge's version (a learner kit's names its course and date), then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Grade JAX, Flax and NumPy exercises."""
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -113,7 +112,6 @@ class _Shown:
         self.total, self.done = 0, 0
         self.bar: Any = None  # a rich Progress, on a terminal
         self.job: Any = None
-        self.started = time.monotonic()
 
     def __enter__(self) -> _Shown:
         return self
@@ -139,9 +137,7 @@ class _Shown:
         if self.bar is not None:
             self.bar.advance(self.job)
         else:
-            line = said.batch_line(
-                self.done, self.total, task.student, result, resumed, time.monotonic() - self.started
-            )
+            line = said.batch_line(self.done, self.total, task.student, result, resumed, result.time_s)
             err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -157,6 +153,14 @@ def gradescope(
     allow_weak_sandbox: Annotated[
         bool, typer.Option("--allow-weak-sandbox", help="Grade even where nothing keeps learners from the answers.")
     ] = False,
+    hidden_visibility: Annotated[
+        str,
+        typer.Option(
+            metavar="WHEN",
+            help="When students see each problem's hidden-cases test: after_due_date, after_published, hidden or "
+            "visible (Gradescope's visibility).",
+        ),
+    ] = "after_due_date",
 ) -> None:
     """The entry point of a Gradescope autograder: writes results.json (exit 0), or exits 2 on a bad command line."""
     context = context_of(ctx, sandbox)
@@ -169,12 +173,16 @@ def gradescope(
             hidden_seed=hidden_seed,
             show_hidden=show_hidden,
             allow_weak_sandbox=allow_weak_sandbox,
+            hidden_visibility=hidden_visibility,
         )
     except UsageError as e:
         raise usage(e, context) from None
     for warning in done.warnings:
         _say(commands.warning(warning))
     _say(commands.wrote_results(results, done.document["score"]))
+    if done.failed:  # results.json is written; the exit says the judge failed, so the autograder's run fails
+        err.print(commands.judge_failed_on(done.failed), highlight=False, markup=False)
+        raise typer.Exit(EXIT_INTERNAL)
 
 
 @app.command()
@@ -211,11 +219,14 @@ def new(
     ctx: typer.Context,
     problem_id: Annotated[str, typer.Argument(help="The new problem's id (also its function's name).")],
     title: Annotated[Optional[str], typer.Option(help="A one-line title.")] = None,
+    from_builtin: Annotated[
+        bool, typer.Option("--from-builtin", help="Copy the built-in problem of this id into the set instead.")
+    ] = False,
 ) -> None:
     """Scaffold a new problem (a working example to edit), then validate it with `judge check ID`."""
     context = context_of(ctx)
     try:
-        written = api.new_problem(context, problem_id, title)
+        written = api.new_problem(context, problem_id, title, from_builtin=from_builtin)
     except UsageError as e:
         raise usage(e, context) from None
     for path in written:
@@ -256,4 +267,6 @@ def autograder(
         path = api.autograder(context, out_zip, problem_list(problems_), hidden_seed=hidden_seed)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(commands.zip_written(path, bool(hidden_seed)), highlight=False)
+    ids = api.problem_ids(context, problem_list(problems_))
+    for line in commands.zip_written(path, bool(hidden_seed), ids):
+        out.print(line, highlight=False, markup=False)

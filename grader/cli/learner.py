@@ -56,7 +56,10 @@ def show(ctx: typer.Context, problem_id: ProblemId) -> None:
         text = api.spec(context, problem_id)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(Markdown(text))
+    if out.is_terminal:
+        out.print(Markdown(text))
+    else:  # a pipe or a file gets the Markdown itself: no padding to the terminal's width, nothing lost
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command()
@@ -112,6 +115,8 @@ def run(
     except UsageError as e:
         raise usage(e, context, as_json) from None
     result = outcome.result
+    if outcome.judges_file and not as_json:
+        err.print(Text(commands.not_counted(outcome.result.submission)), highlight=False)
     if outcome.unsaved:
         err.print(
             Text.assemble(("warning:", "yellow"), f" {commands.progress_unsaved(outcome.unsaved)}"), highlight=False
@@ -156,9 +161,18 @@ def _watch(context: Context, problem_id: str, path: Path, limits: Limits) -> Non
         out.print(Text(visible(commands.watching(path)), style="dim"), highlight=False)
         out.file.flush()
 
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # an IDE's stop button (SIGTERM), a closed terminal (SIGHUP): as Ctrl-C
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     try:
         api.watch(context, problem_id, path, limits, show, gone)
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
-        out.print(commands.stopped_watching())
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the cleanup
+        try:
+            out.print(commands.stopped_watching())
+        except OSError:  # the terminal that closed (SIGHUP) cannot be written to any more
+            pass
         raise typer.Exit(EXIT_PASSED) from None

@@ -7,11 +7,17 @@ their commands on it, in this order, which is the order `judge --help` lists the
 from typing import Any
 
 from grader.cli import instructor, learner, practice
-from grader.cli.app import app
+from grader import api
+from grader.cli.app import KIT_REFUSED, app
 
 COMMAND_MODULES = (learner, instructor, practice)
 
 
 def main(**click_options: Any) -> None:
-    """Parse the command line and run the command."""
+    """Parse the command line and run the command. A learner kit's `--help` lists only the commands it has."""
+    if api.installed_as_kit():
+        for command in app.registered_commands:
+            name = command.name or (command.callback.__name__ if command.callback else "")
+            if name.removesuffix("_cmd").replace("_", "-") in KIT_REFUSED:
+                command.hidden = True
     app(prog_name="judge", **click_options)

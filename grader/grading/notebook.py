@@ -1,6 +1,6 @@
 """Notebook hand-ins: an .ipynb becomes the Python module the sandbox imports.
 
-The rule for what runs (documented in the README, "From a notebook"): the code cells are read in
+The rule for what runs (documented in docs/USING.md, "From a notebook"): the code cells are read in
 notebook order, as "Restart & Run All" would run them; IPython lines (`%magic`, `!shell`, `x = !cmd`,
 `obj?`) are left out, and so are cells under a cell magic other than %%time, %%timeit and %%capture.
 Of the top-level statements that remain, only those the graded function needs are kept: the statement

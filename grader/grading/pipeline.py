@@ -112,7 +112,7 @@ def grade_submission(
     except Unreadable as e:
         return failed(problem, name, cases, e.fault, limits, level=level, notebook=e.notebook, choice=choice)
     try:
-        runner = SandboxRunner(zygote(), code)
+        runner = SandboxRunner(zygote(), code, name if submission.suffix == ".py" else "")
     except Exception as e:  # the sandbox could not start: never the learner's fault
         return failed(problem, name, cases, judge_fault(e), limits, level=level, trace=traceback.format_exc())
     return grade(

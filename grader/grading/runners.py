@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import signal
 import sys
 import threading
@@ -95,7 +96,7 @@ def from_child(f: protocol.Fault, file: str, function: str) -> tuple[Fault, str]
         defines=list(f.defines),
         code=f.code,
         file=file if kind in (FaultKind.MISSING_FUNCTION, FaultKind.SYNTAX) else "",
-        function=function if kind in (FaultKind.MISSING_FUNCTION, FaultKind.RETURNED) else "",
+        function=function if kind in (FaultKind.MISSING_FUNCTION, FaultKind.RETURNED, FaultKind.SIGNATURE) else "",
     )
     trace = f.trace
     return fault, wording.traceback(trace.frames, trace.raised_inside, trace.shapes, trace.error) if trace else ""
@@ -107,22 +108,34 @@ def from_child(f: protocol.Fault, file: str, function: str) -> tuple[Fault, str]
 class SandboxRunner:
     """The learner's file, run in a single-use sandbox forked from `zygote`."""
 
-    def __init__(self, zygote: Zygote, source: str):
+    def __init__(self, zygote: Zygote, source: str, filename: str = ""):
         self.zygote, self.source, self.level = zygote, source, zygote.level
+        self.filename = filename  # the learner's own file name, which their tracebacks show
 
     def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
+        filename = sandbox_filename(problem, self.filename)
         with Sandbox(self.zygote, work.limits) as box:
             box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
             box.max_output = output_budget(work.expected_sizes)
             tell("import", 0)
-            outcome = box.run(*_job(problem, self.source, work.inputs, work.public))
-        return facts(problem, self.source, outcome, work.limits)
+            outcome = box.run(*_job(problem, self.source, work.inputs, work.public, filename))
+        return facts(problem, self.source, outcome, work.limits, filename)
 
 
-def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits) -> Run:
+_FILENAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}\.py")
+
+
+def sandbox_filename(problem: Problem, shown: str) -> str:
+    """The name the learner's file has in the sandbox, and so in its tracebacks: the one it was handed in as
+    (`syn.py`), where that is a plain .py file name; else the problem's (a notebook's module, an odd name)."""
+    name = shown.replace("\\", "/").rsplit("/", 1)[-1]
+    return name if _FILENAME.fullmatch(name) else f"{problem.id}.py"
+
+
+def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits, filename: str = "") -> Run:
     """What a sandbox's Outcome says, as the facts of a Run: the file's fault, each case's answer or fault, the
     run's fate (only facts the learner cannot forge decide a status: see `_fate`)."""
-    file, function = f"{problem.id}.py", problem.meta.function
+    file, function = filename or f"{problem.id}.py", problem.meta.function
     run = Run(
         level=outcome.level,
         fate=_fate(outcome, limits),
@@ -152,7 +165,9 @@ def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits) -> Ru
     return run
 
 
-def _job(problem: Problem, source: str, inputs: list[dict[str, object]], public: int) -> tuple[Job, bytes, bytes]:
+def _job(
+    problem: Problem, source: str, inputs: list[dict[str, object]], public: int, filename: str
+) -> tuple[Job, bytes, bytes]:
     """The job, the first `public` cases' inputs, and the others' (hidden cases), sent only after the public ones."""
     arrays: list[dict[str, np.ndarray]] = [{}, {}]
     cases = []
@@ -168,7 +183,7 @@ def _job(problem: Problem, source: str, inputs: list[dict[str, object]], public:
         payloads.append(buf.getvalue())
     job = Job(
         module=problem.id,
-        filename=f"{problem.id}.py",
+        filename=filename,
         source=source,
         function=problem.meta.function,
         arg_names=[a.name for a in problem.meta.args],

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tokenize
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (plots) make notebooks large; they are 
 PARSE_HERE_BYTES = 4 << 20  # a notebook this small parses in the judge's process in at most about 110 MB
 PARSE_MEMORY_BYTES = 512 << 20  # address space of the process that reads a larger one (a plot: twice its size)
 SOURCE_MAX_BYTES = 1 << 20  # a batch's hand-in: far above any solution
+MAX_LOOKED_AT = 20_000  # entries of a learner's folder or upload looked through for a misnamed file
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,17 @@ class Submission:
         return source, note
 
 
-def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -> tuple[Path, ChoiceNote | None]:
+def find_submission(
+    folder: Path, problem_id: str, *, recursive: bool = False, others: Collection[str] = ()
+) -> tuple[Path, ChoiceNote | None]:
     """The file of a problem in a learner's folder, and which others were not graded, if any.
 
     `<id>.py` and `<id>.ipynb` are both hand-ins. With `recursive` (Gradescope uploads) they are looked
     for at any depth. The rule: the shallowest file is graded, and at the same depth the .py file before
     the notebook (it is the plain file every command has always graded; a notebook next to it is usually
-    where it was written). Returns `folder/<id>.py` when there is neither, so a missing file reads as before.
+    where it was written). Files named like the problem but not for it (`<id>_v2.py`; not those of
+    `others`, the set's other problems) are named as not graded.
+    Returns `folder/<id>.py` when there is neither, so a missing file reads as before.
     """
     names = (f"{problem_id}.py", f"{problem_id}.ipynb")
     if recursive:
@@ -104,10 +110,37 @@ def find_submission(folder: Path, problem_id: str, *, recursive: bool = False) -
     if not found:
         return folder / names[0], None
     found.sort(key=lambda p: (len(p.parts), p.suffix != ".py", str(p)))
-    if len(found) == 1:
-        return found[0], None
     shown = [str(p.relative_to(folder)) for p in found]
-    return found[0], ChoiceNote(graded=shown[0], others=shown[1:])
+    ignored = shown[1:] + similar_files(folder, problem_id, recursive=recursive, others=others)
+    return found[0], ChoiceNote(graded=shown[0], others=ignored) if ignored else None
+
+
+def similar_files(folder: Path, problem_id: str, *, recursive: bool = False, others: Collection[str] = ()) -> list[str]:
+    """The .py and .ipynb files of a folder named like the problem but not for it (`<id>_final.py`, `hw1_<id>.py`),
+    shallowest first: what a learner who misnamed their file handed in."""
+    try:
+        entries = folder.rglob("*") if recursive else folder.iterdir()
+        files = [p for _, p in zip(range(MAX_LOOKED_AT), entries) if p.suffix in (".py", ".ipynb") and p.is_file()]
+    except OSError:
+        return []
+    key = problem_id.lower()
+    like = [p for p in files if key in p.stem.lower() and p.stem != problem_id and p.stem not in others]
+    like.sort(key=lambda p: (len(p.parts), str(p)))
+    return [str(p.relative_to(folder)) for p in like]
+
+
+def missing(
+    folder: Path, problem_id: str, name: str, *, recursive: bool = False, others: Collection[str] = ()
+) -> Submission:
+    """Nothing handed in under the problem's name: which name was expected, and the files there that could be it
+    (named like the problem, else every .py and .ipynb file but the hand-ins of `others`, the set's problems)."""
+    seen = similar_files(folder, problem_id, recursive=recursive, others=others)
+    if not seen and folder.is_dir():
+        entries = folder.rglob("*") if recursive else folder.iterdir()
+        files = [p for _, p in zip(range(MAX_LOOKED_AT), entries) if p.suffix in (".py", ".ipynb") and p.is_file()]
+        seen = sorted(str(p.relative_to(folder)) for p in files if p.stem not in others)[:10]
+    fault = Fault(kind=FaultKind.MISSING, file=f"{problem_id}.py", found=seen)
+    return Submission(name, None, ".py", fault)
 
 
 def strip_outputs_bounded(data: bytes) -> bytes | None:

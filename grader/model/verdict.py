@@ -69,6 +69,7 @@ class FaultKind(str, enum.Enum):
     NOT_AN_ARRAY = "not_an_array"  # error (the type), text (why numpy could not make an array of it)
     NOT_NUMERIC = "not_numeric"  # error (the type), text (its dtype; "" for ragged or objects)
     MISSING_FUNCTION = "missing_function"  # file, function, near, defines
+    SIGNATURE = "signature"  # function, defines (its parameters), code (the arguments passed, comma-separated)
     EMPTY_FILE = "empty_file"  # function: the file holds nothing at all
     SYNTAX = "syntax"  # file, line, text
     # found by the judge
@@ -86,7 +87,7 @@ class FaultKind(str, enum.Enum):
     # the hand-in itself
     UNREADABLE = "unreadable"  # error: a SourceProblem; file and what it names (see SourceProblem)
     NO_FUNCTION_IN_NOTEBOOK = "no_function_in_notebook"  # function; the notebook note says what it defines
-    MISSING = "missing"  # no file handed in
+    MISSING = "missing"  # no file handed in: file (the name expected), found (files there that look like one)
     REFUSED = "refused"  # error: a Refusal; file, limit (MiB)
     # the judge's own failures, never the learner's
     SANDBOX_FAILED = "sandbox_failed"  # error: a SandboxFailure; text (detail)
@@ -151,6 +152,7 @@ class Fault(Record):
     case: int | None = None
     status: Status | None = None
     where: Where | None = None
+    found: list[str] = []
 
 
 # ---------------------------------------------------------------- how an answer is wrong

@@ -50,7 +50,12 @@ def gradescope_found(problem_id: str, file: str) -> str:
     return _("{problem}: graded {file}").format(problem=problem_id, file=file)
 
 
-def unknown_problem(problem_id: str, near: str | None, valid: list[str]) -> str:
+def unknown_problem(problem_id: str, near: str | None, valid: list[str], builtin_root: str = "") -> str:
+    if builtin_root:
+        return _(
+            "{id!r} is a built-in problem, not one of this set's ({valid}); copy it in with "
+            "`judge --problems-dir {root} new {id} --from-builtin`"
+        ).format(id=problem_id, valid=", ".join(valid), root=builtin_root)
     said = (
         _("unknown problem {id!r}; did you mean {near!r}? valid ids: {valid}")
         if near
@@ -98,14 +103,20 @@ def grading(file: str, problem_id: str, cases: int) -> str:
     return _("grading {file} on {problem} ({n} cases)...").format(file=file, problem=problem_id, n=cases)
 
 
+def not_counted(file: str) -> str:
+    return _("not counted in your progress: {file} is one of the judge's own files").format(file=file)
+
+
 def progress_unsaved(why: str) -> str:
     return _("progress not saved: {why}").format(why=why)
 
 
 def weak_note(info: SandboxInfo, advice: str) -> str:
-    """After a `judge run` at the process level: which sandbox graded, and how to get the strong one."""
-    return _("note: graded in the {sandbox}; for the strong one, {advice}").format(
-        sandbox=describe(info), advice=advice
+    """After a `judge run` at the process level: which sandbox graded, and how to get the strong one, in a line
+    or two (a learner reads it after every run; `judge batch` and `gradescope` describe the level in full)."""
+    level = _("process level, Landlock") if info.landlock_abi else _("process level, unconfined")
+    return _("note: graded without bubblewrap ({level}); for the strong sandbox, {advice}").format(
+        level=level, advice=advice
     )
 
 
@@ -138,12 +149,21 @@ def internal_errors(tasks: list[str]) -> str:
     ).format(n=len(tasks), tasks=shown)
 
 
+def judge_failed_on(problems: list[str]) -> str:
+    if problems == ["*"]:
+        return _("internal error: the judge could not grade this submission (results.json says so)")
+    return _("internal error: the judge failed on {problems} (results.json says so)").format(
+        problems=", ".join(problems)
+    )
+
+
 def wrote_results(path: object, score: object) -> str:
     return _("wrote {path}: score {score}").format(path=path, score=score)
 
 
 def checked(problems: int, failed: int) -> str:
-    return _("{n} problems checked, {failed} checks failed").format(n=problems, failed=failed)
+    one, many = _("1 problem checked, {failed} checks failed"), _("{n} problems checked, {failed} checks failed")
+    return (one if problems == 1 else many).format(n=problems, failed=failed)
 
 
 def wrote(path: object) -> str:
@@ -162,9 +182,23 @@ def kit_written(wheel: object, readme: object) -> str:
     )
 
 
-def zip_written(path: object, hidden: bool) -> str:
+def zip_written(path: object, hidden: bool, problem_ids: list[str]) -> list[str]:
+    """What `judge autograder` wrote, what it grades, and the file names for Gradescope's settings."""
     said = _("wrote {path} (with hidden cases)") if hidden else _("wrote {path}")
-    return said.format(path=path) + _("; upload it as the assignment's autograder on Gradescope")
+    cases = (
+        _("it grades the public and the hidden cases")
+        if hidden
+        else _(
+            "it grades the public cases only, whose expected outputs a learner kit holds; "
+            "--hidden-seed SECRET adds hidden cases"
+        )
+    )
+    names = ", ".join(f"{pid}.py" for pid in problem_ids)
+    return [
+        said.format(path=path) + _("; upload it as the assignment's autograder on Gradescope"),
+        cases,
+        _("required files, for the assignment's settings on Gradescope: {names}").format(names=names),
+    ]
 
 
 def hint_heading(i: int, total: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from grader.model.verdict import FaultKind, Result, Status
+from grader.model.verdict import CaseResult, FaultKind, Result, Status
 from grader.render import wording
 from grader.render.textsafe import visible
 from grader.render.wording import _
@@ -37,8 +37,10 @@ def case_lines(result: Result, *, show_hidden: bool, failing_only: bool = False)
 
 
 def output(result: Result, *, show_hidden: bool) -> str:
-    """A learner's feedback on one problem: a file-level failure once; else the verdict and the failing cases."""
-    if result.file_level and result.cases:
+    """A learner's feedback on one problem: a file-level failure once; else the verdict and the failing cases.
+    A hidden case's message is its own (it may quote the case), never the file's: shown only with `show_hidden`."""
+    own = result.fault is not None or not result.cases or not result.cases[0].hidden
+    if result.file_level and result.cases and (own or show_hidden):
         first = result.cases[0]
         message = first.message or result.message
         stub = first.fault is not None and first.fault.kind is FaultKind.STUB
@@ -47,9 +49,8 @@ def output(result: Result, *, show_hidden: bool) -> str:
         return visible(text)
     text = wording.counts(result.cases)
     d = result.mistake
-    if d is not None and (
-        show_hidden or not any(result.cases[i].hidden for i in d.cases_named if i < len(result.cases))
-    ):
+    hidden = {c.index for c in result.cases if c.hidden}
+    if d is not None and (show_hidden or not (d.cases_named & hidden)):
         text += "\n" + " ".join(wording.diagnosis_parts(d))
     failing = case_lines(result, show_hidden=show_hidden, failing_only=True)
     if failing:
@@ -60,26 +61,61 @@ def output(result: Result, *, show_hidden: bool) -> str:
     return visible(text)
 
 
-def document(results: list[Result], *, show_hidden: bool, extra: Sequence[str] = ()) -> dict[str, Any]:
-    """The Gradescope autograder results.json: one test per problem, scored by cases passed; `extra` lines go
-    under the overall output."""
-    tests = [
-        {
-            "name": r.problem,
-            "score": r.score,
-            "max_score": r.max_score,
-            "status": "passed" if r.passed else "failed",
-            "output": output(r, show_hidden=show_hidden),
-            "visibility": "visible",
-        }
-        for r in results
-    ]
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, per test
+
+
+def document(
+    results: list[Result],
+    *,
+    show_hidden: bool,
+    extra: Sequence[str] = (),
+    hidden_visibility: str = "after_due_date",
+    sandbox: str = "",
+) -> dict[str, Any]:
+    """The Gradescope autograder results.json: one test per problem scored by its public cases passed, and one
+    for its hidden cases (shown as `hidden_visibility` says: by default after the due date, so that their pass
+    count gives nothing away before it); `extra` lines go under the overall output, and `sandbox` (the level's
+    details, for the instructor) into extra_data."""
+    tests = []
+    for r in results:
+        public = [c for c in r.cases if not c.hidden]
+        hidden = [c for c in r.cases if c.hidden]
+        if not hidden or not public:
+            tests.append(_test(r.problem, r, show_hidden, "visible"))
+            continue
+        tests.append(_test(r.problem, _part(r, public), show_hidden, "visible"))
+        name = _("{problem} (hidden cases)").format(problem=r.problem)
+        tests.append(_test(name, _part(r, hidden), show_hidden, hidden_visibility))
     summary = _("{passed} of {n} problems passed").format(passed=sum(r.passed for r in results), n=len(results))
-    return {
+    doc: dict[str, Any] = {
         "score": sum(r.score for r in results),
         "execution_time": round(sum(r.time_s for r in results), 3),
         "output": "\n".join([summary, *extra]),
         "tests": tests,
+    }
+    if sandbox:
+        doc["extra_data"] = {"sandbox": sandbox}
+    return doc
+
+
+def _part(result: Result, cases: list[CaseResult]) -> Result:
+    """The result on some of its cases: a test of its own."""
+    score = sum(c.status is Status.PASSED for c in cases)
+    mistake = result.mistake
+    if mistake is not None and mistake.cases_named and not set(mistake.cases_named) & {c.index for c in cases}:
+        mistake = None  # a diagnosis of the other part's cases
+    return result.model_copy(update={"cases": cases, "score": score, "max_score": len(cases), "mistake": mistake})
+
+
+def _test(name: str, r: Result, show_hidden: bool, visibility: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "score": r.score,
+        "max_score": r.max_score,
+        "status": "passed" if r.score == r.max_score and r.max_score > 0 else "failed",
+        "output": output(r, show_hidden=show_hidden),
+        "visibility": visibility,
+        "extra_data": {"problem": r.problem, "status": r.status.value},  # for scripts: never parse the words
     }
 
 

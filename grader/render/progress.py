@@ -77,9 +77,9 @@ class RunProgress:
             step, done, since, running = self._step, self._done, self._since, self._running
         if running:
             step = _("case {i} of {n} running").format(i=done + 1, n=self.n_cases)
-        return _("grading {file}: {step} ({seconds:.0f} s)").format(
-            file=self.filename, step=step, seconds=time.monotonic() - since
-        )
+        seconds = time.monotonic() - since
+        said = _("grading {file}: {step} ({seconds:.0f} s)").format(file=self.filename, step=step, seconds=seconds)
+        return fit(said, _("{step} ({seconds:.0f} s)").format(step=step, seconds=seconds), self.console.width - 3)
 
     def _refresh(self) -> None:
         status = self._status
@@ -92,12 +92,26 @@ class RunProgress:
             time.sleep(0.5)
 
 
+def fit(text: str, shorter: str, width: int) -> str:
+    """`text` if it fits `width` columns, else `shorter`, cut at a word with an ellipsis if it must be: rich would
+    cut a status line mid-word."""
+    for candidate in (text, shorter):
+        if len(candidate) <= width:
+            return candidate
+    words, kept = shorter.split(" "), ""
+    for word in words:
+        if len(kept) + len(word) + 2 > width:
+            break
+        kept = f"{kept} {word}".strip()
+    return kept + "…"
+
+
 # ---------------------------------------------------------------- a batch
 
 
 def batch_line(done: int, total: int, student: str, result: Result, resumed: bool, seconds: float) -> str:
-    """One plain progress line, for when stderr is not a terminal."""
-    said = _("[{done}/{total}] {student} {problem}: {status} {score}/{max}{resumed} ({seconds:.0f} s)").format(
+    """One plain progress line, for when stderr is not a terminal: `seconds` is the task's own grading time."""
+    said = _("[{done}/{total}] {student} {problem}: {status} {score}/{max}{resumed} ({seconds:.1f} s)").format(
         done=done,
         total=total,
         student=visible(student),
@@ -164,11 +178,21 @@ def batch_summary(
         runs.append(_("{n} graded").format(n=len(graded) - len(regraded)))
     levels = sorted({r.replay.sandbox for r in results.values() if r.replay and r.replay.sandbox != "none"})
     where = _("; sandbox: {levels}").format(levels=", ".join(levels)) if levels else ""
-    head = _("{students} students x {problems} problems: {counts}; {runs}{where}").format(
-        students=len(students), problems=len(problems), counts=by_status, runs=", ".join(runs), where=where
+    learners = (_("1 student") if len(students) == 1 else _("{n} students")).format(n=len(students))
+    tasks = (_("1 problem") if len(problems) == 1 else _("{n} problems")).format(n=len(problems))
+    head = _("{students} x {problems}: {counts}; {runs}{where}").format(
+        students=learners, problems=tasks, counts=by_status, runs=", ".join(runs), where=where
     )
+    if any(c.hidden for r in results.values() for c in r.cases):
+        cases = _("graded on the public and the hidden cases")
+    else:
+        cases = _(
+            "graded on the public cases only, whose expected outputs the learners' kit holds; "
+            "--hidden-seed SECRET grades hidden cases too"
+        )
     return [
         head,
+        cases,
         f"  {out_dir / 'grades.csv'}",
         f"  {out_dir / 'grades_wide.csv'}",
         f"  {out_dir / 'report.html'}",

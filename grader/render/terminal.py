@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from grader.model.verdict import CaseResult, FaultKind, Result, Status
+from grader.model.verdict import CaseResult, DiagnosisKind, FaultKind, MismatchKind, Result, Status
 from grader.render import wording
 from grader.render.textsafe import visible
 from grader.render.wording import _
@@ -31,6 +31,9 @@ def render(result: Result, console: Console) -> None:
     def say(text: str, indent: int = 0, style: str = "") -> None:
         _block(console, wrap(visible(text), width, indent), style)
 
+    def show(text: str, indent: int, style: str = "") -> None:  # code and output: never wrapped, only indented
+        _block(console, verbatim(visible(text), width, indent), style)
+
     if result.file_level and result.cases:
         first = result.cases[0]
         heading = (
@@ -40,9 +43,10 @@ def render(result: Result, console: Console) -> None:
         )
         say(heading.format(file=Path(result.submission).name, n=len(result.cases)), 0, "bold")
         message, trace = details(first, first.message or result.message, first.traceback or result.traceback)
-        for part, style in ((message, ""), (trace, "dim")):
-            if part:
-                say(part, 4, style)
+        if message:
+            say(message, 4)
+        if trace:
+            show(trace, 4, "dim")
     else:
         _case_lines(result, console)
     for name in ("stdout", "stderr"):
@@ -57,8 +61,8 @@ def render(result: Result, console: Console) -> None:
         ):
             if part.strip():
                 say(heading, 0, "bold")
-                say(output(part, of_all), 4, "dim")
-    if result.mistake is not None:
+                show(output(part, of_all), 4, "dim")
+    if result.mistake is not None and not _said_under_a_case(result):
         head, text = wording.diagnosis_parts(result.mistake)
         _headed(console, wrap(visible(f"{head} {text}"), width, 0), len(head), "bold")
     if result.file_level and result.cases:
@@ -106,12 +110,31 @@ def _case_lines(result: Result, console: Console) -> None:
         for more in lines[1:]:
             _line(console, Text(f"  {'':>{iw}}  {more}"))
         if c is first_bad:
-            text = "\n".join(p for p in details(c, c.message, c.traceback) if p)
-            if c.expected_shape is not None and c.shape is not None and c.shape != c.expected_shape:
+            message, trace = details(c, c.message, c.traceback)
+            text = message
+            shape_said = c.mismatch is not None and c.mismatch.kind is MismatchKind.SHAPE
+            if c.expected_shape is not None and c.shape is not None and c.shape != c.expected_shape and not shape_said:
                 text += "\n" + _("your shape {got}, expected {want}").format(
                     got=tuple(c.shape), want=tuple(c.expected_shape)
                 )
-            _block(console, wrap(visible(text), console.width, iw + 6))
+            if text.strip():
+                _block(console, wrap(visible(text.strip("\n")), console.width, iw + 6))
+            if trace:
+                _block(console, verbatim(visible(trace), console.width, iw + 6))
+
+
+def _said_under_a_case(result: Result) -> bool:
+    """A wrong shape's hint repeats what the first failing case's details already say."""
+    d = result.mistake
+    first_bad = next((c for c in result.cases if c.status is not Status.PASSED), None)
+    return (
+        d is not None
+        and d.kind is DiagnosisKind.SHAPE
+        and first_bad is not None
+        and first_bad.index == d.case
+        and first_bad.mismatch is not None
+        and first_bad.mismatch.kind is MismatchKind.SHAPE
+    )
 
 
 # ---------------------------------------------------------------- the learner's output
@@ -198,6 +221,17 @@ def wrap(text: str, width: int, indent: int) -> str:
             break_on_hyphens=False,
         ) or [""]
     return "\n".join(out)
+
+
+def verbatim(text: str, width: int, indent: int) -> str:
+    """A traceback or output indented: its code (lines indented four spaces or more: the code and its carets)
+    never wrapped, since a line of code cut in two would put a caret under the wrong column (a terminal narrower
+    than the line wraps it whole, as it would the learner's own traceback); its other lines (a frame's file and
+    line, the error's message) wrapped between words."""
+    return "\n".join(
+        (" " * indent + line) if line.startswith("    ") or not line else wrap(line, width, indent)
+        for line in text.split("\n")
+    )
 
 
 def _headed(console: Console, text: str, head: int, style: str) -> None:

@@ -132,6 +132,11 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
         return _("{file} has no function '{function}'; it defines: {names}").format(
             file=f.file, function=f.function, names=", ".join(f.defines) or _("nothing")
         )
+    if k is FaultKind.SIGNATURE:
+        return _(
+            "`{function}({params})` cannot take the arguments the judge passes: `{function}({passed})`, "
+            "as the problem's signature says"
+        ).format(function=f.function, params=", ".join(f.defines), passed=f.code)
     if k is FaultKind.EMPTY_FILE:
         return _(
             "{function}.py is empty: write `def {function}(...)` in it "
@@ -151,7 +156,7 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     if k is FaultKind.NO_FUNCTION_IN_NOTEBOOK:
         return notebook_note(notebook) if notebook is not None else ""
     if k is FaultKind.MISSING:
-        return _("no file handed in")
+        return missing(f)
     if k is FaultKind.REFUSED:
         return _refused(f)
     return internal(f)
@@ -512,6 +517,18 @@ def _no_function(n: NotebookNote) -> str:
     return _("; no code cell defines {function}").format(function=n.function)
 
 
+def missing(f: Fault) -> str:
+    """Nothing handed in under the expected name: that name, and the files that look like a hand-in."""
+    if not f.file:
+        return _("no file handed in")
+    if not f.found:
+        return _("no file handed in: expected {file}").format(file=f.file)
+    seen = ", ".join(f.found[:5]) + (_(" and more") if len(f.found) > 5 else "")
+    return _("no file named {file} handed in; found {seen}: rename the one to grade to {file}").format(
+        file=f.file, seen=seen
+    )
+
+
 def choice_note(c: ChoiceNote) -> str:
     others = ", ".join(c.others[:3]) + (_(" and more") if len(c.others) > 3 else "")
     return _(
@@ -566,6 +583,8 @@ def summary(result: Result, *, show_hidden: bool = True) -> str:
     stopped = result.stopped_by
     if stopped is not None and stopped.kind in _LIMITS and not any(c.fault == stopped for c in cases):
         said += f" ({run_fate(stopped)})"  # every case had its result when the limit struck
+    if result.diagnosis and not said.endswith((".", "!", "?")):
+        said += "."  # the diagnosis is a sentence of its own: "... expected 0. Your output matches ..."
     return " ".join(p for p in (said, result.diagnosis, notes(result)) if p)
 
 

@@ -2,8 +2,8 @@
 
 A `Zygote` (trusted, never runs learner code; `zygote.py`) imports the libraries once, inside the sandbox's
 confinement, and forks one keeper and one learner's process per `Sandbox`. What each level mounts and limits is
-data in `policy.py` (the levels, ``bwrap`` and ``process``, are described there and in the README's
-"Security model"); the messages between judge and child are typed in grader/child/protocol.py; the child side
+data in `policy.py` (the levels, ``bwrap`` and ``process``, are described there and in
+docs/SECURITY.md); the messages between judge and child are typed in grader/child/protocol.py; the child side
 is the grader/child package. Memory, tasks and CPU time summed over the sandbox are bounded by its cgroup
 (`cgroups.py`) where the judge can make one, else by the keeper's supervision (`watch.py`).
 
