@@ -39,7 +39,7 @@ from grader.practice import filewatch, hints, progress, solution
 from grader.render import gradescope as gradescope_doc
 from grader.render import commands, wording
 from grader.sandbox import policy
-from grader.sets.store import KIT_MARKER
+from grader.sets.store import is_kit
 from grader.sets.store import ROOT as JUDGE_ROOT
 from grader.sets.hidden import grading_cases
 from grader.sets.store import chosen
@@ -187,7 +187,7 @@ def problem_ids(context: Context, asked: list[str] | None) -> list[str]:
 
 def installed_as_kit() -> bool:
     """Whether this install of the judge is a learner kit (its commands are the learner's only)."""
-    return (JUDGE_ROOT / "problems" / KIT_MARKER).is_file()
+    return is_kit(JUDGE_ROOT)
 
 
 def _judges_file(context: Context, path: Path) -> bool:
@@ -429,14 +429,15 @@ def gradescope(
         graded: list[Result] = []
         found: list[str] = []
         options = Options.of(context, hidden_seed)
+        hand_ins = context.problems.ids()  # a file named for another problem is that problem's
         for pid in ids:
-            path, choice = find_submission(submission_dir, pid, recursive=True, others=context.problems.ids())
+            path, choice = find_submission(submission_dir, pid, recursive=True, others=hand_ins)
             shown = str(path.relative_to(submission_dir))
             if path.exists():
                 found.append(commands.gradescope_found(pid, shown))
                 hand_in = read_submission(path, shown, choice)
             else:
-                hand_in = missing(submission_dir, pid, shown, recursive=True, others=context.problems.ids())
+                hand_in = missing(submission_dir, pid, shown, recursive=True, others=hand_ins)
             if choice is not None:
                 warnings.append(f"{pid}: {wording.choice_note(choice)}")
             graded.append(grade_task(Task("learner", pid, hand_in), context, options))

@@ -9,7 +9,7 @@ import site
 from pathlib import Path
 
 from grader.model.errors import UnknownProblem, UsageError
-from grader.sets.store import KIT_MARKER, ROOT, ProblemSet
+from grader.sets.store import ROOT, ProblemSet, is_kit
 
 META = {
     "version": 1,
@@ -122,7 +122,7 @@ def new_problem(target: ProblemSet, problem_id: str, title: str | None = None) -
 def copy_builtin(target: ProblemSet, problem_id: str) -> list[str]:
     """Copy a built-in problem (its folder, reference and known mistakes) into a set of one's own; return the
     files written. Never overwrites."""
-    if (ROOT / "problems" / KIT_MARKER).is_file():
+    if is_kit(ROOT):
         raise UsageError(
             "`judge new --from-builtin` needs the instructor's install of the judge; this is a learner kit"
         )

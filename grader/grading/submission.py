@@ -118,11 +118,19 @@ def find_submission(
 def similar_files(folder: Path, problem_id: str, *, recursive: bool = False, others: Collection[str] = ()) -> list[str]:
     """The .py and .ipynb files of a folder named like the problem but not for it (`<id>_final.py`, `hw1_<id>.py`),
     shallowest first: what a learner who misnamed their file handed in."""
+    return _named_like(_hand_in_files(folder, recursive), folder, problem_id, others)
+
+
+def _hand_in_files(folder: Path, recursive: bool) -> list[Path]:
+    """The .py and .ipynb files of a learner's folder (at any depth with `recursive`), one walk, bounded."""
     try:
         entries = folder.rglob("*") if recursive else folder.iterdir()
-        files = [p for _, p in zip(range(MAX_LOOKED_AT), entries) if p.suffix in (".py", ".ipynb") and p.is_file()]
+        return [p for _, p in zip(range(MAX_LOOKED_AT), entries) if p.suffix in (".py", ".ipynb") and p.is_file()]
     except OSError:
         return []
+
+
+def _named_like(files: list[Path], folder: Path, problem_id: str, others: Collection[str]) -> list[str]:
     key = problem_id.lower()
     like = [p for p in files if key in p.stem.lower() and p.stem != problem_id and p.stem not in others]
     like.sort(key=lambda p: (len(p.parts), str(p)))
@@ -134,11 +142,11 @@ def missing(
 ) -> Submission:
     """Nothing handed in under the problem's name: which name was expected, and the files there that could be it
     (named like the problem, else every .py and .ipynb file but the hand-ins of `others`, the set's problems)."""
-    seen = similar_files(folder, problem_id, recursive=recursive, others=others)
-    if not seen and folder.is_dir():
-        entries = folder.rglob("*") if recursive else folder.iterdir()
-        files = [p for _, p in zip(range(MAX_LOOKED_AT), entries) if p.suffix in (".py", ".ipynb") and p.is_file()]
-        seen = sorted(str(p.relative_to(folder)) for p in files if p.stem not in others)[:10]
+    files = _hand_in_files(folder, recursive)
+    seen = (
+        _named_like(files, folder, problem_id, others)
+        or sorted(str(p.relative_to(folder)) for p in files if p.stem not in others)[:10]
+    )
     fault = Fault(kind=FaultKind.MISSING, file=f"{problem_id}.py", found=seen)
     return Submission(name, None, ".py", fault)
 

@@ -261,8 +261,13 @@ def open_set(root: Path, cache: Cache, *, create: bool = False) -> SourceSet:
     return SourceSet(root, cache)
 
 
+def is_kit(root: Path) -> bool:
+    """Whether the judge installed at `root` is a learner kit (its problems folder holds the kit's marker)."""
+    return (root / "problems" / KIT_MARKER).is_file()
+
+
 def installed_set(cache: Cache, root: Path = ROOT) -> ProblemSet:
     """The set this install of the judge comes with: a learner kit's released problems, or the built-in set."""
-    if (root / "problems" / KIT_MARKER).is_file():
+    if is_kit(root):
         return KitSet(root)
     return SourceSet(root, cache)
