@@ -39,10 +39,9 @@ from grader.practice import filewatch, hints, progress, solution
 from grader.render import gradescope as gradescope_doc
 from grader.render import commands, wording
 from grader.sandbox import policy
-from grader.sets.store import is_kit
-from grader.sets.store import ROOT as JUDGE_ROOT
 from grader.sets.hidden import grading_cases
-from grader.sets.store import chosen
+from grader.sets.store import ROOT as JUDGE_ROOT
+from grader.sets.store import chosen, is_kit
 
 # JAX's CPU runtime reserves about 1.5 GB of address space before any code runs: measured, the correct
 # mha_cross runs out of memory at 1600 MB and passes at 1700 (judge run ... --memory-limit N).

@@ -432,11 +432,10 @@ class Budget:
         finally:
             self.seconds -= time.monotonic() - start
             pool.give(worker)
-        stored = answer.get("stored")
+        key, no, stored = answer.get("key"), answer.get("no"), answer.get("stored")
         self.stored -= max(0, stored) if isinstance(stored, int) else 0
-        if answer.get("no") == "budget":
+        if no == "budget":
             self.stored = 0  # its program would not fit: nothing more is stored for it
-        key, no = answer.get("key"), answer.get("no")
         return {"key": key} if isinstance(key, str) else {"no": no if isinstance(no, str) else "worker garbled"}
 
 

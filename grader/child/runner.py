@@ -235,9 +235,8 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
             eager = True
             start = time.perf_counter()  # the case's time is the eager run's, as its outcome is
         checked = used and not compared  # the first compiled output is checked against the eager call's
-        if (
-            spoiled or checked
-        ):  # eager code then starts from the state it would have had (its import counts in the time limit)
+        # Eager code then starts from the state it would have had (its import counts in the time limit).
+        if spoiled or checked:
             fn = reload(job, filename, fn)
         if checked:
             start = time.perf_counter()  # the case's time is the eager run's, as its outcome is

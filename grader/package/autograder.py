@@ -17,8 +17,8 @@ from pathlib import Path
 
 from grader.context import Context
 from grader.model.errors import UsageError
-from grader.package.contents import course_name, made_from, packaged_ids, problem_files, require_checked
-from grader.package.wheels import engine_files, engine_paths, made_at, package_version, utc, wheel, zip_bytes
+from grader.package.contents import packaged_ids, stamp, problem_files, require_checked
+from grader.package.wheels import SHOWN, engine_files, package_version, utc, wheel, zip_bytes
 from grader.sets.store import ProblemSet
 
 VENV = "/autograder/judge-venv"
@@ -39,10 +39,8 @@ def full_wheel(source: ProblemSet, ids: list[str]) -> tuple[str, bytes]:
         pitfalls = source.pitfalls_path(pid)
         if pitfalls.is_file():
             files[f"reference/pitfalls/{pid}.py"] = pitfalls.read_bytes()
-    course, when = course_name(source), made_at([*engine_paths(), *made_from(source, ids)])
-    summary = (
-        f"judge, with {course}'s problems and their references ({utc(when, '%Y-%m-%d %H:%M UTC')}; instructors only)"
-    )
+    course, when = stamp(source, ids)
+    summary = f"judge, with {course}'s problems and their references ({utc(when, SHOWN)}; instructors only)"
     return wheel(files, summary, package_version(course, files, when))
 
 

@@ -9,6 +9,7 @@ from grader.authoring.check import check_problem
 from grader.context import Context
 from grader.model.errors import ProblemError, UsageError
 from grader.model.problem import Problem
+from grader.package.wheels import engine_paths, made_at
 from grader.sets.hidden import hidden_cases
 from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ROOT, ProblemSet, chosen
 
@@ -30,14 +31,15 @@ def course_name(source: ProblemSet) -> str:
     return "builtin" if root == ROOT.resolve() else root.name
 
 
-def made_from(source: ProblemSet, ids: list[str]) -> list[Path]:
-    """The set's files a package of these problems is made from: each problem folder's public files, its
-    reference and its known mistakes (a kit carries their outputs, an autograder ships them)."""
-    paths = []
+def stamp(source: ProblemSet, ids: list[str]) -> tuple[str, int]:
+    """A package's course and date: the set's name, and when the newest file it is made from changed (the
+    engine, each problem folder's public files, its reference and known mistakes: a kit carries their outputs,
+    an autograder ships them)."""
+    paths = engine_paths()
     for pid in ids:
         paths += public_files(source.load(pid).folder)
         paths += [p for p in (source.reference_path(pid), source.pitfalls_path(pid)) if p.is_file()]
-    return paths
+    return course_name(source), made_at(paths)
 
 
 def require_checked(context: Context, ids: list[str], hidden_seed: str | None = None) -> None:

@@ -21,8 +21,8 @@ import numpy as np
 from grader.context import Context
 from grader.model.errors import UsageError
 from grader.model.problem import Problem
-from grader.package.contents import course_name, made_from, packaged_ids, problem_files, require_checked
-from grader.package.wheels import engine_files, engine_paths, made_at, package_version, utc, wheel, zip_bytes
+from grader.package.contents import course_name, packaged_ids, stamp, problem_files, require_checked
+from grader.package.wheels import SHOWN, engine_files, package_version, utc, wheel, zip_bytes
 from grader.sets.inputs import make_inputs
 from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ProblemSet, case_key
 
@@ -65,11 +65,11 @@ def kit_wheel(source: ProblemSet, ids: list[str]) -> tuple[str, bytes]:
         data, info = kit_data(source, problem)
         files[f"problems/{pid}/{KIT_DATA}"] = data
         files[f"problems/{pid}/{KIT_INFO}"] = info
-    course, when = course_name(source), made_at([*engine_paths(), *made_from(source, ids)])
+    course, when = stamp(source, ids)
     version = package_version(course, files, when)
     kit = {"problems": ids, "course": course, "date": utc(when), "version": version}
     files[f"problems/{KIT_MARKER}"] = (json.dumps(kit) + "\n").encode()
-    summary = f"judge, a learner kit of {course} ({utc(when, '%Y-%m-%d %H:%M UTC')}): practice problems, no answers"
+    summary = f"judge, a learner kit of {course} ({utc(when, SHOWN)}): practice problems, no answers"
     return wheel(files, summary, version)
 
 

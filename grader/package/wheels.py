@@ -23,6 +23,8 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader.model.storage import fingerprint
+
 DIST = "judge"
 FALLBACK_VERSION = "0.1.0"
 FALLBACK_REQUIRES = ["jax>=0.4.30", "flax>=0.10", "numpy>=1.26", "pydantic>=2.6", "typer>=0.12"]
@@ -79,6 +81,9 @@ def made_at(sources: Iterable[Path]) -> int:
     return max((int(p.stat().st_mtime) for p in sources), default=0)
 
 
+SHOWN = "%Y-%m-%d %H:%M UTC"  # a package's date, as its summary and README show it
+
+
 def utc(when: int, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
     return time.strftime(form, time.gmtime(max(when, ZIP_EPOCH)))
 
@@ -86,10 +91,8 @@ def utc(when: int, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
 def package_version(course: str, files: dict[str, bytes], when: int) -> str:
     """`0.1.0+<course>.<yyyymmddhhmmss>.g<digest>`: the engine's version, the course, the date (UTC), and a
     digest of the files (each name and its bytes), so different contents never share a version."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(files[name]).digest())
-    return f"{_requires()[0]}+{course_label(course)}.{utc(when, '%Y%m%d%H%M%S')}.g{digest.hexdigest()[:10]}"
+    digest = fingerprint(*(part for name in sorted(files) for part in (name, files[name])))
+    return f"{_requires()[0]}+{course_label(course)}.{utc(when, '%Y%m%d%H%M%S')}.g{digest[:10]}"
 
 
 def wheel(files: dict[str, bytes], summary: str, version: str) -> tuple[str, bytes]:

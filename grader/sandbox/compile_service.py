@@ -11,8 +11,6 @@ compiling it); the service dying costs the learners waiting on it as much: the n
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -105,11 +103,7 @@ class CompileService:
             self._control.close()  # the service exits when its control socket hangs up
             self._control = None
         if self._proc is not None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)  # its workers too, whatever they are compiling
-            except (ProcessLookupError, PermissionError):
-                pass
-            reaper.forget(self._proc)
+            reaper.stop_group(self._proc)  # its workers too, whatever they are compiling
             self._proc = None
 
     def close(self) -> None:

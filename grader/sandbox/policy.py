@@ -144,15 +144,15 @@ def judge_masks() -> list[str]:
     install reached through a .pth line holds a `reference`), and every judge's metadata and .pth files."""
     masks = []
     for d in site_dirs():
-        other_judge = bool(glob.glob(os.path.join(glob.escape(d), JUDGE_DIST)))
+        found = {pattern: glob.glob(os.path.join(glob.escape(d), pattern)) for pattern in JUDGE_GLOBS}
+        other_judge = bool(found[JUDGE_DIST])
         masks += [
             os.path.join(d, n)
             for n in JUDGE_NAMES  # a learner kit has no `reference` to hide
             if os.path.lexists(os.path.join(d, n))
             and (other_judge or os.path.realpath(JUDGE_ROOT / n) == os.path.join(d, n))
         ]
-        for pattern in JUDGE_GLOBS:
-            masks += glob.glob(os.path.join(glob.escape(d), pattern))
+        masks += [path for paths in found.values() for path in paths]
     return sorted(set(masks))
 
 

@@ -29,6 +29,16 @@ def forget(proc: subprocess.Popen[bytes]) -> None:
         active.discard(proc.pid)
 
 
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill one of the judge's own children and everything in its process group (a zygote's keepers, a compile
+    service's workers), then `forget` it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    forget(proc)
+
+
 def become_subreaper() -> bool:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0

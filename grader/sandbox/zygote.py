@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -169,11 +167,7 @@ class Zygote:
         if self._proc is None:
             return
         self._sock.close()
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        reaper.forget(self._proc)
+        reaper.stop_group(self._proc)
         self._proc = None
 
     def close(self) -> None:
