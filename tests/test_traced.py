@@ -10,7 +10,7 @@ import pytest
 
 from grader.child import runner
 from grader.child import traced
-from conftest import HOSTILE
+from conftest import HOSTILE, context, strong_level
 
 from grader import grade
 from grader.model.verdict import Status
@@ -154,15 +154,17 @@ def test_judge_eager_turns_compiling_off(tmp_path, monkeypatch):
     assert grade(SDPA, path).status is Status.PASSED
 
 
-def test_code_right_only_when_traced_is_graded_as_it_runs_eagerly(tmp_path):
+@pytest.mark.parametrize("level", ["bwrap", "process"])
+def test_code_right_only_when_traced_is_graded_as_it_runs_eagerly(tmp_path, level):
     """Returning the right output for a tracer and zeros for arrays once passed 4/4: the first compiled output is
     checked against an eager call, and where they differ every case is graded eagerly."""
     path = tmp_path / "mha_cross.py"
     path.write_text((HOSTILE / "right_only_traced.py").read_text())
-    result = grade("mha_cross", path)
-    assert result.status is Status.WRONG_ANSWER and result.score == 0, result.message
-    assert result.mistake is not None and result.mistake.kind.value == "zeros"
-    correct = tmp_path / "right" / "mha_cross.py"
-    correct.parent.mkdir()
-    correct.write_text((HOSTILE / "right_only_traced.py").read_text().replace("jnp.zeros_like(out)", "out"))
-    assert grade("mha_cross", correct).status is Status.PASSED
+    with context(sandbox=strong_level() if level == "bwrap" else "process") as ctx:
+        result = grade("mha_cross", path, context=ctx)
+        assert result.status is Status.WRONG_ANSWER and result.score == 0, result.message
+        assert result.mistake is not None and result.mistake.kind.value == "zeros"
+        correct = tmp_path / "right" / "mha_cross.py"
+        correct.parent.mkdir()
+        correct.write_text((HOSTILE / "right_only_traced.py").read_text().replace("jnp.zeros_like(out)", "out"))
+        assert grade("mha_cross", correct, context=ctx).status is Status.PASSED
