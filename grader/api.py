@@ -29,7 +29,7 @@ from grader.grading import pipeline
 from grader.grading.in_notebook import CheckResult
 from grader.grading.in_notebook import check_function as check_here
 from grader.grading.submission import Submission, find_submission, missing
-from grader.model.errors import ProblemError, UsageError, WeakSandbox
+from grader.model.errors import ProblemError, UnknownProblem, UsageError, WeakSandbox
 from grader.model.problem import Limits, Problem
 from grader.model.storage import atomic_write
 from grader.model.verdict import Result, SandboxInfo, Status
@@ -353,6 +353,8 @@ def _problem(context: Context, problem_id: str) -> Problem:
     """The problem a person named; a malformed one is their usage error, naming the file and the field."""
     try:
         return context.problems.load(problem_id)
+    except UnknownProblem as e:
+        raise e.worded(commands.unknown_problem(e)) from None
     except ProblemError as e:
         raise UsageError(f"problem {problem_id!r} is malformed: {e}") from None
 

@@ -181,7 +181,7 @@ def test_clip_cuts_at_a_line_end_and_says_how_much_is_left():
 def test_the_error_line_is_printed_once_without_jax_footer():
     """The traceback is made where the learner's code raised (grader/child/runner.py) and worded by the judge:
     an exception as JAX raises it from traced code, with its "removed its internal frames" note."""
-    from grader.child.runner import fault_of
+    from grader.child.runner import Places, fault_of
     from grader.grading.runners import from_child
 
     def f(x, y):
@@ -195,7 +195,7 @@ def test_the_error_line_is_printed_once_without_jax_footer():
     with pytest.raises(TypeError) as raised:
         f(1, 2)
     assert "For simplicity" in "".join(traceback.format_exception_only(raised.value))  # JAX's note is there
-    fault, tb = from_child(fault_of(raised.value, lambda filename: filename == __file__, __file__), "a.py", "f")
+    fault, tb = from_child(fault_of(raised.value, lambda filename: filename == __file__, Places(__file__)), "a.py", "f")
     case = CaseResult(index=0, name="a", seed=1, status=Status.ERROR, fault=fault, traceback=tb)
     cases = [
         case.model_copy(update={"message": wording.case_message(case)}),

@@ -118,6 +118,7 @@ class Fault:
     defines: tuple[str, ...] = ()
     code: str = ""
     trace: Trace | None = None
+    cell: int | None = None  # a notebook's cell holding `line` (then `line` counts in that cell)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class Frame:
     line: int | None = None  # WHERE: the learner's line that was running
     text: str = ""  # WHERE: that line's code
     time: float | None = None  # CASE with an answer: the call's seconds, as the learner's process measured them
+    cell: int | None = None  # WHERE: the notebook cell holding that line
 
     def to_json(self) -> dict[str, Any]:
         """One flat object: the fault's fields beside the frame's own (a fault's `line` and `text` are WHERE's)."""
@@ -139,7 +141,7 @@ class Frame:
         if self.time is not None:
             doc["time"] = self.time
         f = self.fault
-        line, text = (f.line, f.text) if f is not None else (self.line, self.text)
+        line, text, cell = (f.line, f.text, f.cell) if f is not None else (self.line, self.text, self.cell)
         if f is not None:
             doc["why"] = f.why.value
             doc.update({k: getattr(f, k)[:TEXT_KEEP] for k in ("error", "near", "code") if getattr(f, k)})
@@ -149,6 +151,8 @@ class Frame:
                 doc.update({f"trace_{k}": v for k, v in f.trace.to_json().items() if v})
         if line is not None:
             doc["line"] = line
+        if cell is not None:
+            doc["cell"] = cell
         if text:
             doc["text"] = text[:TEXT_KEEP]
         return doc
@@ -158,7 +162,7 @@ class Frame:
         """Validate a decoded header strictly; anything unexpected is a BadFrame."""
         if not isinstance(doc, dict):
             raise BadFrame("a frame header is not an object")
-        known = {"kind", "index", "why", "error", "text", "line", "near", "defines", "code", "time"}
+        known = {"kind", "index", "why", "error", "text", "line", "cell", "near", "defines", "code", "time"}
         known |= {"trace_frames", "trace_raised_inside", "trace_shapes", "trace_error"}
         unknown = set(doc) - known
         if unknown:
@@ -177,12 +181,11 @@ class Frame:
             raise BadFrame(f"a {kind.value} frame with a why")
         if time is not None and not (type(time) in (int, float) and 0 <= time <= MAX_TIME_S):  # NaN fails too
             raise BadFrame("a case time that is not a number of seconds")
-        line = doc.get("line")
-        if line is not None:
-            line = _int(line)
+        line, cell = doc.get("line"), doc.get("cell")
+        line, cell = (None if v is None else _int(v) for v in (line, cell))
         texts = {name: _text(doc, name) for name in ("error", "text", "near", "code", "trace_raised_inside")}
         if why is None:
-            return cls(kind, index, None, line, texts["text"], None if time is None else float(time))
+            return cls(kind, index, None, line, texts["text"], None if time is None else float(time), cell)
         trace = None
         if any(k.startswith("trace_") for k in doc):
             trace = Trace(
@@ -192,7 +195,7 @@ class Frame:
                 error=_text(doc, "trace_error", 4 * TEXT_KEEP),
             )
         defines = tuple(_str(n) for n in _list(doc.get("defines", []), NAMES_KEEP))
-        fault = Fault(why, texts["error"], texts["text"], line, texts["near"], defines, texts["code"], trace)
+        fault = Fault(why, texts["error"], texts["text"], line, texts["near"], defines, texts["code"], trace, cell)
         return cls(kind, index, fault, time=None if time is None else float(time))
 
 
@@ -323,6 +326,9 @@ class Job:
     # The first `public` cases' inputs come with the job; the others' (hidden cases) only once every public
     # case has its result, as a second frame: learner code never holds them while public feedback is made.
     public: int | None = None  # None: every case's inputs come with the job
+    # A notebook's module: where each kept piece of a cell starts, as [module line, cell, line in the cell], so
+    # that tracebacks and lines name the cell as Jupyter does ("Cell In[3], line 4").
+    cells: list[list[int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,22 +49,62 @@ def shorten(path: str) -> str:
     return path.split(marker, 1)[1] if marker in path else os.path.basename(path)
 
 
-def trace_of(exc: BaseException, own: Callable[[str], bool], filename: str = "") -> protocol.Trace:
+class Places:
+    """Where a line of the learner's code is, as they see it: in the file handed in (`filename`, shown by its
+    base name); in a notebook's cell (`cells`: where each kept piece of a cell starts in the module, as [module
+    line, cell, line in the cell]); or, in a kernel, in the cell whose file `kernel_cell` names (its
+    execution count). Jupyter's own words for a cell's line: "Cell In[3], line 4"."""
+
+    def __init__(
+        self,
+        filename: str = "",
+        cells: list[list[int]] | None = None,
+        kernel_cell: Callable[[str], int | None] | None = None,
+    ):
+        self.filename, self.cells, self.kernel_cell = filename, cells or [], kernel_cell
+
+    def at(self, file: str, line: int) -> tuple[int | None, int]:
+        """The cell holding this line (None in a plain file) and the line's number there."""
+        if self.cells and file == self.filename:
+            before = [c for c in self.cells if c[0] <= line]
+            if before:
+                start, cell, first = before[-1]
+                return cell, line - start + first
+        if self.kernel_cell is not None and file != self.filename:
+            return self.kernel_cell(file), line
+        return None, line
+
+    def header(self, frame: traceback.FrameSummary) -> str:
+        """A traceback entry's first line, as Python writes it but naming the cell or the file handed in."""
+        cell, line = self.at(frame.filename, frame.lineno or 0)
+        if cell is not None:
+            return f"  Cell In[{cell}], line {line}, in {frame.name}\n"
+        name = os.path.basename(frame.filename) if self.filename and frame.filename == self.filename else frame.filename
+        return f'  File "{name}", line {frame.lineno}, in {frame.name}\n'
+
+    def short(self, text: str) -> str:
+        return text.replace(self.filename, os.path.basename(self.filename)) if self.filename else text
+
+
+def trace_of(exc: BaseException, own: Callable[[str], bool], places: Places | None = None) -> protocol.Trace:
     """The exception as the learner needs it: the frames of their own code (`own` says which files are), the
     library file it was raised in, the shapes on their failing line and Python's lines for the exception.
-    `filename`, the learner's file in the sandbox, is shown by its base name."""
+    `places` names the learner's file or cell in each frame."""
+    places = places or Places()
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if own(f.filename)]
-    short = (lambda text: text.replace(filename, os.path.basename(filename))) if filename else (lambda text: text)
     error = JAX_FOOTER.sub("\n", "".join(traceback.format_exception_only(type(exc), exc))).strip("\n") + "\n"
     if not mine:
-        return Trace(error=short(error))
+        return Trace(error=places.short(error))
     last = frames[-1].filename if frames else ""
+    kept = mine[-protocol.FRAMES_KEEP :]
     return Trace(
-        frames=tuple(short(text) for text in traceback.format_list(mine)[-protocol.FRAMES_KEEP :]),
+        frames=tuple(
+            places.header(f) + text.split("\n", 1)[1] for f, text in zip(kept, traceback.format_list(kept), strict=True)
+        ),
         raised_inside=shorten(last) if not own(last) else "",
         shapes=operand_shapes(exc, own, mine[-1].line or ""),
-        error=short(error),
+        error=places.short(error),
     )
 
 
@@ -83,10 +123,10 @@ def operand_shapes(exc: BaseException, own: Callable[[str], bool], line: str) ->
         return ()
 
 
-def fault_of(exc: BaseException, own: Callable[[str], bool], filename: str = "") -> protocol.Fault:
+def fault_of(exc: BaseException, own: Callable[[str], bool], places: Places | None = None) -> protocol.Fault:
     """What an exception raised by learner code says about it, as facts."""
-    name = type(exc).__name__
-    trace = trace_of(exc, own, filename)
+    name, places = type(exc).__name__, places or Places()
+    trace = trace_of(exc, own, places)
     if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
         return Fault(Why.OUT_OF_MEMORY, error=name, trace=trace)
     if isinstance(exc, SignatureMismatch):
@@ -97,17 +137,20 @@ def fault_of(exc: BaseException, own: Callable[[str], bool], filename: str = "")
         mine = [f for f in traceback.extract_tb(exc.__traceback__) if own(f.filename)]
         stub = [f for f in mine if re.match(r"raise NotImplementedError\b", (f.line or "").strip())]
         if stub:
-            return Fault(Why.STUB, error=name, line=stub[-1].lineno, trace=trace)
+            cell, line = places.at(stub[-1].filename, stub[-1].lineno or 0)
+            return Fault(Why.STUB, error=name, line=line, cell=cell, trace=trace)
     text = str(exc).strip().splitlines()
     return Fault(Why.RAISED, error=name, text=text[0] if text else "", trace=trace)
 
 
-def load_fault_of(exc: BaseException, own: Callable[[str], bool], filename: str) -> protocol.Fault:
+def load_fault_of(exc: BaseException, own: Callable[[str], bool], places: Places | None = None) -> protocol.Fault:
     """Why importing the learner's file failed: a syntax error is reported as such, with its line."""
+    places = places or Places()
     if isinstance(exc, SyntaxError):
-        trace = trace_of(exc, own, filename)
-        return Fault(Why.SYNTAX, error=type(exc).__name__, text=str(exc.msg), line=exc.lineno, trace=trace)
-    return fault_of(exc, own, filename)
+        trace = trace_of(exc, own, places)
+        cell, line = places.at(exc.filename or "", exc.lineno) if exc.lineno is not None else (None, None)
+        return Fault(Why.SYNTAX, error=type(exc).__name__, text=str(exc.msg), line=line, cell=cell, trace=trace)
+    return fault_of(exc, own, places)
 
 
 def to_array(out: object, np: Any) -> tuple[Any, protocol.Fault | None]:
@@ -165,24 +208,25 @@ def missing_function(function: str, names: list[str]) -> protocol.Fault:
     return Fault(Why.MISSING_FUNCTION, near=near[0] if near else "", defines=tuple(names))
 
 
-def where(frame: Any, own: Callable[[str], bool]) -> tuple[int, str] | None:
-    """The learner's line a running frame (or its callers) is at, and its code."""
+def where(frame: Any, own: Callable[[str], bool], places: Places) -> tuple[int | None, int, str] | None:
+    """The learner's line a running frame (or its callers) is at: its cell (in a notebook), number and code."""
     while frame is not None and not own(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
         return None
-    return frame.f_lineno, linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()[:200]
+    file, line = frame.f_code.co_filename, frame.f_lineno
+    return (*places.at(file, line), linecache.getline(file, line).strip()[:200])
 
 
-def say_where_on_signal(channel: BinaryIO, filename: str) -> None:
+def say_where_on_signal(channel: BinaryIO, places: Places) -> None:
     """On SIGUSR1 (the judge's time limit struck), send the learner's line that is running. Learner code may
     replace the handler: then it only loses this hint."""
     import signal
 
     def on_signal(signum: int, frame: Any) -> None:
-        found = where(frame, lambda f: f == filename)
+        found = where(frame, lambda f: f == places.filename, places)
         if found is not None:
-            send(channel, Frame(Kind.WHERE, line=found[0], text=found[1]))
+            send(channel, Frame(Kind.WHERE, cell=found[0], line=found[1], text=found[2]))
 
     signal.signal(signal.SIGUSR1, on_signal)
 
@@ -204,7 +248,8 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
     sys.path.insert(0, workdir)
 
     module = None
-    say_where_on_signal(channel, filename)
+    places = Places(filename, job.cells)
+    say_where_on_signal(channel, places)
     eager = os.environ.get("JUDGE_EAGER") == "1"  # read before learner code runs: for measuring, not theirs to set
 
     def own(name: str) -> bool:
@@ -217,7 +262,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         send(channel, Frame(Kind.LOAD_ERROR, fault=missing_function(job.function, list(vars(module)))))
         finish(channel)
     except BaseException as e:
-        send(channel, Frame(Kind.LOAD_ERROR, fault=load_fault_of(e, own, filename)))
+        send(channel, Frame(Kind.LOAD_ERROR, fault=load_fault_of(e, own, places)))
         finish(channel)
     send(channel, Frame(Kind.IMPORTED))
 
@@ -243,7 +288,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         try:
             arr, fault = to_array(out if used and not checked else call(fn, job.arg_names, kwargs), np)
         except BaseException as e:
-            send(channel, Frame(Kind.CASE, index=i, fault=fault_of(e, own, filename)))
+            send(channel, Frame(Kind.CASE, index=i, fault=fault_of(e, own, places)))
             eager = eager or checked  # the eager call raised where the compiled one did not
             continue
         if checked:  # code that is right only when traced (it tests for a tracer) is graded as it runs eagerly

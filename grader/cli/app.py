@@ -7,7 +7,6 @@ imports them all. Each command parses its options, calls one function of grader.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -71,8 +70,7 @@ def usage(e: UsageError, context: Context | None = None, as_json: bool = False) 
     """Report a usage error in one line (and one JSON document with --json); exit code 2."""
     message = str(e)
     if isinstance(e, UnknownProblem):
-        near = difflib.get_close_matches(e.problem_id, e.valid, n=1, cutoff=0.6)
-        message = commands.unknown_problem(e.problem_id, near[0] if near else None, e.valid, e.builtin_root)
+        message = commands.unknown_problem(e)
     elif isinstance(e, BwrapUnusable):
         message = commands.bwrap_unusable(advice())
     elif isinstance(e, WeakSandbox):

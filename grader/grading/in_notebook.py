@@ -5,7 +5,7 @@ code is the learner's own, in their own kernel), public cases only, and the same
 -- through the same pipeline, so the same expected outputs, comparison, statuses, sentences and named
 mistake -- which renders itself as a table in the notebook and as the terminal text in `print()`.
 Memory is not limited: it is the learner's own kernel; the time limit is the in-process runner's
-(grader/grading/runners.py: a SIGALRM timer in the main thread).
+(grader/grading/in_process.py: the call runs in a thread the caller watches; JAX's compiling is not counted).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.grading import pipeline
-from grader.grading.runners import InProcessRunner, on_cpu
+from grader.grading.in_process import InProcessRunner, on_cpu
 from grader.model.problem import Limits, Problem
 from grader.model.verdict import Result
 from grader.render import wording

@@ -239,6 +239,7 @@ def notebook_module(data: bytes, name: str, function: str) -> tuple[str, Noteboo
         keep[i] and u.star for i, u in enumerate(units)
     )
     out, last_cell = [f"# The code cells of {name} that {function} needs (see grader/grading/notebook.py)."], 0
+    lines = 1  # in the module so far
     for i, u in enumerate(units):
         if not keep[i]:
             if not all(isinstance(n, ast.Pass) for n in u.nodes):  # an IPython line, already counted
@@ -246,6 +247,11 @@ def notebook_module(data: bytes, name: str, function: str) -> tuple[str, Noteboo
             continue
         if u.cell != last_cell:
             out.append(f"\n# --- cell {u.cell} ---")
+            lines += 2
             last_cell = u.cell
+        note.starts.append((lines + 1, u.cell, u.first))  # so tracebacks name the cell and its line
         out.append(u.text)
-    return "\n".join(out) + "\n", note.model_copy(update={"has_function": has_function})
+        lines += u.text.count("\n") + 1
+    definitions = [u.cell for u in units if function in u.binds]
+    update = {"has_function": has_function, "definitions": list(dict.fromkeys(definitions))}
+    return "\n".join(out) + "\n", note.model_copy(update=update)

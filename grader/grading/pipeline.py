@@ -112,7 +112,8 @@ def grade_submission(
     except Unreadable as e:
         return failed(problem, name, cases, e.fault, limits, level=level, notebook=e.notebook, choice=choice)
     try:
-        runner = SandboxRunner(zygote(), code, name if submission.suffix == ".py" else "")
+        cells = notebook.starts if notebook is not None else []
+        runner = SandboxRunner(zygote(), code, name if submission.suffix == ".py" else "", cells)
     except Exception as e:  # the sandbox could not start: never the learner's fault
         return failed(problem, name, cases, judge_fault(e), limits, level=level, trace=traceback.format_exc())
     return grade(
@@ -263,6 +264,7 @@ def interpret(
         stdout_bytes=run.stdout_bytes,
         stderr_bytes=run.stderr_bytes,
         time_s=run.wall_s,
+        compile_s=run.compile_s,
         peak_memory_mb=run.peak_memory_mb,
         cpu_s=run.cpu_s,
         limit=run.limit,

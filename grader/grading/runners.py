@@ -9,23 +9,16 @@ endless loop is found, and said, alike.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import signal
-import sys
-import threading
-import time
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from grader.child import protocol
-from grader.child import runner as child
 from grader.child.protocol import CaseArgs, Job, Kind
 from grader.model.problem import Limits, Problem
 from grader.model.verdict import Fault, FaultKind, Where
@@ -65,6 +58,7 @@ class Run:
     peak_memory_mb: float | None = None
     cpu_s: float | None = None
     limit: str = ""  # memory, cpu, tasks, wall; "" if none struck
+    compile_s: float | None = None  # in the caller's process: JAX's compiling, not counted in wall_s
 
 
 @dataclass(frozen=True)
@@ -92,6 +86,7 @@ def from_child(f: protocol.Fault, file: str, function: str) -> tuple[Fault, str]
         error=f.error,
         text=f.text,
         line=f.line,
+        cell=f.cell,
         near=f.near,
         defines=list(f.defines),
         code=f.code,
@@ -108,9 +103,10 @@ def from_child(f: protocol.Fault, file: str, function: str) -> tuple[Fault, str]
 class SandboxRunner:
     """The learner's file, run in a single-use sandbox forked from `zygote`."""
 
-    def __init__(self, zygote: Zygote, source: str, filename: str = ""):
+    def __init__(self, zygote: Zygote, source: str, filename: str = "", cells: Sequence[tuple[int, int, int]] = ()):
         self.zygote, self.source, self.level = zygote, source, zygote.level
         self.filename = filename  # the learner's own file name, which their tracebacks show
+        self.cells = [list(c) for c in cells]  # a notebook's: where each kept piece of a cell starts (NotebookNote)
 
     def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
         filename = sandbox_filename(problem, self.filename)
@@ -118,7 +114,7 @@ class SandboxRunner:
             box.on_frame = lambda frame: tell(frame.kind.value, frame.index or 0)
             box.max_output = output_budget(work.expected_sizes)
             tell("import", 0)
-            outcome = box.run(*_job(problem, self.source, work.inputs, work.public, filename))
+            outcome = box.run(*_job(problem, self.source, work.inputs, work.public, filename, self.cells))
         return facts(problem, self.source, outcome, work.limits, filename)
 
 
@@ -166,7 +162,7 @@ def facts(problem: Problem, source: str, outcome: Outcome, limits: Limits, filen
 
 
 def _job(
-    problem: Problem, source: str, inputs: list[dict[str, object]], public: int, filename: str
+    problem: Problem, source: str, inputs: list[dict[str, object]], public: int, filename: str, cells: list[list[int]]
 ) -> tuple[Job, bytes, bytes]:
     """The job, the first `public` cases' inputs, and the others' (hidden cases), sent only after the public ones."""
     arrays: list[dict[str, np.ndarray]] = [{}, {}]
@@ -189,6 +185,7 @@ def _job(
         arg_names=[a.name for a in problem.meta.args],
         cases=cases,
         public=public if public < len(inputs) else None,
+        cells=cells,
     )
     return job, payloads[0], payloads[1]
 
@@ -213,7 +210,9 @@ def _fate(outcome: Outcome, limits: Limits) -> Fault:
         return Fault(kind=FaultKind.OVERFLOW)
     if outcome.bad_frame:
         return Fault(kind=FaultKind.BAD_CHANNEL, text=outcome.bad_frame)
-    where = next((Where(line=f.line or 0, code=f.text) for f, _ in outcome.frames if f.kind is Kind.WHERE), None)
+    where = next(
+        (Where(line=f.line or 0, code=f.text, cell=f.cell) for f, _ in outcome.frames if f.kind is Kind.WHERE), None
+    )
     if outcome.limit == "memory":
         return Fault(kind=FaultKind.MEMORY_LIMIT, limit=limits.memory_mb, used=outcome.memory_mb or None)
     if outcome.limit == "cpu":
@@ -238,123 +237,4 @@ def _kept(text: str, total: int) -> str:
     return text
 
 
-# ---------------------------------------------------------------- in the caller's process
-
-
-LEVEL_IN_PROCESS = "none (in your own process)"
-
-
-class _TimeUp(BaseException):
-    """Raised into the learner's function by the alarm; a BaseException so `except Exception` lets it by."""
-
-
-class InProcessRunner:
-    """The learner's function, called here in this process (a notebook's kernel): no sandbox, no memory limit.
-
-    The time limit is a SIGALRM timer, so it holds only in the main thread (where a notebook's cells run)
-    and stops Python code: a loop, a sleep. It cannot stop one long call inside compiled code (an XLA
-    compilation, a huge numpy operation) until that call returns, nor code that catches every exception.
-    `fn` None: the function was not found, and `names` are those the caller's namespace defines.
-    """
-
-    level = LEVEL_IN_PROCESS
-
-    def __init__(self, fn: Callable[..., Any] | None, names: list[str] | None = None):
-        self.fn, self.names = fn, names or []
-
-    def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
-        function = problem.meta.function
-        if self.fn is None:
-            fault, _ = from_child(child.missing_function(function, self.names), wording.your_namespace(), function)
-            return Run(level=self.level, load_fault=fault)
-        arg_names = [a.name for a in problem.meta.args]
-        run = Run(level=self.level)
-        start = time.perf_counter()
-        limits = work.limits
-        with on_cpu(), _Alarm(limits.time_s) as timed:
-            for i, x in enumerate(work.inputs):
-                if timed.up:
-                    break
-                kwargs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in x.items()}  # theirs to change
-                t0 = time.perf_counter()
-                try:
-                    timed.inside = True  # the alarm raises only into the learner's call, never into the judge's code
-                    got, problem_found = child.to_array(child.call(self.fn, arg_names, kwargs), np)
-                    timed.inside = False
-                except _TimeUp as e:
-                    timed.inside = False
-                    run.fate = Fault(kind=FaultKind.CASES_TIMEOUT, limit=limits.time_s, where=_where(e))
-                    break
-                except KeyboardInterrupt:  # the learner stopping their own cell
-                    raise
-                except BaseException as e:
-                    timed.inside = False
-                    fault, trace = from_child(child.fault_of(e, _own), "", function)
-                    run.answers[i] = Answer(fault=fault, traceback=trace)
-                    continue
-                if problem_found is not None:
-                    run.answers[i] = Answer(fault=from_child(problem_found, "", function)[0])
-                    continue
-                run.answers[i] = Answer(output=got, time_s=round(time.perf_counter() - t0, 4))
-                tell("case", i)
-        if timed.up and run.fate is None:
-            run.fate = Fault(kind=FaultKind.CASES_TIMEOUT, limit=limits.time_s)
-        if run.fate is not None:
-            run.limit = "wall"
-        run.wall_s = round(time.perf_counter() - start, 3)
-        return run
-
-
-_JUDGE = str(Path(__file__).resolve().parents[1])
-_LIBRARIES = tuple({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p})
-
-
-def _own(filename: str) -> bool:
-    """A frame of the learner's code: not the judge's, nor a library's or Python's own."""
-    outside = filename.startswith((_JUDGE, "<frozen", *_LIBRARIES))
-    return not (outside or "site-packages" in filename or "dist-packages" in filename)
-
-
-def _where(exc: BaseException) -> Where | None:
-    """The learner's line the alarm interrupted."""
-    mine = [f for f in traceback.extract_tb(exc.__traceback__) if _own(f.filename)]
-    return Where(line=mine[-1].lineno or 0, code=(mine[-1].line or "").strip()[:200]) if mine else None
-
-
-def on_cpu() -> contextlib.AbstractContextManager[object]:
-    """JAX's CPU as the default device, as in the judge's sandbox: on a GPU (Colab) float32 matmuls may use
-    TF32 and miss the tolerance. When JAX is not loaded yet, the reference loads it on the CPU anyway."""
-    jax = sys.modules.get("jax")
-    if jax is None:
-        return contextlib.nullcontext()
-    try:
-        return jax.default_device(jax.devices("cpu")[0])
-    except Exception:  # no JAX, or a kernel started without its CPU backend: the default device, then
-        return contextlib.nullcontext()
-
-
-class _Alarm:
-    """A one-shot SIGALRM timer over all the cases; no limit outside the main thread (no signals there)."""
-
-    def __init__(self, seconds: float):
-        self.seconds, self.up, self.armed, self.inside = seconds, False, False, False
-
-    def _fire(self, signum: int, frame: Any) -> None:
-        self.up = True  # one shot: the cases not yet run are not run
-        if self.inside:
-            raise _TimeUp()
-
-    def __enter__(self) -> _Alarm:
-        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-            self.old_handler = signal.signal(signal.SIGALRM, self._fire)
-            self.old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self.armed, self.started = True, time.monotonic()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL if self.old_handler is None else self.old_handler)
-            if self.old_timer[0]:  # someone else's timer was running: give it back what is left
-                left = self.old_timer[0] - (time.monotonic() - self.started)
-                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), self.old_timer[1])
+LEVEL_IN_PROCESS = "none (in your own process)"  # the in-process runner's level: grader/grading/in_process.py

@@ -32,6 +32,10 @@ class JudgeError(Exception):
 class UsageError(JudgeError):
     """Bad input from the person running the judge: exit code 2, one clear line."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show instead of a traceback through the judge: the one line."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class UnknownProblem(UsageError):
     def __init__(self, problem_id: str, valid: list[str], builtin_root: str = ""):
@@ -39,6 +43,11 @@ class UnknownProblem(UsageError):
         self.valid = valid
         self.builtin_root = builtin_root  # the set's folder, when the id is a built-in problem it lacks
         super().__init__(f"unknown problem {problem_id!r}; valid ids: {', '.join(valid)}")
+
+    def worded(self, message: str) -> UnknownProblem:
+        """The same error, saying `message` (grader/render/commands.py words it, with the closest id)."""
+        self.args = (message,)
+        return self
 
 
 class BwrapUnusable(UsageError):

@@ -129,6 +129,7 @@ class Where(Record):
 
     line: int
     code: str
+    cell: int | None = None  # in a notebook: the cell holding the line (then `line` counts in that cell)
 
 
 class Fault(Record):
@@ -153,6 +154,7 @@ class Fault(Record):
     status: Status | None = None
     where: Where | None = None
     found: list[str] = []
+    running: bool = False  # CASES_TIMEOUT in the caller's process: the call could not be stopped and runs on
 
 
 # ---------------------------------------------------------------- how an answer is wrong
@@ -239,6 +241,8 @@ class NotebookNote(Record):
     dropped: list[int] = []  # the cell of each top-level statement left out
     defined: list[str] = []  # the functions the notebook defines
     has_function: bool = True
+    definitions: list[int] = []  # the cells defining the graded function, in order: the last is graded
+    starts: list[tuple[int, int, int]] = []  # where each kept piece of a cell starts: (module line, cell, its line)
 
 
 class ChoiceNote(Record):
@@ -318,6 +322,7 @@ class Result(Record):
     stdout_bytes: int = 0  # how much it printed in all
     stderr_bytes: int = 0
     time_s: float = 0.0
+    compile_s: float | None = None  # in the caller's process: seconds JAX spent compiling, not counted in time_s
     peak_memory_mb: float | None = None  # of the whole sandbox where it was measured, else the learner's process
     cpu_s: float | None = None  # CPU seconds of every process of the sandbox together
     limit: str = ""  # the limit that stopped the run: memory, cpu, tasks, wall (clock); "" if none

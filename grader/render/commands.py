@@ -4,6 +4,9 @@ written where, hints and progress, a batch's end. Like every sentence of the jud
 
 from __future__ import annotations
 
+import difflib
+
+from grader.model.errors import UnknownProblem
 from grader.model.verdict import SandboxInfo
 from grader.render.wording import _
 
@@ -50,7 +53,11 @@ def gradescope_found(problem_id: str, file: str) -> str:
     return _("{problem}: graded {file}").format(problem=problem_id, file=file)
 
 
-def unknown_problem(problem_id: str, near: str | None, valid: list[str], builtin_root: str = "") -> str:
+def unknown_problem(e: UnknownProblem) -> str:
+    """An id the set lacks: the closest valid id, or how to copy in a built-in problem of that id."""
+    problem_id, valid, builtin_root = e.problem_id, e.valid, e.builtin_root
+    found = difflib.get_close_matches(problem_id, valid, n=1, cutoff=0.6)
+    near = found[0] if found else None
     if builtin_root:
         return _(
             "{id!r} is a built-in problem, not one of this set's ({valid}); copy it in with "

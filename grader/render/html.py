@@ -27,6 +27,7 @@ td.num{text-align:right;white-space:nowrap}.bar{background:#4a7;height:.9em;min-
 .fail{border:1px solid #ddd;border-radius:6px;padding:.5em .8em;margin:.8em 0}
 .fail pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f8f8f8;padding:.5em;margin:.4em 0 0}
 td.id{min-width:6em}
+th.who,td.who{position:sticky;left:0;background:#fff;z-index:1;box-shadow:1px 0 0 #ccc}th.who{background:#f4f4f4}
 @media (max-width:40em){body{font-size:14px;padding:0 .5em}td,th{padding:.25em .4em}.barcell{display:none}}
 """
 
@@ -144,7 +145,7 @@ def class_html(
     out.append("</table></div>")
 
     out.append(
-        f"<h2>{_h(_('Learners'))}</h2><div class=wrap><table><tr><th>{_h(_('learner'))}</th>"
+        f"<h2>{_h(_('Learners'))}</h2><div class=wrap><table><tr><th class=who>{_h(_('learner'))}</th>"
         + "".join(f"<th>{_id(p)}</th>" for p in problem_ids)
         + f"<th>{_h(_('total'))}</th></tr>"
     )
@@ -161,7 +162,7 @@ def class_html(
                     f"{'' if r.passed else ' ' + _h(wording.label(r.status))}</td>"
                 )
         total = sum(results[(s, p)].score for p in problem_ids)
-        out.append(f"<tr><td>{_h(s)}</td>{''.join(cells)}<td class=num>{total} / {max_total}</td></tr>")
+        out.append(f"<tr><td class=who>{_h(s)}</td>{''.join(cells)}<td class=num>{total} / {max_total}</td></tr>")
     out.append("</table></div>")
 
     out.append(f"<h2>{_h(_('Most common failures'))}</h2>")
@@ -194,6 +195,12 @@ def class_html(
 COLOURS = {Status.PASSED: "#1a7f37", Status.WRONG_ANSWER: "#cf222e"}
 
 
+# Inline, so that a notebook's own CSS (JupyterLab right-aligns table cells, and may set <pre> in the text font)
+# does not change the table: inline styles win over any stylesheet rule without !important.
+_CELL = "text-align:left;vertical-align:top;padding:2px 8px"
+_CODE = "font-family:var(--jp-code-font-family,monospace);white-space:pre;text-align:left;font-size:smaller"
+
+
 def check_table(result: Result) -> str:
     """check_function's result in a notebook: the verdict, a table of the cases, the likely mistake."""
     h = html.escape
@@ -203,23 +210,27 @@ def check_table(result: Result) -> str:
         colour = COLOURS.get(c.status, "#9a6700")
         detail = "" if c.status is Status.PASSED else h(c.message[:300])
         rows.append(
-            f"<tr><td>{c.index}</td><td>{h(c.name)}</td>"
-            f"<td style='color:{colour};font-weight:bold'>{h(wording.case_label(c))}</td>"
-            f"<td style='text-align:right'>{h(err)}</td><td>{detail}</td></tr>"
+            f"<tr><td style='{_CELL}'>{c.index}</td><td style='{_CELL}'>{h(c.name)}</td>"
+            f"<td style='{_CELL};color:{colour};font-weight:bold'>{h(wording.case_label(c))}</td>"
+            f"<td style='{_CELL};text-align:right;font-variant-numeric:tabular-nums'>{h(err)}</td>"
+            f"<td style='{_CELL}'>{detail}</td></tr>"
         )
     colour = COLOURS.get(result.status, "#9a6700")
     verdict = (
-        f"<p style='color:{colour};font-weight:bold'>{h(result.problem)}: {h(wording.label(result.status).upper())} "
-        f"{result.score}/{result.max_score}</p>"
+        f"<p style='color:{colour};font-weight:bold;text-align:left'>{h(result.problem)}: "
+        f"{h(wording.label(result.status).upper())} {result.score}/{result.max_score} "
+        f"<span style='font-weight:normal;color:inherit'>({h(wording.seconds(result))})</span></p>"
     )
     mistake = ""
     if result.mistake is not None:
         head, text = wording.diagnosis_parts(result.mistake)
-        mistake = f"<p><b>{h(head)}</b> {h(text)}</p>"
+        mistake = f"<p style='text-align:left'><b>{h(head)}</b> {h(text)}</p>"
     first = next((c for c in result.cases if c.status is not Status.PASSED and c.traceback), None)
-    trace = f"<pre style='font-size:smaller'>{h(first.traceback[-3000:])}</pre>" if first else ""
-    headers = "".join(f"<th>{h(x)}</th>" for x in ("#", _("case"), _("status"), _("max error"), _("detail")))
+    trace = f"<pre style='{_CODE}'>{h(first.traceback[-3000:])}</pre>" if first else ""
+    headers = "".join(
+        f"<th style='{_CELL}'>{h(x)}</th>" for x in ("#", _("case"), _("status"), _("max error"), _("detail"))
+    )
     return (
-        f"<div class='judge-result'>{verdict}<table><tr>{headers}</tr>{''.join(rows)}</table>{mistake}"
-        f"<p>{h(result.message)}</p>{trace}</div>"
+        f"<div class='judge-result' style='text-align:left'>{verdict}<table><tr>{headers}</tr>{''.join(rows)}"
+        f"</table>{mistake}<p style='text-align:left'>{h(result.message)}</p>{trace}</div>"
     )

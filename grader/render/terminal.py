@@ -43,10 +43,13 @@ def render(result: Result, console: Console) -> None:
         )
         say(heading.format(file=Path(result.submission).name, n=len(result.cases)), 0, "bold")
         message, trace = details(first, first.message or result.message, first.traceback or result.traceback)
-        if message:
+        after = bool(trace) and first.fault is not None and first.fault.kind is FaultKind.RAISED  # a hint on it
+        if message and not after:
             say(message, 4)
         if trace:
             show(trace, 4, "dim")
+        if message and after:
+            say(message, 4)
     else:
         _case_lines(result, console)
     for name in ("stdout", "stderr"):
@@ -72,9 +75,14 @@ def render(result: Result, console: Console) -> None:
     elif any(c.status is not Status.PASSED for c in result.cases):
         verdict = _("{score} of {n} cases passed").format(score=result.score, n=result.max_score)
     else:
-        verdict = result.message
+        verdict = result.message  # the notes on what was graded end it
+    if verdict is not result.message and (notes := wording.notes(result)):
+        for line in wrap(visible(notes), width, 0).split("\n"):
+            _line(console, Text(line, style="dim"))
     head = f"{wording.label(result.status).upper()} {result.score}/{result.max_score}"
-    line = _("{head}: {verdict} ({seconds:.2f} s)").format(head=head, verdict=visible(verdict), seconds=result.time_s)
+    line = _("{head}: {verdict} ({seconds})").format(
+        head=head, verdict=visible(verdict), seconds=wording.seconds(result)
+    )
     _headed(console, wrap(line, width, 0), len(head), f"bold {STYLE.get(result.status, 'yellow')}")
 
 
@@ -86,7 +94,7 @@ def details(case: CaseResult, message: str, traceback: str) -> tuple[str, str]:
     if kind is FaultKind.STUB:
         return message, ""
     if kind is FaultKind.RAISED and traceback:
-        return "", traceback
+        return (wording.colab_only(case.fault) if case.fault is not None else ""), traceback
     return message, traceback
 
 

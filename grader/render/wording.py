@@ -100,7 +100,8 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     note says what it does define)."""
     k = f.kind
     if k is FaultKind.RAISED:
-        return f"{f.error}: {f.text}" if f.text else f.error
+        said = f"{f.error}: {f.text}" if f.text else f.error
+        return f"{said}. {colab_only(f)}" if colab_only(f) else said
     if k is FaultKind.OUT_OF_MEMORY:
         said = _("{error}: ran out of memory").format(error=f.error)
         if f.limit is None:
@@ -109,8 +110,8 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     if k is FaultKind.SYS_EXIT:
         return _("called sys.exit({code}); return the result instead of exiting").format(code=f.code)
     if k is FaultKind.STUB:
-        return _("still has the starter `raise NotImplementedError` (line {line}): replace it with your code").format(
-            line=f.line
+        return _("still has the starter `raise NotImplementedError` ({line}): replace it with your code").format(
+            line=place(f.line or 0, f.cell)
         )
     if k is FaultKind.RETURNED:
         if f.error == "NoneType":
@@ -175,6 +176,43 @@ _RUN_FATES = {
 }
 
 
+_NO_MODULE = re.compile(r"No module named '(google(?:\.colab)?)[.']")
+
+
+def colab_only(f: Fault) -> str:
+    """A hint for a module that exists only in Colab ("" for any other fault). CPython's fixed message names it."""
+    if f.kind is not FaultKind.RAISED or f.error != "ModuleNotFoundError" or not _NO_MODULE.match(f.text + "'"):
+        return ""
+    return _(
+        "google.colab exists only in Colab, not where the judge runs: import it in a statement of its own "
+        "(a notebook's statement the function does not need is left out), e.g. `from google.colab import drive` "
+        "on its own line"
+    )
+
+
+def place(line: int, cell: int | None) -> str:
+    """A line of the learner's code as they see it: "line 4", or in a notebook "Cell In[3], line 4", as Jupyter says."""
+    if cell is None:
+        return _("line {line}").format(line=line)
+    return _("Cell In[{cell}], line {line}").format(cell=cell, line=line)
+
+
+def still_running() -> str:
+    """Said when a call in the learner's own kernel could not be stopped at the limit."""
+    return _(
+        "your function could not be stopped (compiled code, such as a lax.while_loop, does not listen to Python) "
+        "and still runs in the background, using a CPU core: restart the kernel to end it"
+    )
+
+
+def seconds(result: Result) -> str:
+    """A run's time: the learner's own, and JAX's compiling beside it where it was not counted."""
+    said = _("{s:.2f} s").format(s=result.time_s)
+    if result.compile_s is not None and result.compile_s >= 0.01:
+        said += _("; JAX compiling {c:.2f} s, not counted").format(c=result.compile_s)
+    return said
+
+
 def run_fate(f: Fault) -> str:
     """Why the run ended before every case had a result; where the learner's code was, when it told."""
     k = f.kind
@@ -214,7 +252,11 @@ def run_fate(f: Fault) -> str:
             "do not call os._exit() or exit the interpreter"
         ).format(code=f.code)
     if f.where is not None:
-        said += _("; your code was at line {line} (`{code}`)").format(line=f.where.line, code=f.where.code)
+        said += _("; your code was at {line} (`{code}`)").format(
+            line=place(f.where.line, f.where.cell), code=f.where.code
+        )
+    if f.running:
+        said += "; " + still_running()
     return said
 
 
@@ -499,6 +541,12 @@ def notebook_note(n: NotebookNote) -> str:
     )
     if left:
         text += _("; left out: {what}").format(what="; ".join(left))
+    if len(n.definitions) > 1:
+        named = ", ".join(_("In[{cell}]").format(cell=c) for c in n.definitions)
+        text += _(
+            "; {function} is defined in {n} cells ({cells}): the last, In[{last}], was graded, as Restart & Run All "
+            "would run them; delete the others if it is not the one you mean"
+        ).format(function=n.function, n=len(n.definitions), cells=named, last=n.definitions[-1])
     if not n.has_function:
         text += _no_function(n)
     return text
