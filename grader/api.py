@@ -510,7 +510,7 @@ def new_problem(
 
 
 def release(context: Context, out_dir: Path, problem_ids: list[str] | None = None) -> Path:
-    """`judge release`: a learner kit (one wheel and a README) in OUT_DIR; the wheel's path."""
+    """`judge release`: a learner kit in OUT_DIR (one wheel, a README, a notebook per problem); the wheel's path."""
     return write_kit(context, out_dir, problem_ids)
 
 

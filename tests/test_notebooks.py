@@ -523,3 +523,43 @@ def test_a_course_notebook_names_its_set_for_the_kernel(scratch_set, tmp_path):
     setup = cell_texts(path)[1]
     assert f"os.environ.setdefault('JUDGE_PROBLEMS', {str(folder.parents[1])!r})" in setup
 
+
+def test_a_release_refuses_a_notebook_that_would_hold_an_answer():
+    from grader.model.errors import UsageError
+    from grader.package.contents import refuse_notebook_leaks
+    from grader.practice.notebook_make import practice_notebook
+
+    source = context().problems
+    problem = source.load(MHA)
+    refuse_notebook_leaks(source, problem, "ok.ipynb", practice_notebook(problem))  # as made: nothing to refuse
+    answer = source.reference_path(MHA).read_text()
+    sentence = next(iter(source.pitfall_messages(problem).values()))
+    for planted in (answer, f"Note: {sentence}"):
+        nb = json.loads(practice_notebook(problem))
+        nb["cells"][-1]["source"] = planted.splitlines(True)
+        with pytest.raises(UsageError, match="would contain a line of the reference or its mistakes"):
+            refuse_notebook_leaks(source, problem, "leak.ipynb", json.dumps(nb))
+
+
+def test_a_kit_has_a_practice_notebook_per_problem_with_no_answer_in_it(kit):
+    """Running one from the kit alone (its wheel in a fresh venv, then the kernel) is left to the kit tests."""
+    from conftest import KIT_IDS, ROOT
+
+    from grader.practice.hints import load_hints
+
+    source = context().problems
+    wheel = next(kit.glob("*.whl")).name
+    assert sorted(p.name for p in (kit / "notebooks").iterdir()) == sorted(f"{pid}.ipynb" for pid in KIT_IDS)
+    assert "notebooks/ID.ipynb" in (kit / "README.md").read_text()
+    for pid in KIT_IDS:
+        path = kit / "notebooks" / f"{pid}.ipynb"
+        cells = cell_texts(path)
+        text = "\n".join(cells)
+        assert f"Path({wheel!r})" in cells[1] and f"check_function({pid!r}, " in text
+        public = "\n".join(p.read_text() for p in (ROOT / "problems" / pid).iterdir() if p.is_file())
+        answers = [ROOT / "reference" / f"{pid}.py", ROOT / "reference" / "pitfalls" / f"{pid}.py"]
+        secret = {s for a in answers for line in a.read_text().splitlines() if len(s := line.strip()) >= 12}
+        assert not [s for s in secret if s not in public and s in text]
+        problem = source.load(pid)
+        assert not [s for s in source.pitfall_messages(problem).values() if s in text]
+        assert not [h for h in load_hints(source, pid) if h in text]

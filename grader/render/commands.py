@@ -175,11 +175,12 @@ def check_next(problem_id: str, problems_dir: str | None) -> str:
     return _("edit them, then run `judge {option}check {id}`").format(option=option, id=problem_id)
 
 
-def kit_written(wheel: object, readme: object) -> str:
+def kit_written(wheel: object, readme: object, notebooks: object) -> str:
     name = getattr(wheel, "name", wheel)
-    return _("wrote {wheel} and {readme}; learners install it with `pip install {name}`").format(
-        wheel=wheel, readme=readme, name=name
-    )
+    return _(
+        "wrote {wheel}, {readme} and a practice notebook per problem in {notebooks}; learners install it with "
+        "`pip install {name}`"
+    ).format(wheel=wheel, readme=readme, notebooks=notebooks, name=name)
 
 
 def zip_written(path: object, hidden: bool, problem_ids: list[str]) -> list[str]:
