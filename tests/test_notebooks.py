@@ -555,7 +555,7 @@ def test_a_kit_has_a_practice_notebook_per_problem_with_no_answer_in_it(kit):
         path = kit / "notebooks" / f"{pid}.ipynb"
         cells = cell_texts(path)
         text = "\n".join(cells)
-        assert f"Path({wheel!r})" in cells[1] and f"check_function({pid!r}, " in text
+        assert f"WHEEL = {wheel!r}" in cells[1] and f"check_function({pid!r}, " in text
         public = "\n".join(p.read_text() for p in (ROOT / "problems" / pid).iterdir() if p.is_file())
         answers = [ROOT / "reference" / f"{pid}.py", ROOT / "reference" / "pitfalls" / f"{pid}.py"]
         secret = {s for a in answers for line in a.read_text().splitlines() if len(s := line.strip()) >= 12}

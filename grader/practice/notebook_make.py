@@ -37,11 +37,12 @@ def setup_code(wheel: str | None, problems_dir: Path | None) -> str:
     lines = [f"# {commands.notebook_setup_comment()}", *imports, ""]
     if problems_dir is not None:  # a course's own set, as `judge --problems-dir` named it
         lines += [f"os.environ.setdefault('JUDGE_PROBLEMS', {str(problems_dir)!r})"]
+    lines += [f"WHEEL = {wheel!r}"] if wheel else []
     lines += [f"NOT_INSTALLED = {commands.notebook_not_installed(wheel)!r}", ""]
     lines += ["try:", "    from grader import check_function, hint_text", "except ImportError:"]
     if wheel:
         lines += [
-            f"    for wheel in (Path({wheel!r}), Path('..') / {wheel!r}):",
+            "    for wheel in (Path(WHEEL), Path('..') / WHEEL):",
             f"        if wheel.is_file():  # {commands.notebook_wheel_comment()}",
             "            print(f'pip install {wheel} ...')",
             "            subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', str(wheel)], check=False)",
