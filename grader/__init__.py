@@ -14,6 +14,7 @@ import importlib
 _HOME = {
     "grade": "grader.api",
     "check_function": "grader.api",
+    "hint_text": "grader.api",
     "gradescope": "grader.api",
     "release": "grader.api",
     "autograder": "grader.api",

@@ -31,11 +31,13 @@ from grader.grading.in_notebook import check_function as check_here
 from grader.grading.submission import Submission, find_submission, missing
 from grader.model.errors import ProblemError, UnknownProblem, UsageError, WeakSandbox
 from grader.model.problem import Limits, Problem
-from grader.model.storage import atomic_write
+from grader.model.storage import atomic_write, judge_version
 from grader.model.verdict import Result, SandboxInfo, Status
 from grader.package.autograder import autograder as write_autograder
 from grader.package.release import release as write_kit
+from grader.package.wheels import wheel_name
 from grader.practice import filewatch, hints, progress, solution
+from grader.practice.notebook_make import practice_notebook
 from grader.render import gradescope as gradescope_doc
 from grader.render import commands, wording
 from grader.sandbox import policy
@@ -349,6 +351,29 @@ def init(context: Context, problem_id: str, directory: Path) -> Path:
     return target
 
 
+def init_notebook(context: Context, problem_id: str, directory: Path) -> Path:
+    """`judge init ID --notebook`: write a practice notebook to DIRECTORY/ID.ipynb (never overwrites a file): the
+    task, the stub, a cell that checks it and a cell that shows hints (grader/practice/notebook_make.py)."""
+    problem = _problem(context, problem_id)
+    target = directory / f"{problem_id}.ipynb"
+    if target.exists():
+        raise UsageError(f"{target} already exists; not overwriting it")
+    if not directory.is_dir():
+        raise UsageError(f"no such directory: {directory}")
+    root = context.problems.root.resolve()
+    text = practice_notebook(
+        problem,
+        wheel=wheel_name(judge_version()) if context.problems.kit else None,  # a kit's own wheel, to install
+        problems_dir=root if root != JUDGE_ROOT else None,  # a course's set, which the kernel must be told of
+    )
+    try:
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(f"{target} already exists; not overwriting it") from None
+    return target
+
+
 def _problem(context: Context, problem_id: str) -> Problem:
     """The problem a person named; a malformed one is their usage error, naming the file and the field."""
     try:
@@ -365,6 +390,19 @@ def hint(context: Context, problem_id: str, show_all: bool = False) -> hints.Hin
         return hints.next_hint(context.problems, context.data_dir, problem_id, show_all=show_all)
     except ProblemError as e:
         raise UsageError(f"problem {problem_id!r} has no usable hints: {e}") from None
+
+
+def hint_text(problem_id: str, *, show_all: bool = False, context: Context | None = None) -> str:
+    """`judge hint` for a notebook cell: the next hint not seen yet (or all of them) as text to print, remembered
+    in the learner's progress as `judge hint` remembers it.
+
+    Example (in a notebook cell):
+        >>> from grader import hint_text
+        >>> print(hint_text("mha_cross"))
+    """
+    with _using(context) as ctx:
+        first, shown, total, remembered = hint(ctx, problem_id, show_all)
+    return commands.hints_in_notebook(problem_id, first, shown, total, remembered)
 
 
 def reference_solution(context: Context, problem_id: str) -> tuple[str, str]:
@@ -474,7 +512,7 @@ def new_problem(
 
 
 def release(context: Context, out_dir: Path, problem_ids: list[str] | None = None) -> Path:
-    """`judge release`: a learner kit (one wheel and a README) in OUT_DIR; the wheel's path."""
+    """`judge release`: a learner kit in OUT_DIR (one wheel, a README, a notebook per problem); the wheel's path."""
     return write_kit(context, out_dir, problem_ids)
 
 

@@ -56,9 +56,10 @@ def kit_judge(kit_venv, *args: str) -> subprocess.CompletedProcess:
     return run([str(venv / "bin" / "judge"), *args], cwd=work)
 
 
-def test_a_kit_is_one_wheel_and_a_readme(kit):
+def test_a_kit_is_one_wheel_a_readme_and_notebooks(kit):
     names = sorted(p.name for p in kit.iterdir())
-    assert len(names) == 2 and names[0] == "README.md" and names[1].endswith(".whl"), names
+    assert len(names) == 3 and names[0] == "README.md" and names[1].endswith(".whl"), names
+    assert names[2] == "notebooks" and len(list((kit / "notebooks").iterdir())) == len(KIT_IDS)
     assert f"pip install {names[1]}" in (kit / "README.md").read_text()
 
 

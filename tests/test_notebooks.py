@@ -423,3 +423,143 @@ def test_check_function_renders_in_a_real_kernel(tmp_path):
     assert f"WRONG ANSWER 0/{n}" in wrong_html and SWAP in wrong_html and "Likely mistake" in wrong_html
     assert f"PASSED {n}/{n}" in right_out.data["text/plain"]  # the terminal text where HTML is not shown
     assert nb.cells[3].outputs[0].text.strip() == f"False 0 {n}"
+
+
+# ---------------------------------------------------------------- practice notebooks: judge init --notebook, a kit's
+
+MASK = "cross_attention_mask"  # numpy only: a kernel grades it in well under its time limit even on a busy machine
+
+
+def cell_texts(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    return [c.source for c in nb.cells]
+
+
+def practice_code(problem_id: str, *, wheel: str | None = None) -> list[str]:
+    """The code cells of a practice notebook, in order: setup, stub, check, hint."""
+    from grader.practice.notebook_make import practice_notebook
+
+    nb = nbformat.reads(practice_notebook(context().problems.load(problem_id), wheel=wheel), as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_init_notebook_writes_the_task_the_stub_and_a_check_and_never_overwrites(tmp_path):
+    problem = context().problems.load(MASK)
+    proc = judge("init", MASK, "--notebook", cwd=tmp_path)
+    assert proc.returncode == 0 and f"{MASK}.ipynb" in proc.stdout, proc.stdout + proc.stderr
+    path = tmp_path / f"{MASK}.ipynb"
+    cells, raw = cell_texts(path), path.read_text()
+    stub = problem.stub_path.read_text()
+    assert stub in cells and f"check_function({MASK!r}, {MASK})" in cells
+    spec = problem.spec_path.read_text()
+    assert all(line in raw for line in ("Your task", "padding")) and spec.splitlines()[0] in cells[2]
+    from grader.practice.hints import load_hints
+
+    hints = load_hints(context().problems, MASK)
+    assert not [h for h in hints if json.dumps(h)[1:-1] in raw or h in "\n".join(cells)]  # shown only when run
+    assert not (tmp_path / f"{MASK}.py").exists()  # the notebook only; `judge init` alone still writes the stub
+    path.write_text("my work")
+    proc = judge("init", MASK, "--notebook", cwd=tmp_path)
+    assert proc.returncode == 2 and "already exists" in proc.stderr and path.read_text() == "my work"
+    assert judge("init", MASK, cwd=tmp_path).returncode == 0 and (tmp_path / f"{MASK}.py").read_text() == stub
+
+
+@pytest.mark.parametrize("solved", [True, False], ids=["solution", "stub left in"])
+def test_a_practice_notebook_runs_top_to_bottom_in_a_real_kernel(tmp_path, monkeypatch, solved):
+    """As a learner runs it: every cell, none raising. The check cell grades the function; left as the stub, it
+    says the stub is still there; the hint cell shows the first hint (in its output, never in the notebook)."""
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "data"))  # the kernel's progress: hints seen from none
+    assert judge("init", MASK, "--notebook", cwd=tmp_path).returncode == 0
+    nb = nbformat.read(tmp_path / f"{MASK}.ipynb", as_version=4)
+    stub = context().problems.load(MASK).stub_path.read_text()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[1].source == stub
+    if solved:
+        code[1].source = (SUBMISSIONS / MASK / "correct_loops_bool.py").read_text()
+    nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()  # raises CellExecutionError if any cell raised
+    assert code[0].outputs == []  # the judge imports: the setup cell says nothing
+    checked = code[2].outputs[0]
+    assert checked.output_type == "execute_result"
+    n = len(context().problems.load(MASK).cases)
+    if solved:
+        assert f"PASSED {n}/{n}" in checked.data["text/plain"] and f"{MASK}: PASSED" in checked.data["text/html"]
+    else:
+        said = checked.data["text/plain"]
+        assert f"ERROR 0/{n}" in said and "raise NotImplementedError" in said and "Traceback" not in said
+    from grader.practice.hints import load_hints
+
+    first = load_hints(context().problems, MASK)[0]
+    hinted = "".join(o.get("text", "") for o in code[3].outputs)
+    assert "Hint 1 of" in hinted and first in hinted
+
+
+@pytest.mark.parametrize("wheel", [None, "judge-0.1.0+course.20260101000000.gabc-py3-none-any.whl"])
+def test_without_the_judge_the_notebook_says_how_to_install_it_not_a_traceback(tmp_path, wheel):
+    """A Python without the judge (no site-packages, no PYTHONPATH): the setup cell, then the check and hint cells,
+    print how to install it and raise nothing; a kit's notebook names its wheel."""
+    import subprocess
+    import sys
+
+    setup, _, check, hint = practice_code(MASK, wheel=wheel)
+    script = "\n".join([setup, f"{MASK} = None", check, hint])
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.count("The judge is not installed in this notebook's Python") == 3, proc.stdout
+    assert (wheel or "%pip install -e path/to/clone") in proc.stdout
+
+
+def test_a_course_notebook_names_its_set_for_the_kernel(scratch_set, tmp_path):
+    from grader import api
+
+    ctx, folder = scratch_set
+    path = api.init_notebook(ctx, MASK, tmp_path)
+    setup = cell_texts(path)[1]
+    assert f"os.environ.setdefault('JUDGE_PROBLEMS', {str(folder.parents[1])!r})" in setup
+
+
+def test_a_release_refuses_a_notebook_that_would_hold_an_answer():
+    from grader.model.errors import UsageError
+    from grader.package.contents import refuse_notebook_leaks
+    from grader.practice.notebook_make import practice_notebook
+
+    source = context().problems
+    problem = source.load(MHA)
+    refuse_notebook_leaks(source, problem, "ok.ipynb", practice_notebook(problem))  # as made: nothing to refuse
+    answer = source.reference_path(MHA).read_text()
+    sentence = next(iter(source.pitfall_messages(problem).values()))
+    for planted in (answer, f"Note: {sentence}"):
+        nb = json.loads(practice_notebook(problem))
+        nb["cells"][-1]["source"] = planted.splitlines(True)
+        with pytest.raises(UsageError, match="would contain a line of the reference or its mistakes"):
+            refuse_notebook_leaks(source, problem, "leak.ipynb", json.dumps(nb))
+
+
+def test_a_kit_has_a_practice_notebook_per_problem_with_no_answer_in_it(kit):
+    """Running one from the kit alone (its wheel in a fresh venv, then the kernel) is left to the kit tests."""
+    from conftest import KIT_IDS, ROOT
+
+    from grader.practice.hints import load_hints
+
+    source = context().problems
+    wheel = next(kit.glob("*.whl")).name
+    assert sorted(p.name for p in (kit / "notebooks").iterdir()) == sorted(f"{pid}.ipynb" for pid in KIT_IDS)
+    assert "notebooks/ID.ipynb" in (kit / "README.md").read_text()
+    for pid in KIT_IDS:
+        path = kit / "notebooks" / f"{pid}.ipynb"
+        cells = cell_texts(path)
+        text = "\n".join(cells)
+        assert f"WHEEL = {wheel!r}" in cells[1] and f"check_function({pid!r}, " in text
+        public = "\n".join(p.read_text() for p in (ROOT / "problems" / pid).iterdir() if p.is_file())
+        answers = [ROOT / "reference" / f"{pid}.py", ROOT / "reference" / "pitfalls" / f"{pid}.py"]
+        secret = {s for a in answers for line in a.read_text().splitlines() if len(s := line.strip()) >= 12}
+        assert not [s for s in secret if s not in public and s in text]
+        problem = source.load(pid)
+        assert not [s for s in source.pitfall_messages(problem).values() if s in text]
+        assert not [h for h in load_hints(source, pid) if h in text]

@@ -244,13 +244,14 @@ def release(
     problems_: Annotated[Optional[str], typer.Option("--problems", help="Comma-separated ids (default all).")] = None,
     sandbox: Sandbox = "auto",
 ) -> None:
-    """Write a learner kit: one wheel (no reference, no mistakes, only precomputed outputs) and a README."""
+    """Write a learner kit: one wheel (no reference, no mistakes, only precomputed outputs), a README and a
+    practice notebook per problem."""
     context = context_of(ctx, sandbox)
     try:
         wheel = api.release(context, out_dir, problem_list(problems_))
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(commands.kit_written(wheel, out_dir / "README.md"), highlight=False)
+    out.print(commands.kit_written(wheel, out_dir / "README.md", out_dir / "notebooks"), highlight=False)
 
 
 @app.command()

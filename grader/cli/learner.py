@@ -67,14 +67,18 @@ def init(
     ctx: typer.Context,
     problem_id: ProblemId,
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the stub.")] = Path("."),
+    notebook: Annotated[
+        bool, typer.Option("--notebook", help="Write ./ID.ipynb instead: the task, the stub, a check cell, hints.")
+    ] = False,
 ) -> None:
-    """Write a problem's stub to ./ID.py (never overwrites a file)."""
+    """Write a problem's stub to ./ID.py, or a practice notebook ./ID.ipynb (never overwrites a file)."""
     context = context_of(ctx)
     try:
-        target = api.init(context, problem_id, directory)
+        target = (api.init_notebook if notebook else api.init)(context, problem_id, directory)
     except UsageError as e:
         raise usage(e, context) from None
-    out.print(visible(commands.stub_written(target, problem_id)), highlight=False, markup=False)
+    said = commands.notebook_written if notebook else commands.stub_written
+    out.print(visible(said(target, problem_id)), highlight=False, markup=False)
 
 
 @app.command()

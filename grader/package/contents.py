@@ -3,6 +3,7 @@ answers among them), and the check every packaged set must pass first (`judge ch
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from grader.authoring.check import check_problem
@@ -95,6 +96,22 @@ def _refuse_leaks(source: ProblemSet, problem: Problem, files: list[Path]) -> No
                     f"{path} contains a line of the reference or its mistakes ({line.strip()[:60]!r}); "
                     "answers belong in reference/, not in the problem folder"
                 )
+
+
+def refuse_notebook_leaks(source: ProblemSet, problem: Problem, name: str, notebook: str) -> None:
+    """A UsageError when a practice notebook's cells hold a line of the reference or its mistakes, or a known
+    mistake's sentence (a kit ships those as data for the verdicts, never as text to read beforehand)."""
+    cells = ["".join(c["source"]) for c in json.loads(notebook)["cells"]]  # as notebook_make writes them: lists
+    secret = _secret_lines(source, problem)
+    said = [s for s in source.pitfall_messages(problem).values() if len(s.strip()) >= 20]
+    for text in cells:
+        leak = next((line.strip() for line in text.splitlines() if line.strip() in secret), None)
+        leak = leak or next((s for s in said if s.strip() in text), None)
+        if leak:
+            raise UsageError(
+                f"the practice notebook {name} would contain a line of the reference or its mistakes "
+                f"({leak[:60]!r}); answers belong in reference/, not in the problem folder"
+            )
 
 
 def problem_files(source: ProblemSet, problem: Problem) -> dict[str, bytes]:

@@ -3,7 +3,8 @@
 The wheel (grader/package/wheels.py: fixed order and dates, so the same set gives the same wheel) has the
 engine (`grader`), the problem folders' public files and, per problem, the expected outputs of its public
 cases and each known mistake's outputs on them (`released.npz`, plain arrays), with the mistakes' names and
-sentences (`released.json`); no reference or mistake code in any form.
+sentences (`released.json`); no reference or mistake code in any form. Beside the wheel, a practice notebook per
+problem (grader/practice/notebook_make.py), checked like the wheel's files to hold nothing of the answers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ import numpy as np
 from grader.context import Context
 from grader.model.errors import UsageError
 from grader.model.problem import Problem
-from grader.package.contents import course_name, packaged_ids, stamp, problem_files, require_checked
+from grader.package.contents import (
+    course_name,
+    packaged_ids,
+    problem_files,
+    refuse_notebook_leaks,
+    require_checked,
+    stamp,
+)
 from grader.package.wheels import SHOWN, engine_files, package_version, utc, wheel, zip_bytes
+from grader.practice.notebook_make import practice_notebook
 from grader.sets.inputs import make_inputs
 from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ProblemSet, case_key
 
@@ -97,6 +106,11 @@ judge init ID           # writes the stub ./ID.py to fill in
 judge run ID            # grades ./ID.py on the public cases, says where an answer is wrong
 ```
 
+Or practise in a notebook: `notebooks/ID.ipynb` has the task, the stub, a cell that checks your
+function on the public cases and a cell that shows hints. Open it in Jupyter started from this
+environment, or upload it to Colab together with the wheel (its first code cell installs it).
+`judge init ID --notebook` writes the same notebook.
+
 On Linux, `sudo apt-get install bubblewrap` lets the judge run your code in a stronger sandbox.
 Your instructor may grade on more cases than these.
 """
@@ -109,16 +123,33 @@ def _fresh_out_dir(out_dir: Path) -> None:
         raise UsageError(f"no such folder: {out_dir.parent}")
 
 
+def kit_notebooks(source: ProblemSet, ids: list[str], wheel: str) -> dict[str, str]:
+    """A practice notebook per problem (`notebooks/<id>.ipynb`), whose setup cell installs `wheel`; checked to hold
+    no line of the answers and no known mistake's sentence."""
+    notebooks = {}
+    for pid in ids:
+        problem = source.load(pid)
+        name = f"notebooks/{pid}.ipynb"
+        notebooks[name] = practice_notebook(problem, wheel=wheel)
+        refuse_notebook_leaks(source, problem, name, notebooks[name])
+    return notebooks
+
+
 def release(context: Context, out_dir: Path, ids: list[str] | None = None) -> Path:
-    """Write a learner kit: OUT_DIR holds exactly one wheel and a README; return the wheel's path."""
+    """Write a learner kit: OUT_DIR holds exactly one wheel, a README and notebooks/ with a practice notebook per
+    problem; return the wheel's path."""
     out_dir = Path(out_dir)
     _fresh_out_dir(out_dir)
     ids = packaged_ids(context, ids)
     require_checked(context, ids)
     name, data = kit_wheel(context.problems, ids)
+    notebooks = kit_notebooks(context.problems, ids, name)
     tmp = Path(tempfile.mkdtemp(prefix=".judge-release-", dir=out_dir.parent))
     try:  # written aside, then moved into place: an interrupted release leaves nothing half-written
         (tmp / name).write_bytes(data)
+        (tmp / "notebooks").mkdir()
+        for path, text in notebooks.items():
+            (tmp / path).write_text(text, encoding="utf-8")
         version = name.split("-")[1]  # judge-<version>-py3-none-any.whl; a version holds no "-"
         (tmp / "README.md").write_text(
             STUDENT_README.format(wheel=name, course=course_name(context.problems), version=version)

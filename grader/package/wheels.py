@@ -122,4 +122,9 @@ def wheel(files: dict[str, bytes], summary: str, version: str) -> tuple[str, byt
         digest = base64.urlsafe_b64encode(hashlib.sha256(files[name]).digest()).rstrip(b"=").decode()
         record.append(f"{name},sha256={digest},{len(files[name])}")
     files[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
-    return f"{DIST}-{version}-py3-none-any.whl", zip_bytes(files, zipfile.ZIP_DEFLATED)
+    return wheel_name(version), zip_bytes(files, zipfile.ZIP_DEFLATED)
+
+
+def wheel_name(version: str) -> str:
+    """The file name of the `judge` wheel at `version` (a kit's, for the notebooks that install it)."""
+    return f"{DIST}-{version}-py3-none-any.whl"

@@ -182,11 +182,12 @@ def check_next(problem_id: str, problems_dir: str | None) -> str:
     return _("edit them, then run `judge {option}check {id}`").format(option=option, id=problem_id)
 
 
-def kit_written(wheel: object, readme: object) -> str:
+def kit_written(wheel: object, readme: object, notebooks: object) -> str:
     name = getattr(wheel, "name", wheel)
-    return _("wrote {wheel} and {readme}; learners install it with `pip install {name}`").format(
-        wheel=wheel, readme=readme, name=name
-    )
+    return _(
+        "wrote {wheel}, {readme} and a practice notebook per problem in {notebooks}; learners install it with "
+        "`pip install {name}`"
+    ).format(wheel=wheel, readme=readme, notebooks=notebooks, name=name)
 
 
 def zip_written(path: object, hidden: bool, problem_ids: list[str]) -> list[str]:
@@ -237,4 +238,69 @@ def hints_seen(seen: int, total: int | None) -> str:
 def progress_total(solved: int, total: int, attempted: int, path: object) -> str:
     return _("{solved} of {n} solved, {attempted} attempted; kept in {path}").format(
         solved=solved, n=total, attempted=attempted, path=path
+    )
+
+
+def hints_in_notebook(problem_id: str, first: int, shown: list[str], total: int, remembered: bool) -> str:
+    """`judge hint` as the text a notebook's hint cell prints: each hint under its heading, then what next."""
+    parts = [f"{hint_heading(i, total)} ({problem_id})\n{text}" for i, text in enumerate(shown, start=first)]
+    if len(shown) == 1:
+        parts.append(_("(run this cell again for the next one)") if first < total else _("(that was the last one)"))
+    if not remembered:
+        parts.append(_("(the data folder cannot be written: the next run shows this one again)"))
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------- a practice notebook (`judge init ID --notebook`)
+
+
+def notebook_written(path: object, problem_id: str) -> str:
+    return _(
+        "wrote {path}; open it in Jupyter or upload it to Colab: run the cells from the top, fill in the function, "
+        "run the check cell (or grade the notebook with `judge run {id} --file {path}`)"
+    ).format(path=path, id=problem_id)
+
+
+def notebook_intro(problem_id: str, function: str) -> str:
+    """The notebook's first cell (Markdown)."""
+    return _(
+        "*Practice notebook for `{id}`.* Run the setup cell below, read the task, fill in `{fn}` and run the "
+        "check cell (again after each change): it grades your function on the problem's public cases, here in "
+        "this notebook. Stuck? The last cell shows one hint each time you run it, from a nudge to nearly the "
+        "answer."
+    ).format(id=problem_id, fn=function)
+
+
+def notebook_your_code(function: str) -> str:
+    return _("## Your code\n\nFill in `{fn}` below, then run the cell.").format(fn=function)
+
+
+def notebook_check() -> str:
+    return _("## Check it\n\nGrades your function on the public cases and shows a table, as `judge run` does.")
+
+
+def notebook_hint() -> str:
+    return _("## Stuck?\n\nEach run of the next cell shows one more hint (and remembers which you have seen).")
+
+
+def notebook_setup_comment() -> str:
+    return _("Setup: the judge's check_function and hints, from the judge installed in this notebook's Python.")
+
+
+def notebook_wheel_comment() -> str:
+    return _("the kit's wheel beside this notebook (in Colab: uploaded with the Files pane) is installed here")
+
+
+def notebook_not_installed(wheel: str | None) -> str:
+    """What the setup cell prints when the judge cannot be imported in the notebook's Python."""
+    if wheel:
+        return _(
+            "The judge is not installed in this notebook's Python. In Colab: upload {wheel} with the Files pane "
+            "(left), then run this cell again. In Jupyter: run `%pip install path/to/{wheel}` in a cell (or start "
+            "Jupyter from the environment where you installed the kit), then run this cell again."
+        ).format(wheel=wheel)
+    return _(
+        "The judge is not installed in this notebook's Python. Install it there: `%pip install "
+        "path/to/judge-<version>-py3-none-any.whl` (your instructor's kit) or, from a clone of the judge, "
+        "`%pip install -e path/to/clone`; then run this cell again."
     )
