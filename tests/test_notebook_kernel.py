@@ -1,13 +1,14 @@
 """check_function in a real Jupyter kernel (nbclient on ipykernel), as a learner meets it: a fresh kernel, the
 first check, a busy CPU; a compiled loop that never ends; cells named as Jupyter names them."""
 
+import json
 import multiprocessing
 import os
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SUBMISSIONS, judge, pitfall_submission
+from conftest import ROOT, SUBMISSIONS, judge, pitfall_submission
 
 from grader import check_function
 
@@ -176,3 +177,28 @@ def test_batch_gradescope_and_the_report_name_the_cell(tmp_path):
     results = tmp_path / "results.json"
     proc = judge("gradescope", "--submission-dir", str(learner), "--results", str(results), "--problems", MHA)
     assert "Cell In[2], line 2, in mha_cross" in results.read_text(), proc.stderr
+
+
+def test_a_kits_practice_notebook_runs_top_to_bottom_from_the_kit_alone(kit, kit_venv, tmp_path, monkeypatch):
+    """The kit's notebook, its stub replaced by a correct function, in a kernel of the kit's venv (which has the
+    kit's wheel and the libraries, not the judge's checkout): the check passes on the first call."""
+    venv, _, work = kit_venv
+    spec = tmp_path / "kernels" / "kit"
+    spec.mkdir(parents=True)
+    argv = [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "kit", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    nb = nbformat.read(kit / "notebooks" / f"{MHA}.ipynb", as_version=4)
+    stub = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "NotImplementedError" in c.source)
+    nb.cells[stub].source = CORRECT
+    nb.cells.append(nbformat.v4.new_code_cell("import grader, sys\nprint(grader.__file__)"))
+    nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="kit", resources={"metadata": {"path": str(work)}}
+    ).execute()  # raises on any cell's error
+    outputs = [
+        "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in c.get("outputs", []))
+        for c in nb.cells
+    ]
+    assert any("PASSED 4/4" in text for text in outputs), outputs
+    assert str(venv) in outputs[-1] and str(ROOT) not in outputs[-1]  # the kit's judge, not the checkout's
+    assert f"({MHA})" in outputs[-2] and "run this cell again for the next one" in outputs[-2]  # the first hint
