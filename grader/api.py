@@ -342,12 +342,17 @@ def spec(context: Context, problem_id: str) -> str:
 def init(context: Context, problem_id: str, directory: Path) -> Path:
     """Write a problem's stub to DIRECTORY/ID.py (never overwrites a file)."""
     problem = _problem(context, problem_id)
-    target = directory / f"{problem_id}.py"
+    target = _new_file(directory / f"{problem_id}.py")
+    shutil.copyfile(problem.stub_path, target)
+    return target
+
+
+def _new_file(target: Path) -> Path:
+    """`target`, checked to be a file `judge init` may write: never one that exists, in a folder that does."""
     if target.exists():
         raise UsageError(f"{target} already exists; not overwriting it")
-    if not directory.is_dir():
-        raise UsageError(f"no such directory: {directory}")
-    shutil.copyfile(problem.stub_path, target)
+    if not target.parent.is_dir():
+        raise UsageError(f"no such directory: {target.parent}")
     return target
 
 
@@ -355,11 +360,7 @@ def init_notebook(context: Context, problem_id: str, directory: Path) -> Path:
     """`judge init ID --notebook`: write a practice notebook to DIRECTORY/ID.ipynb (never overwrites a file): the
     task, the stub, a cell that checks it and a cell that shows hints (grader/practice/notebook_make.py)."""
     problem = _problem(context, problem_id)
-    target = directory / f"{problem_id}.ipynb"
-    if target.exists():
-        raise UsageError(f"{target} already exists; not overwriting it")
-    if not directory.is_dir():
-        raise UsageError(f"no such directory: {directory}")
+    target = _new_file(directory / f"{problem_id}.ipynb")
     root = context.problems.root.resolve()
     text = practice_notebook(
         problem,
