@@ -179,6 +179,7 @@ class Mismatch(Record):
 
 class DiagnosisKind(str, enum.Enum):
     NAMED = "named"  # one known mistake gives every output: its sentence, as the problem's author wrote it
+    TOGETHER = "together"  # known mistakes made together give every output: a combination the author named
     NEAR = "near"  # every wrong output is much closer to one known mistake than to the answer, not equal to it
     COMBINED = "combined"  # different wrong cases match different known mistakes
     PARTIAL = "partial"  # one known mistake gives some wrong cases; the others differ from it too
@@ -214,7 +215,7 @@ class Diagnosis(Record):
 
     @property
     def named(self) -> bool:
-        return self.kind is DiagnosisKind.NAMED
+        return self.kind in (DiagnosisKind.NAMED, DiagnosisKind.TOGETHER)
 
     @property
     def cases_named(self) -> set[int]:

@@ -416,9 +416,22 @@ def diagnosis(d: Diagnosis | None) -> str:
 
 def diagnosis_parts(d: Diagnosis) -> tuple[str, str]:
     """A diagnosis as its label and its text: ("Likely mistake:", the author's sentence) or ("Hint:", facts)."""
+    if d.kind is DiagnosisKind.TOGETHER:
+        return _("Likely mistakes:"), together(d)
     if d.named:
         return _("Likely mistake:"), d.mistakes[0].sentence
     return _("Hint:"), hint(d)
+
+
+# ---------------------------------------------------------------- known mistakes made together
+
+
+def together(d: Diagnosis) -> str:
+    """A named combination: every one of its mistakes' sentences, as their author wrote them, numbered."""
+    parts = " ".join(f"({n}) {m.sentence}" for n, m in enumerate(d.mistakes, 1))
+    return _("Your output matches {count} known mistakes made together; fix each: {parts}").format(
+        count=len(d.mistakes), parts=parts
+    )
 
 
 def hint(d: Diagnosis) -> str:
