@@ -131,6 +131,33 @@ class Where(Record):
     code: str
 
 
+class CauseKind(str, enum.Enum):
+    """What likely made the learner's code raise, found by the judge from the error and the case."""
+
+    REMOVED_KEYWORD = "removed_keyword"  # library, version, function, name (the keyword), replacement ("": none)
+    REMOVED_NAME = "removed_name"  # library, version, name (module.attribute), replacement
+    SIZES_DIFFER = "sizes_differ"  # arg, axis, last, dim, size; other, other_dim, other_size: assumed equal
+
+
+class Cause(Record):
+    """The likely cause of a raised error, in the learner's terms (see CauseKind for the fields each sets)."""
+
+    kind: CauseKind
+    library: str = ""
+    version: str = ""
+    function: str = ""
+    name: str = ""
+    replacement: str = ""
+    arg: str = ""
+    axis: int | None = None
+    last: bool = False
+    dim: str = ""
+    size: int | None = None
+    other: str = ""
+    other_dim: str = ""
+    other_size: int | None = None
+
+
 class Fault(Record):
     """Why a case, or the whole file, has no answer (see FaultKind for which fields each kind sets)."""
 
@@ -153,6 +180,7 @@ class Fault(Record):
     status: Status | None = None
     where: Where | None = None
     found: list[str] = []
+    cause: Cause | None = None  # RAISED: what likely made the code raise, when the judge can tell
 
 
 # ---------------------------------------------------------------- how an answer is wrong

@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from grader.model.errors import SandboxFailure
 from grader.model.verdict import (
     CaseResult,
+    Cause,
+    CauseKind,
     ChoiceNote,
     Diagnosis,
     DiagnosisKind,
@@ -100,7 +102,8 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     note says what it does define)."""
     k = f.kind
     if k is FaultKind.RAISED:
-        return f"{f.error}: {f.text}" if f.text else f.error
+        said = f"{f.error}: {f.text}" if f.text else f.error
+        return f"{said} ({cause(f.cause)})" if f.cause is not None else said
     if k is FaultKind.OUT_OF_MEMORY:
         said = _("{error}: ran out of memory").format(error=f.error)
         if f.limit is None:
@@ -421,6 +424,44 @@ def diagnosis_parts(d: Diagnosis) -> tuple[str, str]:
     if d.named:
         return _("Likely mistake:"), d.mistakes[0].sentence
     return _("Hint:"), hint(d)
+
+
+# ---------------------------------------------------------------- why code raised, in the learner's terms
+
+
+def cause(c: Cause) -> str:
+    """The likely cause of a raised error: an API the installed library removed, or two sizes assumed equal."""
+    if c.kind is CauseKind.REMOVED_KEYWORD:
+        use = (
+            _("use `{replacement}=` instead").format(replacement=c.replacement)
+            if c.replacement
+            else _("leave it out: nothing replaced it")
+        )
+        return _("the installed {library} {version} removed the keyword `{name}` of `{function}`: {use}").format(
+            library=c.library.upper() if c.library == "jax" else c.library,
+            version=c.version,
+            name=c.name,
+            function=c.function,
+            use=use,
+        )
+    if c.kind is CauseKind.REMOVED_NAME:
+        return _("the installed {library} {version} removed `{name}`: use `{replacement}` instead").format(
+            library=c.library.upper() if c.library == "jax" else c.library,
+            version=c.version,
+            name=c.name,
+            replacement=c.replacement,
+        )
+    axis = _("last axis") if c.last else _("axis {axis}").format(axis=c.axis)
+    return _(
+        "your code assumes {arg} has the same {axis} as {other}; here {dim} = {size} and {other_dim} = {other_size}"
+    ).format(
+        arg=c.arg, axis=axis, other=c.other, dim=c.dim, size=c.size, other_dim=c.other_dim, other_size=c.other_size
+    )
+
+
+def likely_cause(c: Cause) -> str:
+    """The cause as a line of its own, under the traceback it explains."""
+    return _("Likely cause: {cause}.").format(cause=cause(c))
 
 
 # ---------------------------------------------------------------- known mistakes made together
