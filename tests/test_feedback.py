@@ -702,7 +702,8 @@ def test_sizes_assumed_equal_are_said_in_the_learners_terms():
     path = SUBMISSIONS / SDPA / "real_jax_nn_dot_product_attention.py"
     result = grade(SDPA, path)
     first = result.cases[0]  # d_k = 4, d_v = 6; the case where d_k == d_v passes
-    assert wording.cause(first.fault.cause) == "your code assumes v has the same last axis as k; here d_v = 6 and d_k = 4"
+    said = "your code assumes v has the same last axis as k; here d_v = 6 and d_k = 4"
+    assert wording.cause(first.fault.cause) == said
     assert [c.status for c in result.cases][-1] is Status.PASSED
     text = shown(result, 80)
     assert "Likely cause: your code assumes v has the same last axis as k" in " ".join(text.split())

@@ -11,9 +11,14 @@ from grader.sets.inputs import make_inputs
 from grader.sets.store import ProblemSet
 
 
-def passes_as(problem: Problem, got: np.ndarray | None, want: np.ndarray) -> bool:
-    """Whether `got` passes as `want` under the problem's tolerance; None (a mistake that could not run) never does."""
-    return got is not None and compare(got, want, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed
+def passes_as(problem: Problem, got: np.ndarray | None, want: np.ndarray | None) -> bool:
+    """Whether `got` passes as `want` under the problem's tolerance; None (a mistake that could not run) never does,
+    nor does anything pass as it."""
+    return (
+        got is not None
+        and want is not None
+        and compare(got, want, problem.meta.tolerance, exact_shape=problem.meta.exact_shape).passed
+    )
 
 
 def mistake_names(problem: Problem, source: ProblemSet) -> list[str]:
