@@ -719,3 +719,24 @@ def test_a_shape_error_everywhere_is_not_blamed_on_sizes(tmp_path):
     result = grade(SDPA, path)
     assert result.status is Status.ERROR
     assert all(c.fault is not None and c.fault.cause is None for c in result.cases)
+
+
+def test_a_learner_kit_names_mistakes_together_from_its_data_alone(tmp_path):
+    """A kit holds no mistake code: a combination's outputs travel in its released data like a mistake's."""
+    import shutil
+
+    from grader.context import Context
+    from grader.package.release import kit_data
+    from grader.sets.store import KIT_DATA, KIT_INFO, KitSet
+
+    built_in = context()
+    problem = built_in.problems.load(MASK)
+    folder = tmp_path / "problems" / MASK
+    shutil.copytree(problem.folder, folder)
+    data, info = kit_data(built_in.problems, problem)
+    (folder / KIT_DATA).write_bytes(data)
+    (folder / KIT_INFO).write_bytes(info)
+    with Context(KitSet(tmp_path), built_in.cache, built_in.sandbox) as kit:
+        assert kit.problems.pitfall_combinations(kit.problems.load(MASK)) == [("inverted", "pad_id_ignored")]
+        result = grade(MASK, SUBMISSIONS / MASK / "real_tensor2tensor_padding.py", context=kit)
+    assert result.mistake is not None and [m.name for m in result.mistake.mistakes] == ["inverted", "pad_id_ignored"]
