@@ -77,6 +77,11 @@ PITFALLS = {
         "Your output matches kernels initialised with xavier_uniform (glorot): keep nnx.Linear's default kernel_init.",
         lambda *a: _mha(*a, init=XAVIER),
     ),
+    "kernels_ones": (
+        "Your output matches every kernel fixed to ones (kernel_init=nnx.initializers.ones, as in library tests): "
+        "keep nnx.Linear's default kernel_init, which draws the kernels from the Rngs.",
+        lambda *a: _mha(*a, init=nnx.initializers.ones),
+    ),
 }
 
 # Mistakes made together in real code, named together: test code's fixed key with glorot kernels.
