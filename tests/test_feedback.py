@@ -694,7 +694,7 @@ def test_real_code_gets_its_mistake_named(path):
 def test_a_removed_keyword_says_what_replaced_it(tmp_path):
     path = SUBMISSIONS / "cross_attention_all_masked" / "real_old_jax_clip.py"
     cause = next(c.fault.cause for c in grade("cross_attention_all_masked", path).cases if c.fault)
-    assert (cause.function, cause.name, cause.replacement, cause.library) == ("clip", "a_min", "min", "jax")
+    assert (cause.function, cause.name, cause.replacement, cause.library) == ("clip", "a_min", "min", "JAX")
     assert "`min=`" in wording.cause(cause) and cause.version in wording.cause(cause)
 
 

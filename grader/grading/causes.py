@@ -10,29 +10,28 @@ from grader.model.problem import Case, Problem
 from grader.model.verdict import Cause, CauseKind, CaseResult, Fault, FaultKind
 from grader.sets.answers import library_versions
 
-# Keywords the installed JAX no longer takes, as the TypeError names the function: (function, keyword) ->
-# (library, what replaced it; "" where nothing did).
+# Keywords the installed JAX no longer takes, as the TypeError names the function: (function, keyword) -> what
+# replaced it ("" where nothing did).
 REMOVED_KEYWORDS = {
-    ("clip", "a_min"): ("jax", "min"),
-    ("clip", "a_max"): ("jax", "max"),
-    ("reshape", "newshape"): ("jax", "shape"),
-    ("softmax", "initial"): ("jax", ""),
-    ("log_softmax", "initial"): ("jax", ""),
+    ("clip", "a_min"): "min",
+    ("clip", "a_max"): "max",
+    ("reshape", "newshape"): "shape",
+    ("softmax", "initial"): "",
+    ("log_softmax", "initial"): "",
 }
-# Names the installed JAX no longer has, as the AttributeError names them: module.attribute -> (library, what
-# replaced it).
+# Names the installed JAX no longer has, as the AttributeError names them: module.attribute -> what replaced it.
 REMOVED_NAMES = {
-    "jax.tree_map": ("jax", "jax.tree.map"),
-    "jax.tree_util.tree_multimap": ("jax", "jax.tree.map"),
-    "jax.numpy.DeviceArray": ("jax", "jax.Array"),
-    "jax.numpy.round_": ("jax", "jax.numpy.round"),
-    "jax.numpy.product": ("jax", "jax.numpy.prod"),
-    "jax.numpy.cumproduct": ("jax", "jax.numpy.cumprod"),
-    "jax.numpy.alltrue": ("jax", "jax.numpy.all"),
-    "jax.numpy.sometrue": ("jax", "jax.numpy.any"),
-    "jax.numpy.row_stack": ("jax", "jax.numpy.vstack"),
-    "jax.numpy.in1d": ("jax", "jax.numpy.isin"),
-    "jax.nn.normalize": ("jax", "jax.nn.standardize"),
+    "jax.tree_map": "jax.tree.map",
+    "jax.tree_util.tree_multimap": "jax.tree.map",
+    "jax.numpy.DeviceArray": "jax.Array",
+    "jax.numpy.round_": "jax.numpy.round",
+    "jax.numpy.product": "jax.numpy.prod",
+    "jax.numpy.cumproduct": "jax.numpy.cumprod",
+    "jax.numpy.alltrue": "jax.numpy.all",
+    "jax.numpy.sometrue": "jax.numpy.any",
+    "jax.numpy.row_stack": "jax.numpy.vstack",
+    "jax.numpy.in1d": "jax.numpy.isin",
+    "jax.nn.normalize": "jax.nn.standardize",
 }
 _KEYWORD = re.compile(r"^(\w+)\(\) got an unexpected keyword argument '(\w+)'")
 _ATTRIBUTE = re.compile(r"^module '([\w.]+)' has no attribute '(\w+)'")
@@ -46,25 +45,23 @@ def removed_api(fault: Fault) -> Cause | None:
         return None
     keyword = _KEYWORD.match(fault.text) if fault.error == "TypeError" else None
     if keyword and keyword.groups() in REMOVED_KEYWORDS:
-        library, replacement = REMOVED_KEYWORDS[keyword.group(1), keyword.group(2)]
         return Cause(
             kind=CauseKind.REMOVED_KEYWORD,
-            library=library,
-            version=library_versions().get(library, ""),
+            library="JAX",
+            version=library_versions().get("jax", ""),
             function=keyword.group(1),
             name=keyword.group(2),
-            replacement=replacement,
+            replacement=REMOVED_KEYWORDS[keyword.group(1), keyword.group(2)],
         )
     attribute = _ATTRIBUTE.match(fault.text) if fault.error == "AttributeError" else None
     name = ".".join(attribute.groups()) if attribute else ""
     if name in REMOVED_NAMES:
-        library, replacement = REMOVED_NAMES[name]
         return Cause(
             kind=CauseKind.REMOVED_NAME,
-            library=library,
-            version=library_versions().get(library, ""),
+            library="JAX",
+            version=library_versions().get("jax", ""),
             name=name,
-            replacement=replacement,
+            replacement=REMOVED_NAMES[name],
         )
     return None
 

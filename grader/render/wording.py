@@ -437,16 +437,16 @@ def cause(c: Cause) -> str:
             if c.replacement
             else _("leave it out: nothing replaced it")
         )
-        return _("the installed {library} {version} removed the keyword `{name}` of `{function}`: {use}").format(
-            library=c.library.upper() if c.library == "jax" else c.library,
+        return _("the installed {library} {version} no longer takes `{function}`'s keyword `{name}`: {use}").format(
+            library=c.library,
             version=c.version,
             name=c.name,
             function=c.function,
             use=use,
         )
     if c.kind is CauseKind.REMOVED_NAME:
-        return _("the installed {library} {version} removed `{name}`: use `{replacement}` instead").format(
-            library=c.library.upper() if c.library == "jax" else c.library,
+        return _("the installed {library} {version} no longer has `{name}`: use `{replacement}` instead").format(
+            library=c.library,
             version=c.version,
             name=c.name,
             replacement=c.replacement,

@@ -17,7 +17,7 @@ def test_a_keyword_the_installed_jax_removed_names_its_replacement():
     cause = removed_api(raised("TypeError", "clip() got an unexpected keyword argument 'a_max'"))
     assert cause is not None and cause.kind is CauseKind.REMOVED_KEYWORD
     assert (cause.function, cause.name, cause.replacement) == ("clip", "a_max", "max")
-    assert "removed the keyword `a_max` of `clip`: use `max=` instead" in wording.cause(cause)
+    assert "no longer takes `clip`'s keyword `a_max`: use `max=` instead" in wording.cause(cause)
 
 
 def test_a_name_the_installed_jax_removed_names_its_replacement():
