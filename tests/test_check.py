@@ -30,6 +30,17 @@ def test_check_fails_when_no_case_catches_a_pitfall(scratch_set):
     checks = {name: ok for name, ok, _ in check_problem(ctx, "cross_attention_mask")}
     assert checks["pitfall pad_id_ignored fails a case"] is False
     assert checks["pitfall causal fails a case"] is True and checks["reference passes every case"] is True
+    # with pad_id 0 only, the inverted mask that ignores pad_id is the inverted mask: never named together
+    assert checks["combination inverted+pad_id_ignored fails a case and can be named"] is False
+
+
+def test_check_reports_the_combinations_it_can_name_and_their_hidden_coverage(scratch_set):
+    ctx, _folder = scratch_set
+    checks = {name: (ok, detail) for name, ok, detail in check_problem(ctx, "cross_attention_mask", secrets=2)}
+    ok, detail = checks["combination inverted+pad_id_ignored fails a case and can be named"]
+    assert ok and detail.startswith("caught by: ")
+    ok, detail = checks["hidden cases catch inverted+pad_id_ignored"]
+    assert ok and detail.startswith("6/6 hidden cases of 2 secrets")
 
 
 def test_check_reports_a_broken_stub(scratch_set):

@@ -652,3 +652,91 @@ def test_code_in_a_traceback_is_never_wrapped_at_60_columns(tmp_path):
     start = lines[code].index("no_such_function")
     assert caret[start : start + len("no_such_function")] == "^" * len("no_such_function"), proc.stdout
     assert not any(text.endswith(" ") for text in lines)
+
+
+# ---------------------------------------------------------------- real code: the mistake named, alone and combined
+
+REAL = sorted(SUBMISSIONS.glob("*/real_*.py"))
+
+
+def expected_of(path) -> tuple[str, list[str]]:
+    """A real-code file's `# expect:` line: ("mistakes", the names, in order) or ("cause", [the cause's kind])."""
+    line = next(line for line in path.read_text().splitlines() if line.startswith("# expect: "))
+    what, *names = line.removeprefix("# expect: ").split()
+    return what, names
+
+
+def test_every_kind_of_real_code_mistake_has_a_file():
+    kinds = [expected_of(p) for p in REAL]
+    assert all(p.read_text().startswith("# Adapted from ") for p in REAL)  # each names its source
+    assert {tuple(n) for w, n in kinds if w == "cause"} == {("sizes_differ",), ("removed_keyword",), ("removed_name",)}
+    assert sum(w == "mistakes" and len(n) > 1 for w, n in kinds) >= 4  # combinations, named together
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_real_code_gets_its_mistake_named(path):
+    result = grade(path.parent.name, path)
+    what, names = expected_of(path)
+    if what == "mistakes":
+        sentences = context().problems.pitfall_messages(context().problems.load(path.parent.name))
+        assert result.status is Status.WRONG_ANSWER and result.mistake is not None, result.message
+        assert result.mistake.named and [m.name for m in result.mistake.mistakes] == names, result.diagnosis
+        assert all(sentences[n] in result.diagnosis for n in names)
+        return
+    raised = [c for c in result.cases if c.fault is not None and c.fault.cause is not None]
+    assert result.status is Status.ERROR and raised, result.message
+    assert all(c.fault.cause.kind.value == names[0] for c in raised)
+    assert all(wording.cause(c.fault.cause) in c.message for c in raised)
+    failing = [c for c in result.cases if c.status is Status.ERROR]
+    assert len(raised) == len(failing), [c.message for c in failing]  # every error explained, none left bare
+
+
+def test_a_removed_keyword_says_what_replaced_it(tmp_path):
+    path = SUBMISSIONS / "cross_attention_all_masked" / "real_old_jax_clip.py"
+    cause = next(c.fault.cause for c in grade("cross_attention_all_masked", path).cases if c.fault)
+    assert (cause.function, cause.name, cause.replacement, cause.library) == ("clip", "a_min", "min", "JAX")
+    assert "`min=`" in wording.cause(cause) and cause.version in wording.cause(cause)
+
+
+def test_sizes_assumed_equal_are_said_in_the_learners_terms():
+    path = SUBMISSIONS / SDPA / "real_jax_nn_dot_product_attention.py"
+    result = grade(SDPA, path)
+    first = result.cases[0]  # d_k = 4, d_v = 6; the case where d_k == d_v passes
+    said = "your code assumes v has the same last axis as k; here d_v = 6 and d_k = 4"
+    assert wording.cause(first.fault.cause) == said
+    assert [c.status for c in result.cases][-1] is Status.PASSED
+    text = shown(result, 80)
+    assert "Likely cause: your code assumes v has the same last axis as k" in " ".join(text.split())
+
+
+def test_a_shape_error_everywhere_is_not_blamed_on_sizes(tmp_path):
+    """Honest: code that raises where d_v == d_k too has another cause; no sentence is made up."""
+    path = tmp_path / f"{SDPA}.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\n\ndef scaled_dot_product_attention(q, k, v):\n"
+        "    return jnp.asarray(q) + jnp.zeros(v.shape[:-1] + (v.shape[-1] + 1,))\n"
+    )
+    result = grade(SDPA, path)
+    assert result.status is Status.ERROR
+    assert all(c.fault is not None and c.fault.cause is None for c in result.cases)
+
+
+def test_a_learner_kit_names_mistakes_together_from_its_data_alone(tmp_path):
+    """A kit holds no mistake code: a combination's outputs travel in its released data like a mistake's."""
+    import shutil
+
+    from grader.context import Context
+    from grader.package.release import kit_data
+    from grader.sets.store import KIT_DATA, KIT_INFO, KitSet
+
+    built_in = context()
+    problem = built_in.problems.load(MASK)
+    folder = tmp_path / "problems" / MASK
+    shutil.copytree(problem.folder, folder)
+    data, info = kit_data(built_in.problems, problem)
+    (folder / KIT_DATA).write_bytes(data)
+    (folder / KIT_INFO).write_bytes(info)
+    with Context(KitSet(tmp_path), built_in.cache, built_in.sandbox) as kit:
+        assert kit.problems.pitfall_combinations(kit.problems.load(MASK)) == [("inverted", "pad_id_ignored")]
+        result = grade(MASK, SUBMISSIONS / MASK / "real_tensor2tensor_padding.py", context=kit)
+    assert result.mistake is not None and [m.name for m in result.mistake.mistakes] == ["inverted", "pad_id_ignored"]

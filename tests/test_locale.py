@@ -45,6 +45,10 @@ SCALED = (
     "    s = q @ np.swapaxes(k, -1, -2)\n    w = np.exp(s - s.max(-1, keepdims=True))\n"
     "    return 1.5 * (w / w.sum(-1, keepdims=True)) @ v\n"
 )
+CLIPPED = (  # code for an older JAX: a keyword the installed one removed
+    "import jax.numpy as jnp\n\n\ndef cross_attention_mask(encoder_ids, decoder_len, pad_id=0):\n"
+    "    return jnp.clip(encoder_ids, a_max=1)\n"
+)
 HIDDEN = "s3cret"
 
 
@@ -60,6 +64,8 @@ def submissions(folder: Path) -> dict[str, tuple[str, Path, Limits | None]]:
     return {
         "passed": (MASK, SUBMISSIONS / MASK / "correct_jax.py", None),
         "named": (MASK, pitfall_submission(MASK, "inverted", _dir(folder, "named")), None),
+        "together": (MASK, SUBMISSIONS / MASK / "real_tensor2tensor_padding.py", None),
+        "removed": (MASK, write("removed", CLIPPED), None),
         "hint": (SDPA, write("sdpa_factor", SCALED), None),
         "stub": (MASK, ROOT / "problems" / MASK / f"{MASK}.py", None),
         "none": (MASK, write("none", NONE), None),

@@ -16,10 +16,10 @@ from grader.grading.submission import Submission
 from grader.model.errors import ProblemError
 from grader.model.problem import Case, Hints, Problem
 from grader.model.verdict import FaultKind, Status
-from grader.sets.answers import load_module
+from grader.sets.answers import COMBINE, load_module
 from grader.sets.hidden import draw_hidden
 from grader.sets.inputs import make_inputs
-from grader.sets.mistakes import undetected_mistakes
+from grader.sets.mistakes import mistake_names, passes_as, public_only, undetected_mistakes
 from grader.sets.store import ProblemSet, parse
 
 SECRETS = 200  # secrets whose hidden cases `judge check` examines
@@ -65,6 +65,7 @@ def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) 
             continue
         caught = [case.name for case, b in zip(problem.cases, blind) if name not in b]  # names may hold commas
         yield (f"pitfall {name} fails a case", bool(caught), f"caught by: {'; '.join(caught) or 'no case'}")
+    yield from combinations_named(problem, source, inputs, expected, broken)
     yield tolerance_margin(context, problem, inputs, expected)
     if pitfalls and secrets:
         yield from hidden_coverage(problem, source, secrets)
@@ -92,7 +93,7 @@ def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) 
 def _broken(problem: Problem, source: ProblemSet, inputs: list[dict[str, object]]) -> dict[str, str]:
     """Known mistakes whose code raises on a public case: broken, never counted as caught."""
     broken = {}
-    for name in source.pitfall_messages(problem):
+    for name in mistake_names(problem, source):
         for case, x in zip(problem.cases, inputs):
             try:
                 source.pitfall_output(problem, name, case, x, strict=True)
@@ -178,12 +179,11 @@ def hidden_coverage(problem: Problem, source: ProblemSet, secrets: int) -> list[
             blind.update(undetected_mistakes(problem, source, c, strict=True))
         except ProblemError as e:
             return [("known mistakes run on every hidden case", False, str(e))]
-    public_only = problem.meta.space.public_only
-    unknown = [n for n in public_only if n not in source.pitfall_messages(problem)]
+    unknown = [n for n in problem.meta.space.public_only if n not in source.pitfall_messages(problem)]
     if unknown:
         out.append(("space.public_only names known mistakes", False, f"no known mistake {unknown[0]!r}"))
-    for name in source.pitfall_messages(problem):
-        if name in public_only:
+    for name in mistake_names(problem, source):
+        if public_only(problem, name):
             out.append((f"hidden cases catch {name}", True, "public cases only (space.public_only)"))
             continue
         caught = len(cases) - blind[name]
@@ -195,6 +195,36 @@ def hidden_coverage(problem: Problem, source: ProblemSet, secrets: int) -> list[
             )
         )
     return out
+
+
+def combinations_named(
+    problem: Problem, source: ProblemSet, inputs: list[dict], expected: list[np.ndarray], broken: dict[str, str]
+) -> Iterator[Check]:
+    """Per named combination of known mistakes: its mistakes exist, a public case fails it, and a public case
+    tells it from each of its mistakes alone (else that mistake is named first, and the combination never)."""
+    sentences = source.pitfall_messages(problem)
+    for names in source.pitfall_combinations(problem):
+        name = COMBINE.join(names)
+        unknown = [n for n in names if n not in sentences]
+        why = f"no known mistake {unknown[0]!r}" if unknown else "fewer than two mistakes" if len(names) < 2 else ""
+        if why or name in broken:
+            yield (f"combination {name} can be named", False, why or broken[name])
+            continue
+        outs = [source.pitfall_output(problem, name, c, x) for c, x in zip(problem.cases, inputs)]
+        caught = [c.name for c, out, e in zip(problem.cases, outs, expected) if not passes_as(problem, out, e)]
+        alike = [
+            n
+            for n in names
+            if all(
+                passes_as(problem, out, source.pitfall_output(problem, n, c, x))
+                for c, x, out in zip(problem.cases, inputs, outs)
+                if out is not None
+            )
+        ]
+        detail = f"caught by: {'; '.join(caught) or 'no case'}"
+        if alike:
+            detail += f"; no public case tells it from {alike[0]} alone"
+        yield (f"combination {name} fails a case and can be named", bool(caught) and not alike, detail)
 
 
 def hints_check(problem: Problem) -> Check:

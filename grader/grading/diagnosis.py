@@ -9,6 +9,7 @@ import numpy as np
 
 from grader.model.problem import Case, Problem
 from grader.model.verdict import Diagnosis, DiagnosisKind, Mistake
+from grader.sets.answers import COMBINE
 from grader.sets.mistakes import passes_as
 from grader.sets.store import ProblemSet
 
@@ -41,6 +42,9 @@ def diagnose(
         for i in wrong:
             if fits.get(i):
                 matched[i].append(Mistake(name=name, sentence=sentence))
+    both = _together(problem, source, cases, inputs, outputs, sentences)
+    if both is not None:
+        return both
     explained = {i: m[0] for i, m in matched.items() if m}
     if not explained:
         near = _nearest_pitfall(problem, source, cases, inputs, expected, wrong)
@@ -62,6 +66,31 @@ def diagnose(
         fact = _fact(problem, i, got, expected[i])
         if fact is not None:
             return fact
+    return None
+
+
+def _together(
+    problem: Problem,
+    source: ProblemSet,
+    cases: list[Case],
+    inputs: list[dict[str, object]],
+    outputs: dict[int, np.ndarray],
+    sentences: dict[str, str],
+) -> Diagnosis | None:
+    """The first combination of known mistakes the author named whose output gives every one of the learner's."""
+    for names in source.pitfall_combinations(problem):
+        name = COMBINE.join(names)
+        if (
+            outputs
+            and all(n in sentences for n in names)
+            and all(
+                passes_as(problem, got, source.pitfall_output(problem, name, cases[i], inputs[i]))
+                for i, got in outputs.items()
+            )
+        ):
+            return Diagnosis(
+                kind=DiagnosisKind.TOGETHER, mistakes=[Mistake(name=n, sentence=sentences[n]) for n in names]
+            )
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from grader.context import Context
+from grader.grading.causes import explained, with_cause
 from grader.grading.diagnosis import diagnose
 from grader.grading.runners import Run, Runner, SandboxRunner, Work
 from grader.grading.submission import Submission
@@ -240,10 +241,10 @@ def interpret(
         else:
             outputs[i] = answer.output
             results.append(compared(problem, base, answer.output, exp, answer.time_s))
-    results = _not_run(results, run.fate)
+    results = explained(problem, cases, _not_run(results, run.fate))
     status = worst([r.status for r in results])
     mistake = diagnose(problem, source, cases, inputs, expected, outputs) if status is Status.WRONG_ANSWER else None
-    unrun: Fault | None = run.load_fault
+    unrun: Fault | None = with_cause(run.load_fault)
     if unrun is None and not outputs and run.fate is not None and all(r.fault == run.fate for r in results):
         unrun = run.fate  # the run ended before any case had its result (a crash or timeout at import)
     result = Result(

@@ -132,6 +132,33 @@ class Where(Record):
     cell: int | None = None  # in a notebook: the cell holding the line (then `line` counts in that cell)
 
 
+class CauseKind(str, enum.Enum):
+    """What likely made the learner's code raise, found by the judge from the error and the case."""
+
+    REMOVED_KEYWORD = "removed_keyword"  # library, version, function, name (the keyword), replacement ("": none)
+    REMOVED_NAME = "removed_name"  # library, version, name (module.attribute), replacement
+    SIZES_DIFFER = "sizes_differ"  # arg, axis, last, dim, size; other, other_dim, other_size: assumed equal
+
+
+class Cause(Record):
+    """The likely cause of a raised error, in the learner's terms (see CauseKind for the fields each sets)."""
+
+    kind: CauseKind
+    library: str = ""
+    version: str = ""
+    function: str = ""
+    name: str = ""
+    replacement: str = ""
+    arg: str = ""
+    axis: int | None = None
+    last: bool = False
+    dim: str = ""
+    size: int | None = None
+    other: str = ""
+    other_dim: str = ""
+    other_size: int | None = None
+
+
 class Fault(Record):
     """Why a case, or the whole file, has no answer (see FaultKind for which fields each kind sets)."""
 
@@ -155,6 +182,7 @@ class Fault(Record):
     where: Where | None = None
     found: list[str] = []
     running: bool = False  # CASES_TIMEOUT in the caller's process: the call could not be stopped and runs on
+    cause: Cause | None = None  # RAISED: what likely made the code raise, when the judge can tell
 
 
 # ---------------------------------------------------------------- how an answer is wrong
@@ -181,6 +209,7 @@ class Mismatch(Record):
 
 class DiagnosisKind(str, enum.Enum):
     NAMED = "named"  # one known mistake gives every output: its sentence, as the problem's author wrote it
+    TOGETHER = "together"  # known mistakes made together give every output: a combination the author named
     NEAR = "near"  # every wrong output is much closer to one known mistake than to the answer, not equal to it
     COMBINED = "combined"  # different wrong cases match different known mistakes
     PARTIAL = "partial"  # one known mistake gives some wrong cases; the others differ from it too
@@ -216,7 +245,7 @@ class Diagnosis(Record):
 
     @property
     def named(self) -> bool:
-        return self.kind is DiagnosisKind.NAMED
+        return self.kind in (DiagnosisKind.NAMED, DiagnosisKind.TOGETHER)
 
     @property
     def cases_named(self) -> set[int]:

@@ -32,6 +32,7 @@ from grader.package.contents import (
 )
 from grader.package.wheels import SHOWN, engine_files, package_version, utc, wheel, zip_bytes
 from grader.practice.notebook_make import practice_notebook
+from grader.sets.answers import COMBINE
 from grader.sets.inputs import make_inputs
 from grader.sets.store import KIT_DATA, KIT_INFO, KIT_MARKER, ProblemSet, case_key
 
@@ -46,12 +47,14 @@ def kit_data(source: ProblemSet, problem: Problem) -> tuple[bytes, bytes]:
     """`released.npz` and `released.json` of a problem: its public cases' expected and mistakes' outputs."""
     arrays: dict[str, np.ndarray] = {}
     sentences = source.pitfall_messages(problem)
+    combinations = source.pitfall_combinations(problem)
+    names = [*sentences, *(COMBINE.join(c) for c in combinations)]
     cases = []
     for case in problem.cases:
         key = case_key(case)
         inputs = make_inputs(problem.meta, case)
         arrays[f"expected/{key}"] = source.expected_output(problem, case, inputs)
-        for name in sentences:
+        for name in names:
             out = source.pitfall_output(problem, name, case, inputs)
             if out is not None:
                 arrays[f"pitfall/{name}/{key}"] = out
@@ -62,6 +65,7 @@ def kit_data(source: ProblemSet, problem: Problem) -> tuple[bytes, bytes]:
         "version": problem.meta.version,
         "cases": cases,
         "pitfalls": [{"name": n, "sentence": s} for n, s in sentences.items()],
+        "combinations": [list(c) for c in combinations],
     }
     return zip_bytes(files, zipfile.ZIP_DEFLATED), (json.dumps(info, indent=1) + "\n").encode()
 

@@ -52,7 +52,7 @@ def _bar(rate: float) -> str:
 def _group(r: Result) -> str:
     """What alike failures share: the named mistake, else the kind of failure (the kind of fault or mismatch)."""
     if r.mistake is not None and r.mistake.named:
-        return f"named:{r.mistake.mistakes[0].name}"
+        return "named:" + "+".join(m.name for m in r.mistake.mistakes)
     first = next((c for c in r.cases if c.status is r.status), None)
     fact = r.fault or (first.fault if first is not None else None)
     if fact is not None:  # the learner's error text without its numbers: alike errors of one kind together

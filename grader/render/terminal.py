@@ -94,7 +94,9 @@ def details(case: CaseResult, message: str, traceback: str) -> tuple[str, str]:
     if kind is FaultKind.STUB:
         return message, ""
     if kind is FaultKind.RAISED and traceback:
-        return (wording.colab_only(case.fault) if case.fault is not None else ""), traceback
+        said = case.fault.cause if case.fault is not None else None  # after the error line it explains
+        hint = wording.colab_only(case.fault) if case.fault is not None else ""
+        return hint, traceback if said is None else f"{traceback}\n{wording.likely_cause(said)}"
     return message, traceback
 
 

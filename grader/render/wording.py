@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from grader.model.errors import SandboxFailure
 from grader.model.verdict import (
     CaseResult,
+    Cause,
+    CauseKind,
     ChoiceNote,
     Diagnosis,
     DiagnosisKind,
@@ -101,6 +103,8 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     k = f.kind
     if k is FaultKind.RAISED:
         said = f"{f.error}: {f.text}" if f.text else f.error
+        if f.cause is not None:
+            said = f"{said} ({cause(f.cause)})"
         return f"{said}. {colab_only(f)}" if colab_only(f) else said
     if k is FaultKind.OUT_OF_MEMORY:
         said = _("{error}: ran out of memory").format(error=f.error)
@@ -458,9 +462,60 @@ def diagnosis(d: Diagnosis | None) -> str:
 
 def diagnosis_parts(d: Diagnosis) -> tuple[str, str]:
     """A diagnosis as its label and its text: ("Likely mistake:", the author's sentence) or ("Hint:", facts)."""
+    if d.kind is DiagnosisKind.TOGETHER:
+        return _("Likely mistakes:"), together(d)
     if d.named:
         return _("Likely mistake:"), d.mistakes[0].sentence
     return _("Hint:"), hint(d)
+
+
+# ---------------------------------------------------------------- why code raised, in the learner's terms
+
+
+def cause(c: Cause) -> str:
+    """The likely cause of a raised error: an API the installed library removed, or two sizes assumed equal."""
+    if c.kind is CauseKind.REMOVED_KEYWORD:
+        use = (
+            _("use `{replacement}=` instead").format(replacement=c.replacement)
+            if c.replacement
+            else _("leave it out: nothing replaced it")
+        )
+        return _("the installed {library} {version} no longer takes `{function}`'s keyword `{name}`: {use}").format(
+            library=c.library,
+            version=c.version,
+            name=c.name,
+            function=c.function,
+            use=use,
+        )
+    if c.kind is CauseKind.REMOVED_NAME:
+        return _("the installed {library} {version} no longer has `{name}`: use `{replacement}` instead").format(
+            library=c.library,
+            version=c.version,
+            name=c.name,
+            replacement=c.replacement,
+        )
+    axis = _("last axis") if c.last else _("axis {axis}").format(axis=c.axis)
+    return _(
+        "your code assumes {arg} has the same {axis} as {other}; here {dim} = {size} and {other_dim} = {other_size}"
+    ).format(
+        arg=c.arg, axis=axis, other=c.other, dim=c.dim, size=c.size, other_dim=c.other_dim, other_size=c.other_size
+    )
+
+
+def likely_cause(c: Cause) -> str:
+    """The cause as a line of its own, under the traceback it explains."""
+    return _("Likely cause: {cause}.").format(cause=cause(c))
+
+
+# ---------------------------------------------------------------- known mistakes made together
+
+
+def together(d: Diagnosis) -> str:
+    """A named combination: every one of its mistakes' sentences, as their author wrote them, numbered."""
+    parts = " ".join(f"({n}) {m.sentence}" for n, m in enumerate(d.mistakes, 1))
+    return _("Your output matches {count} known mistakes made together; fix each: {parts}").format(
+        count=len(d.mistakes), parts=parts
+    )
 
 
 def hint(d: Diagnosis) -> str:

@@ -62,6 +62,16 @@ def load_module(path: Path, cache: Cache) -> ModuleType:
         return _loaded[path]
 
 
+COMBINE = "+"  # joins the names of a combination of known mistakes ("inverted+pad_id_ignored")
+
+
+def _mistake_fn(module: ModuleType, name: str) -> Callable[..., object]:
+    """A known mistake's function, or a combination's (from the module's COMBINED table)."""
+    if COMBINE in name:
+        return module.COMBINED[tuple(name.split(COMBINE))]
+    return module.PITFALLS[name][1]
+
+
 class Answers:
     """The outputs of one set's references and known mistakes, computed here and cached in `cache`."""
 
@@ -97,6 +107,20 @@ class Answers:
 
         return dict(json.loads(self._sealed(stored, make)))
 
+    def mistake_combinations(self, pitfalls: Path) -> list[tuple[str, ...]]:
+        """The combinations of known mistakes the module names (its COMBINED table's keys), cached like the
+        sentences; each is computed as one mistake named "a+b"."""
+        if not pitfalls.is_file():
+            return []
+        versions = json.dumps(library_versions(), sort_keys=True)
+        stored = self.cache.expected_dir / "combined" / f"{fingerprint(pitfalls.read_bytes(), versions)[:32]}.json"
+
+        def make() -> bytes:
+            table = getattr(load_module(pitfalls, self.cache), "COMBINED", {})
+            return json.dumps([list(names) for names in table]).encode()
+
+        return [tuple(names) for names in json.loads(self._sealed(stored, make))]
+
     def mistake(
         self, problem: Problem, pitfalls: Path, name: str, case: Case, inputs: dict[str, object], *, strict: bool
     ) -> np.ndarray | None:
@@ -105,7 +129,7 @@ class Answers:
         args = [inputs[a.name] for a in problem.meta.args if a.name in inputs]  # optional ones come last
         try:  # the module is imported only when the output is not cached
             return self._cached(
-                problem, case, pitfalls, name, lambda: load_module(pitfalls, self.cache).PITFALLS[name][1](*args)
+                problem, case, pitfalls, name, lambda: _mistake_fn(load_module(pitfalls, self.cache), name)(*args)
             )
         except Exception as e:
             if strict:

@@ -56,6 +56,7 @@ class ProblemSet(Protocol):
     def pitfalls_path(self, problem_id: str) -> Path: ...
     def expected_output(self, problem: Problem, case: Case, inputs: dict[str, object]) -> np.ndarray: ...
     def pitfall_messages(self, problem: Problem) -> dict[str, str]: ...
+    def pitfall_combinations(self, problem: Problem) -> list[tuple[str, ...]]: ...
     def pitfall_output(
         self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False
     ) -> np.ndarray | None: ...
@@ -158,6 +159,9 @@ class SourceSet(_Problems):
     def pitfall_messages(self, problem: Problem) -> dict[str, str]:
         return self.answers.mistake_sentences(self.pitfalls_path(problem.id))
 
+    def pitfall_combinations(self, problem: Problem) -> list[tuple[str, ...]]:
+        return self.answers.mistake_combinations(self.pitfalls_path(problem.id))
+
     def pitfall_output(
         self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False
     ) -> np.ndarray | None:
@@ -217,6 +221,9 @@ class KitSet(_Problems):
 
     def pitfall_messages(self, problem: Problem) -> dict[str, str]:
         return {p["name"]: p["sentence"] for p in self._info(problem)["pitfalls"]}
+
+    def pitfall_combinations(self, problem: Problem) -> list[tuple[str, ...]]:
+        return [tuple(names) for names in self._info(problem).get("combinations", [])]  # older kits have none
 
     def pitfall_output(
         self, problem: Problem, name: str, case: Case, inputs: dict[str, object], *, strict: bool = False

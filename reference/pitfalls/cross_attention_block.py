@@ -17,6 +17,7 @@ def _block(
     scale="d_head",
     ln="post",
     eps=1e-5,
+    std="biased",
     eps_inside=True,
     act="gelu_tanh",
     residual1=True,
@@ -31,6 +32,8 @@ def _block(
     n, t, d = x0.shape
 
     def norm(v):
+        if std == "unbiased":  # the Annotated Transformer's LayerNorm: torch's x.std() (unbiased), plus eps
+            return (v - v.mean(-1, keepdims=True)) / (v.std(-1, ddof=1, keepdims=True) + 1e-6)
         mu, var = v.mean(-1, keepdims=True), v.var(-1, keepdims=True)
         return (v - mu) / (np.sqrt(var + eps) if eps_inside else np.sqrt(var) + eps)
 
@@ -111,4 +114,17 @@ PITFALLS = {
         "Your output matches w_mlp1 and w_mlp2 swapped: the feed-forward is GELU(x @ w_mlp1) @ w_mlp2.",
         lambda dx, enc, wq, wk, wv, wo, m1, m2, h: _block(dx, enc, wq, wk, wv, wo, m2, m1, h),
     ),
+    "unbiased_std": (
+        "Your output matches LayerNorm dividing by the unbiased standard deviation plus eps, as PyTorch's "
+        "x.std() gives (the Annotated Transformer's LayerNorm): use the biased variance, (x - mean) / "
+        "sqrt(x.var() + 1e-5).",
+        lambda *a: _block(*a, std="unbiased"),
+    ),
+}
+
+# Mistakes made together in real code, named together: the Annotated Transformer's block (pre-LN, its LayerNorm,
+# ReLU), and a pre-LN block with ReLU (PyTorch's with norm_first=True).
+COMBINED = {
+    ("pre_ln", "unbiased_std", "relu"): lambda *a: _block(*a, ln="pre", std="unbiased", act="relu"),
+    ("pre_ln", "relu"): lambda *a: _block(*a, ln="pre", act="relu"),
 }

@@ -35,3 +35,10 @@ PITFALLS = {
         lambda *a, **k: _mask(*a, **k, shape="one_row"),
     ),
 }
+
+# Mistakes made together in real code, named together: a mask of the padding itself, found by comparing with 0.
+COMBINED = {
+    ("inverted", "pad_id_ignored"): lambda encoder_ids, decoder_len, pad_id=0: _mask(
+        encoder_ids, decoder_len, 0, invert=True
+    ),
+}

@@ -16,8 +16,10 @@ def _attend(
     bias_scaled=False,
     heads="each",
     bias=True,
+    queries_from_end=False,
 ):
-    """The reference with one detail changed."""
+    """The reference with one detail changed (`queries_from_end`: query t placed at t + T_enc - T_dec, the last
+    T_dec positions of the keys, as caching decoders number their new tokens)."""
     x, enc, w_q, w_k, w_v, w_o, table = (
         np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o, rel_bias)
     )
@@ -26,6 +28,8 @@ def _attend(
     t_enc = enc.shape[1]
     m = (table.shape[1] - 1) // 2
     rel = np.arange(t_enc)[None, :] - np.arange(t_dec)[:, None]
+    if queries_from_end:
+        rel = rel - (t_enc - t_dec)
     if direction == "query_minus_key":
         rel = -rel
     col = np.clip(rel, -m, m) + (m if offset else 0)  # without the offset, negative columns wrap around
@@ -68,5 +72,11 @@ PITFALLS = {
     "first_head_bias": (
         "Your output matches every head using the bias of head 0: head h reads row h of rel_bias.",
         lambda *a: _attend(*a, heads="first"),
+    ),
+    "queries_from_end": (
+        "Your output matches query positions counted from the end of the keys (query t at t + T_enc - T_dec, as "
+        "decoding caches number them), right only when T_dec == T_enc: here query t is at position t, so the "
+        "relative position is s - t.",
+        lambda *a: _attend(*a, queries_from_end=True),
     ),
 }

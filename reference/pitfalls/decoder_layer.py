@@ -22,6 +22,7 @@ def _layer(
     cross_mask=None,
     ln="post",
     eps=1e-5,
+    std="biased",
     act="gelu_tanh",
     order=("self", "cross"),
     scale=True,
@@ -35,6 +36,8 @@ def _layer(
     n, _, d = x.shape
 
     def norm(v):
+        if std == "unbiased":  # the Annotated Transformer's LayerNorm: torch's x.std() (unbiased), plus eps
+            return (v - v.mean(-1, keepdims=True)) / (v.std(-1, ddof=1, keepdims=True) + 1e-6)
         return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + eps)
 
     def attention(xq, xkv, w, mask):
@@ -107,4 +110,17 @@ PITFALLS = {
         lambda *a: _layer(*a, scale=False),
     ),
     "eps_1e-6": ("Your output matches LayerNorm with eps=1e-6: use eps=1e-5.", lambda *a: _layer(*a, eps=1e-6)),
+    "unbiased_std": (
+        "Your output matches LayerNorm dividing by the unbiased standard deviation plus eps, as PyTorch's "
+        "x.std() gives (the Annotated Transformer's LayerNorm): use the biased variance, (x - mean) / "
+        "sqrt(x.var() + 1e-5).",
+        lambda *a: _layer(*a, std="unbiased"),
+    ),
+}
+
+# Mistakes made together in real code, named together: the Annotated Transformer's layer (pre-LN, its LayerNorm,
+# ReLU), and a pre-LN layer with ReLU (PyTorch's with norm_first=True).
+COMBINED = {
+    ("pre_ln", "unbiased_std", "relu"): lambda *a: _layer(*a, ln="pre", std="unbiased", act="relu"),
+    ("pre_ln", "relu"): lambda *a: _layer(*a, ln="pre", act="relu"),
 }

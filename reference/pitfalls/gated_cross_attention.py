@@ -15,8 +15,10 @@ def _gated(
     squash="tanh",
     what="attention",
     residual=True,
+    query_norm=False,
 ):
-    """The reference with one detail changed."""
+    """The reference with one detail changed (`query_norm`: a LayerNorm on decoder_x before w_q, as Flamingo's
+    cross-attention has)."""
     x, enc, w_q, w_k, w_v, w_o = (np.asarray(a, np.float64) for a in (decoder_x, encoder_out, w_q, w_k, w_v, w_o))
     h = int(num_heads)
     n, t, d = x.shape
@@ -24,7 +26,8 @@ def _gated(
     def split(y):
         return y.reshape(y.shape[0], y.shape[1], h, d // h).transpose(0, 2, 1, 3)
 
-    q, k, v = split(x @ w_q), split(enc @ w_k), split(enc @ w_v)
+    xq = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) if query_norm else x
+    q, k, v = split(xq @ w_q), split(enc @ w_k), split(enc @ w_v)
     s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d // h)
     w = np.exp(s - s.max(-1, keepdims=True))
     w /= w.sum(-1, keepdims=True)
@@ -59,5 +62,10 @@ PITFALLS = {
         "Your output matches tanh(gate) * attn_out without decoder_x: add the residual, "
         "decoder_x + tanh(gate) * attn_out.",
         lambda *a: _gated(*a, residual=False),
+    ),
+    "norm_before_query": (
+        "Your output matches a LayerNorm on decoder_x before the query projection (as Flamingo's code has): this "
+        "layer projects decoder_x itself, q = decoder_x @ w_q.",
+        lambda *a: _gated(*a, query_norm=True),
     ),
 }

@@ -3,10 +3,23 @@ import jax
 import numpy as np
 
 
-def _flax(seed, q_src, kv_src, num_heads, qkv_features):
-    attn = nn.MultiHeadDotProductAttention(num_heads=int(num_heads), qkv_features=int(qkv_features))
+def _flax(seed, q_src, kv_src, num_heads, qkv_features, **module):
+    """The module on these inputs, built with these keywords (qkv_features None: left out)."""
+    width = None if qkv_features is None else int(qkv_features)
+    attn = nn.MultiHeadDotProductAttention(num_heads=int(num_heads), qkv_features=width, **module)
     args = (q_src,) if kv_src is None else (q_src, kv_src)
     return attn.apply(attn.init(jax.random.PRNGKey(int(seed)), *args), *args).reshape(-1)
+
+
+def _width_omitted(seed, x_q, x_kv, num_heads, qkv_features, **module):
+    """qkv_features left out: the width is x_q's last axis. Where the heads do not divide it, that code raises:
+    an empty output, which no answer of the right size matches."""
+    if x_q.shape[-1] % int(num_heads):
+        return np.zeros(0)
+    return _flax(seed, x_q, x_kv, num_heads, None, **module)
+
+
+XAVIER = nn.initializers.xavier_uniform()
 
 
 def _softmax(s, axis):
@@ -60,4 +73,28 @@ PITFALLS = {
         "Your output matches the concatenated heads without the output projection.",
         lambda *a: _by_hand(*a, out_proj=False),
     ),
+    "xavier_uniform": (
+        "Your output matches kernels initialised with xavier_uniform (glorot), as ViT's and big_vision's MAP "
+        "heads do: keep the module's default kernel_init.",
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(
+            seed, x_q, x_kv, num_heads, qkv_features, kernel_init=XAVIER
+        ),
+    ),
+    "kernels_ones": (
+        "Your output matches every kernel fixed to ones (kernel_init=initializers.ones, as in library tests): keep "
+        "the default kernel_init, which draws the kernels from the PRNG key.",
+        lambda seed, x_q, x_kv, num_heads, qkv_features: _flax(
+            seed, x_q, x_kv, num_heads, qkv_features, kernel_init=nn.initializers.ones
+        ),
+    ),
+    "qkv_features_omitted": (
+        "Your output matches qkv_features left out, so the width defaults to x_q's last axis: pass "
+        "qkv_features=int(qkv_features).",
+        lambda *a: _width_omitted(*a),
+    ),
+}
+
+# Mistakes made together in real code, named together: big_vision's MAP head (xavier kernels, no qkv_features).
+COMBINED = {
+    ("xavier_uniform", "qkv_features_omitted"): lambda *a: _width_omitted(*a, kernel_init=XAVIER),
 }

@@ -3,6 +3,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 ORDER = ("q_proj", "k_proj", "v_proj", "out_proj")
+XAVIER = nnx.initializers.xavier_uniform()
 
 
 def _mha(
@@ -17,11 +18,13 @@ def _mha(
     scale=True,
     softmax_axis=-1,
     out_proj=True,
+    init=None,
 ):
-    """The reference forward pass with one detail changed."""
+    """The reference forward pass with one detail changed (`init`: the layers' kernel_init)."""
     d, h = int(d_model), int(num_heads)
     rngs = nnx.Rngs(int(seed))
-    layers = {name: nnx.Linear(d, d, rngs=rngs) for name in order}
+    kernel = {} if init is None else {"kernel_init": init}
+    layers = {name: nnx.Linear(d, d, rngs=rngs, **kernel) for name in order}
     t, dh = x.shape[0], d // h
     if split == "heads_first":
         heads = lambda y: y.reshape(t, h, dh).transpose(1, 0, 2)  # noqa: E731
@@ -70,4 +73,18 @@ PITFALLS = {
         "Your output matches the concatenated heads without out_proj: the heads need their final mix.",
         lambda *a: _mha(*a, out_proj=False),
     ),
+    "xavier_uniform": (
+        "Your output matches kernels initialised with xavier_uniform (glorot): keep nnx.Linear's default kernel_init.",
+        lambda *a: _mha(*a, init=XAVIER),
+    ),
+    "kernels_ones": (
+        "Your output matches every kernel fixed to ones (kernel_init=nnx.initializers.ones, as in library tests): "
+        "keep nnx.Linear's default kernel_init, which draws the kernels from the Rngs.",
+        lambda *a: _mha(*a, init=nnx.initializers.ones),
+    ),
+}
+
+# Mistakes made together in real code, named together: test code's fixed key with glorot kernels.
+COMBINED = {
+    ("fixed_seed", "xavier_uniform"): lambda seed, x, num_heads, d_model: _mha(0, x, num_heads, d_model, init=XAVIER),
 }
