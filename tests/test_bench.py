@@ -4,12 +4,13 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
-def run_bench(name: str) -> str:
+def run_bench(name: str, *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / name), "--smoke"], capture_output=True, text=True, timeout=600
+        [sys.executable, str(ROOT / "bench" / name), *args, "--smoke"], capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.stdout
@@ -36,3 +37,18 @@ def test_compile_service_bench_prints_both_learners_with_and_without_it():
 def test_one_process_bench_compares_both_ways_for_every_learner():
     out = run_bench("one_process.py")
     assert out.count("one process each") == 2 and "one process per learner:" in out, out
+
+
+@pytest.mark.parametrize("row", ["batch20", "batch200", "check", "check-one", "first-check", "run"])
+def test_issue30_rows_print_their_figures_with_the_machine_and_commit(row):
+    out = run_bench("rows.py", "--row", row)
+    assert re.search(r"machine: \d+ cores, .*Python 3\.\d+.*jax .*commit \w+", out), out
+    wanted = {
+        "batch20": "speed-up:",
+        "batch200": "its largest process (the judge) max RSS",
+        "check": "report digest:",
+        "check-one": "report digest:",
+        "first-check": "first call",
+        "run": "median overhead",
+    }[row]
+    assert wanted in out, out
