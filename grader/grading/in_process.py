@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,7 +102,7 @@ def on_cpu() -> contextlib.AbstractContextManager[object]:
         return contextlib.nullcontext()
 
 
-_JUDGE = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+_JUDGE = str(Path(__file__).resolve().parents[1])
 _LIBRARIES = tuple({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p})
 
 
