@@ -97,15 +97,32 @@ def trace_of(exc: BaseException, own: Callable[[str], bool], places: Places | No
     if not mine:
         return Trace(error=places.short(error))
     last = frames[-1].filename if frames else ""
-    kept = mine[-protocol.FRAMES_KEEP :]
     return Trace(
-        frames=tuple(
-            places.header(f) + text.split("\n", 1)[1] for f, text in zip(kept, traceback.format_list(kept), strict=True)
-        ),
+        frames=tuple(_collapsed([places.header(f) + _body(f) for f in mine])[-protocol.FRAMES_KEEP :]),
         raised_inside=shorten(last) if not own(last) else "",
         shapes=operand_shapes(exc, own, mine[-1].line or ""),
         error=places.short(error),
     )
+
+
+def _body(frame: traceback.FrameSummary) -> str:
+    """A traceback entry's lines after its first: the code and its carets, as Python writes them."""
+    return traceback.format_list([frame])[0].split("\n", 1)[1]
+
+
+def _collapsed(entries: list[str]) -> list[str]:
+    """Entries as Python shows them: after three alike in a row, one line counting the rest (a recursion)."""
+    out: list[str] = []
+    last, count = None, 0
+    for entry in [*entries, None]:
+        if entry != last:
+            if count > 3:
+                out.append(f"  [Previous line repeated {count - 3} more times]\n")
+            last, count = entry, 0
+        count += 1
+        if entry is not None and count <= 3:
+            out.append(entry)
+    return out
 
 
 def operand_shapes(exc: BaseException, own: Callable[[str], bool], line: str) -> tuple[str, ...]:

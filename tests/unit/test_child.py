@@ -69,3 +69,16 @@ def test_capture_keeps_the_start_and_counts_everything():
     c = Capture(io.BufferedReader(io.BytesIO(b"abc" * 10_000)), keep=5)
     c.thread.join(timeout=5)
     assert c.text() == "abcab" and c.total == 30_000
+
+
+def test_a_recursion_is_folded_as_python_folds_it():
+    def deep(n):
+        return deep(n + 1)
+
+    try:
+        deep(0)
+    except RecursionError as e:
+        trace = runner.trace_of(e, lambda filename: filename == __file__, runner.Places(__file__))
+    assert len(trace.frames) == 5  # test -> deep x3 -> the count of the rest
+    assert trace.frames[-1].startswith("  [Previous line repeated ") and "more times]" in trace.frames[-1]
+    assert all(f.startswith('  File "test_child.py", line ') for f in trace.frames[:-1])
