@@ -202,3 +202,12 @@ def test_a_kits_practice_notebook_runs_top_to_bottom_from_the_kit_alone(kit, kit
     assert any("PASSED 4/4" in text for text in outputs), outputs
     assert str(venv) in outputs[-1] and str(ROOT) not in outputs[-1]  # the kit's judge, not the checkout's
     assert f"({MHA})" in outputs[-2] and "run this cell again for the next one" in outputs[-2]  # the first hint
+
+
+def test_a_notebook_importing_google_colab_beside_what_it_needs_gets_the_cause(tmp_path):
+    path = tmp_path / "mha_cross.ipynb"
+    uses_np = "def mha_cross(seed, x_q, x_kv, num_heads, qkv_features):\n    return np.zeros(3)"
+    path.write_text(notebook_of("import numpy as np; from google.colab import drive", uses_np))
+    text = " ".join(judge("run", MHA, "--file", str(path), cwd=tmp_path).stdout.split())
+    assert "No module named 'google.colab'" in text
+    assert "Likely cause: google.colab exists only in Colab" in text

@@ -33,6 +33,7 @@ REMOVED_NAMES = {
     "jax.numpy.in1d": "jax.numpy.isin",
     "jax.nn.normalize": "jax.nn.standardize",
 }
+_NO_MODULE = re.compile(r"^No module named '(google(?:\.colab)?)(?:\.\w+)*'")  # CPython's fixed message
 _KEYWORD = re.compile(r"^(\w+)\(\) got an unexpected keyword argument '(\w+)'")
 _ATTRIBUTE = re.compile(r"^module '([\w.]+)' has no attribute '(\w+)'")
 SHAPE_ERRORS = {"ValueError", "TypeError", "IndexError"}  # what JAX and NumPy raise on shapes that do not fit
@@ -40,9 +41,13 @@ _SHAPE_WORDS = re.compile(r"shape|broadcast|dimension|size", re.IGNORECASE)
 
 
 def removed_api(fault: Fault) -> Cause | None:
-    """A keyword or a name the installed JAX removed, when the raised error names one of the table's."""
+    """A keyword or a name the installed JAX removed, when the raised error names one of the table's; or a module
+    that exists only in Colab."""
     if fault.kind is not FaultKind.RAISED:
         return None
+    colab = _NO_MODULE.match(fault.text) if fault.error == "ModuleNotFoundError" else None
+    if colab:
+        return Cause(kind=CauseKind.COLAB_ONLY, name=colab.group(1))
     keyword = _KEYWORD.match(fault.text) if fault.error == "TypeError" else None
     if keyword and keyword.groups() in REMOVED_KEYWORDS:
         return Cause(

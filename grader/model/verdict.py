@@ -138,6 +138,7 @@ class CauseKind(str, enum.Enum):
     REMOVED_KEYWORD = "removed_keyword"  # library, version, function, name (the keyword), replacement ("": none)
     REMOVED_NAME = "removed_name"  # library, version, name (module.attribute), replacement
     SIZES_DIFFER = "sizes_differ"  # arg, axis, last, dim, size; other, other_dim, other_size: assumed equal
+    COLAB_ONLY = "colab_only"  # name: a module that exists only in Colab (google.colab)
 
 
 class Cause(Record):

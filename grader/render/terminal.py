@@ -43,13 +43,10 @@ def render(result: Result, console: Console) -> None:
         )
         say(heading.format(file=Path(result.submission).name, n=len(result.cases)), 0, "bold")
         message, trace = details(first, first.message or result.message, first.traceback or result.traceback)
-        after = bool(trace) and first.fault is not None and first.fault.kind is FaultKind.RAISED  # a hint on it
-        if message and not after:
+        if message:
             say(message, 4)
         if trace:
             show(trace, 4, "dim")
-        if message and after:
-            say(message, 4)
     else:
         _case_lines(result, console)
     for name in ("stdout", "stderr"):
@@ -95,8 +92,7 @@ def details(case: CaseResult, message: str, traceback: str) -> tuple[str, str]:
         return message, ""
     if kind is FaultKind.RAISED and traceback:
         said = case.fault.cause if case.fault is not None else None  # after the error line it explains
-        hint = wording.colab_only(case.fault) if case.fault is not None else ""
-        return hint, traceback if said is None else f"{traceback}\n{wording.likely_cause(said)}"
+        return "", traceback if said is None else f"{traceback}\n{wording.likely_cause(said)}"
     return message, traceback
 
 

@@ -103,9 +103,7 @@ def fault(f: Fault, notebook: NotebookNote | None = None) -> str:
     k = f.kind
     if k is FaultKind.RAISED:
         said = f"{f.error}: {f.text}" if f.text else f.error
-        if f.cause is not None:
-            said = f"{said} ({cause(f.cause)})"
-        return f"{said}. {colab_only(f)}" if colab_only(f) else said
+        return f"{said} ({cause(f.cause)})" if f.cause is not None else said
     if k is FaultKind.OUT_OF_MEMORY:
         said = _("{error}: ran out of memory").format(error=f.error)
         if f.limit is None:
@@ -178,20 +176,6 @@ _RUN_FATES = {
     FaultKind.KILLED,
     FaultKind.EXITED,
 }
-
-
-_NO_MODULE = re.compile(r"No module named '(google(?:\.colab)?)[.']")
-
-
-def colab_only(f: Fault) -> str:
-    """A hint for a module that exists only in Colab ("" for any other fault). CPython's fixed message names it."""
-    if f.kind is not FaultKind.RAISED or f.error != "ModuleNotFoundError" or not _NO_MODULE.match(f.text + "'"):
-        return ""
-    return _(
-        "google.colab exists only in Colab, not where the judge runs: import it in a statement of its own "
-        "(a notebook's statement the function does not need is left out), e.g. `from google.colab import drive` "
-        "on its own line"
-    )
 
 
 def place(line: int, cell: int | None) -> str:
@@ -487,6 +471,12 @@ def cause(c: Cause) -> str:
             function=c.function,
             use=use,
         )
+    if c.kind is CauseKind.COLAB_ONLY:
+        return _(
+            "{name} exists only in Colab, not where the judge runs: import it in a statement of its own (a "
+            "notebook's statement the function does not need is left out), e.g. `from google.colab import drive` "
+            "on its own line"
+        ).format(name=c.name)
     if c.kind is CauseKind.REMOVED_NAME:
         return _("the installed {library} {version} no longer has `{name}`: use `{replacement}` instead").format(
             library=c.library,

@@ -46,3 +46,11 @@ def test_sizes_assumed_equal_only_where_the_error_names_both_and_equal_sizes_ran
     # code that raises where d_k == d_v too has another cause
     equal_too = {**faults, 3: raised("ValueError", "shape mismatch (2, 5, 4) and (2, 3, 4)")}
     assert sizes_differ(problem, cases, equal_too) == {}
+
+
+def test_google_colab_is_said_to_exist_only_in_colab_and_no_other_module_is():
+    cause = removed_api(raised("ModuleNotFoundError", "No module named 'google.colab'"))
+    assert cause is not None and cause.kind is CauseKind.COLAB_ONLY and cause.name == "google.colab"
+    assert "exists only in Colab" in wording.cause(cause) and "statement of its own" in wording.cause(cause)
+    assert removed_api(raised("ModuleNotFoundError", "No module named 'googlemaps'")) is None
+    assert removed_api(raised("ModuleNotFoundError", "No module named 'torch'")) is None
