@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from grader.authoring.check import SECRETS, Check, check_problem
+from grader.authoring.check import SECRETS, Check, check_problems
 from grader.authoring.scaffold import copy_builtin
 from grader.authoring.scaffold import new_problem as scaffold
 from grader.batch.run import BatchReport, OnResult
@@ -495,11 +495,11 @@ def gradescope(
 
 
 def check(
-    context: Context, problem_id: str | None = None, *, secrets: int = SECRETS
+    context: Context, problem_id: str | None = None, *, secrets: int = SECRETS, workers: int | None = None
 ) -> Iterator[tuple[str, Iterator[Check]]]:
-    """`judge check`: each problem's checks (all of the set's by default), each as it is done."""
-    for pid in chosen(context.problems, [problem_id] if problem_id else None):
-        yield pid, check_problem(context, pid, secrets=secrets)
+    """`judge check`: each problem's checks (all of the set's by default, `workers` side by side)."""
+    ids = chosen(context.problems, [problem_id] if problem_id else None)
+    return check_problems(context, ids, secrets=secrets, workers=workers)
 
 
 def new_problem(

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import ast
+import multiprocessing
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -16,7 +22,7 @@ from grader.grading.submission import Submission
 from grader.model.errors import ProblemError
 from grader.model.problem import Case, Hints, Problem
 from grader.model.verdict import FaultKind, Status
-from grader.sets.answers import COMBINE, load_module
+from grader.sets.answers import COMBINE, bounded_programs, load_module
 from grader.sets.hidden import draw_hidden
 from grader.sets.inputs import make_inputs
 from grader.sets.mistakes import mistake_names, passes_as, public_only, undetected_mistakes
@@ -24,6 +30,47 @@ from grader.sets.store import ProblemSet, parse
 
 SECRETS = 200  # secrets whose hidden cases `judge check` examines
 Check = tuple[str, bool, str]  # (what is checked, whether it holds, the detail)
+WORKER_MB = 1200  # what one problem's check may hold (answers.PROGRAMS_MB and a case's programs): workers by memory
+
+
+def check_problems(
+    context: Context, ids: list[str], *, secrets: int = SECRETS, workers: int | None = None
+) -> Iterator[tuple[str, Iterator[Check]]]:
+    """Each problem's checks in order. One problem's stream as they are done; several side by side, a process each
+    (one core each: most of a check is JAX compiling, one program at a time), each problem's when it is done."""
+    workers = min(len(ids), workers or default_workers())
+    if workers <= 1:
+        for pid in ids:
+            yield pid, check_problem(context, pid, secrets=secrets)
+        return
+    fresh = replace(cast(Any, context.problems), _memo={})  # both kinds of set are dataclasses; what it computed stays
+    recipe = (fresh, context.cache, context.sandbox, context.data_dir)
+    # spawn: the judge's process may hold JAX's threads, which a fork would copy half-way
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [pool.submit(_checked_alone, recipe, pid, secrets) for pid in ids]
+        for pid, future in zip(ids, futures):
+            yield pid, iter(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers() -> int:
+    """One per core, as far as the memory available holds one problem's check each."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        available_mb = int(next(line for line in meminfo.splitlines() if line.startswith("MemAvailable:")).split()[1])
+        return max(1, min(cores, (available_mb >> 10) // WORKER_MB))
+    except (OSError, StopIteration, ValueError):
+        return cores  # no /proc (macOS): by cores alone
+
+
+def _checked_alone(recipe: tuple, problem_id: str, secrets: int) -> list[Check]:
+    """One problem's checks in a worker process, with a context of its own (its own zygote)."""
+    problems, cache, sandbox, data_dir = recipe
+    with Context(problems, cache, sandbox, data_dir) as context:
+        return list(check_problem(context, problem_id, secrets=secrets))
 
 
 def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) -> Iterator[Check]:
@@ -169,7 +216,10 @@ def hidden_coverage(problem: Problem, source: ProblemSet, secrets: int) -> list[
     A mistake whose code raises on a hidden case is broken, not caught."""
     redrawn: Counter[str] = Counter()
     try:
-        cases: list[Case] = [c for i in range(secrets) for c in draw_hidden(problem, source, f"check-{i}", 3, redrawn)]
+        with bounded_programs():  # thousands of programs, one survey: held at about 1 GB
+            cases: list[Case] = [
+                c for i in range(secrets) for c in draw_hidden(problem, source, f"check-{i}", 3, redrawn)
+            ]
     except ProblemError as e:
         return [("hidden cases tell every known mistake apart", False, str(e))]
     blind: Counter[str] = Counter()

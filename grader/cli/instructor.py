@@ -194,12 +194,16 @@ def check(
         int,
         typer.Option(min=0, help="Secrets whose hidden cases are checked against every known mistake (0 skips it)."),
     ] = 200,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(min=1, metavar="N", help="Problems checked side by side (default: cores, as memory allows)."),
+    ] = None,
 ) -> None:
     """Validate problem folders: metadata, stub, reference, pitfalls caught by public and hidden cases, tolerance."""
     context = context_of(ctx, sandbox)
     failed = checked = 0
     try:
-        for pid, checks in api.check(context, problem_id, secrets=secrets):
+        for pid, checks in api.check(context, problem_id, secrets=secrets, workers=workers):
             checked += 1
             out.print(Text(pid, style="bold"))
             for name, ok, detail in checks:

@@ -6,14 +6,19 @@ sealed with the cache's key (storage.seal): an entry the judge did not write is 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import gc
 import importlib.metadata
 import importlib.util
 import io
 import json
+import os
 import platform
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -60,6 +65,45 @@ def load_module(path: Path, cache: Cache) -> ModuleType:
         else:
             cache.configure_jax_here()  # another cache may have been used since
         return _loaded[path]
+
+
+# JAX keeps every program it compiles, about 1.5 MB each on the CPU, and a reference run eagerly on shapes no case
+# had before compiles dozens: `judge check`'s survey of 200 secrets held 4 GB. Within `bounded_programs`, past
+# PROGRAMS_MB, they are dropped before an output is computed; one needed again is lowered again and loaded from the
+# persistent compilation cache. Only there: elsewhere the judge's process is a learner's kernel, or a batch whose
+# threads compute side by side, whose programs are theirs to keep.
+PROGRAMS_MB = 900
+_bound_mb: int | None = None
+
+
+@contextlib.contextmanager
+def bounded_programs(over_mb: int = PROGRAMS_MB) -> Iterator[None]:
+    """Within this, JAX's compiled programs are dropped whenever this process holds more than `over_mb` MB."""
+    global _bound_mb
+    before, _bound_mb = _bound_mb, over_mb
+    try:
+        yield
+    finally:
+        _bound_mb = before
+
+
+def release_programs(over_mb: int) -> bool:
+    """Drop JAX's compiled programs when this process holds more than `over_mb` MB; whether it did."""
+    try:
+        with open("/proc/self/statm") as f:
+            held = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+    except (OSError, ValueError):
+        return False  # no /proc (macOS): nothing to measure by, the programs stay
+    jax = sys.modules.get("jax")
+    if jax is None or held < over_mb:
+        return False
+    jax.clear_caches()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed memory otherwise
+    except OSError:
+        pass
+    return True
 
 
 COMBINE = "+"  # joins the names of a combination of known mistakes ("inverted+pad_id_ignored")
@@ -169,6 +213,8 @@ class Answers:
         self, problem: Problem, case: Case, source: Path, variant: str, compute: Callable[[], object]
     ) -> np.ndarray:
         def make() -> bytes:
+            if _bound_mb is not None:
+                release_programs(_bound_mb)
             buf = io.BytesIO()
             np.save(buf, np.asarray(compute(), dtype=np.float64), allow_pickle=False)
             return buf.getvalue()
