@@ -21,14 +21,6 @@ def test_overhead_bench_prints_a_row_per_problem():
     assert "cross_attention_mask" in out and "mha_cross" in out and "median overhead" in out
 
 
-def test_throughput_bench_prints_its_figures():
-    out = run_bench("throughput.py")
-    for text in ("judge batch:", "naive judge:", "speed-up:", "peak memory per sandbox"):
-        assert text in out
-    same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
-    assert same == sampled != "0", out
-
-
 def test_compile_service_bench_prints_both_learners_with_and_without_it():
     out = run_bench("compile_service.py")
     assert out.count("learner a (first)") == 2 and out.count("learner b (second)") == 2 and "[passed]" in out
@@ -39,16 +31,20 @@ def test_one_process_bench_compares_both_ways_for_every_learner():
     assert out.count("one process each") == 2 and "one process per learner:" in out, out
 
 
-@pytest.mark.parametrize("row", ["batch20", "batch200", "check", "check-one", "first-check", "run"])
+# At smoke sizes the rows `check` and `check-one` are the same run (one problem, one secret), and `run` is the
+# overhead bench above on one of its problems: each is run once.
+@pytest.mark.parametrize("row", ["batch20", "batch200", "check-one", "first-check"])
 def test_issue30_rows_print_their_figures_with_the_machine_and_commit(row):
     out = run_bench("rows.py", "--row", row)
     assert re.search(r"machine: \d+ cores, .*Python 3\.\d+.*jax .*commit \w+", out), out
     wanted = {
         "batch20": "speed-up:",
         "batch200": "its largest process (the judge) max RSS",
-        "check": "report digest:",
         "check-one": "report digest:",
         "first-check": "first call",
-        "run": "median overhead",
     }[row]
     assert wanted in out, out
+    if row == "batch20":  # the throughput bench: the batch against the naive judge, verdicts compared
+        assert "naive judge:" in out and "peak memory per sandbox" in out
+        same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
+        assert same == sampled != "0", out
