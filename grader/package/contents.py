@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.authoring.check import check_problem
+from grader.authoring.check import check_problems
 from grader.context import Context
 from grader.model.errors import ProblemError, UsageError
 from grader.model.problem import Problem
@@ -49,12 +49,13 @@ def require_checked(context: Context, ids: list[str], hidden_seed: str | None = 
     The hidden-case survey over many secrets is left out (secrets=0): a kit has no hidden cases, and the
     autograder's own secret is drawn below, where every hidden case must catch every known mistake.
     """
-    for pid in ids:
-        for name, ok, detail in check_problem(context, pid, secrets=0):
+    for pid, checks in check_problems(context, ids, secrets=0):  # side by side, as `judge check` runs them
+        for name, ok, detail in checks:
             if not ok:
                 raise UsageError(
                     f"problem {pid!r} fails `judge check {pid}`: {name}" + (f" ({detail})" if detail else "")
                 )
+    for pid in ids:
         if hidden_seed:
             try:
                 hidden_cases(context.problems.load(pid), context.problems, hidden_seed)
