@@ -48,3 +48,9 @@ def test_issue30_rows_print_their_figures_with_the_machine_and_commit(row):
         assert "naive judge:" in out and "peak memory per sandbox" in out
         same, sampled = re.search(r"verdicts identical on the naive sample: (\d+)/(\d+)", out).groups()
         assert same == sampled != "0", out
+
+
+def test_check_programs_bench_times_both_ways_and_one_program():
+    out = run_bench("check_programs.py")
+    assert "eagerly (as the judge):" in out and "one jax.jit program a call:" in out, out
+    assert re.search(r"one compiled program .*: \d+ KB", out), out

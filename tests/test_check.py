@@ -116,3 +116,19 @@ def test_a_course_set_copies_a_built_in_problem_in_when_told_how(tmp_path):
     again = judge("--problems-dir", str(course), "new", "mha_cross", "--from-builtin")
     assert again.returncode == 2 and "already exists" in again.stderr
     assert judge("new", "mha_cross", "--from-builtin").returncode == 2  # into the built-in set itself: no
+
+
+def test_a_check_process_killed_side_by_side_fails_its_problem_in_a_sentence(tmp_path):
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "reference" / "pitfalls").mkdir(parents=True)
+    with context(tmp_path) as ctx:
+        for pid in ("double_it", "triple_it"):
+            new_problem(ctx.problems, pid)
+            in_own_words(tmp_path, pid)
+    reference = tmp_path / "reference" / "triple_it.py"  # its process dies as the judge loads it (as by the OOM killer)
+    reference.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n" + reference.read_text())
+    proc = judge("--problems-dir", str(tmp_path), "check", "--secrets", "0", "--workers", "2", timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())  # as read, whatever the terminal's width
+    assert "triple_it FAIL the check ran to its end the process checking problems side by side was killed" in out
+    assert "(try --workers 1)" in out and "Traceback" not in proc.stdout + proc.stderr and "2 problems checked" in out

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -30,6 +31,7 @@ from grader.sets.store import ProblemSet, parse
 
 SECRETS = 200  # secrets whose hidden cases `judge check` examines
 Check = tuple[str, bool, str]  # (what is checked, whether it holds, the detail)
+WORKER_DIED = "the process checking problems side by side was killed (out of memory?)"
 WORKER_MB = 1200  # what one problem's check may hold (answers.PROGRAMS_MB and a case's programs): workers by memory
 
 
@@ -50,7 +52,10 @@ def check_problems(
     try:
         futures = [pool.submit(_checked_alone, recipe, pid, secrets) for pid in ids]
         for pid, future in zip(ids, futures):
-            yield pid, iter(future.result())
+            try:
+                yield pid, iter(future.result())
+            except BrokenProcessPool:  # a worker killed (out of memory): every problem not done yet is unchecked
+                yield pid, iter([("the check ran to its end", False, f"{WORKER_DIED} (try --workers 1)")])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

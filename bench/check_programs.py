@@ -1,0 +1,128 @@
+"""What `judge check`'s hidden survey costs a case, and why one `jax.jit` program per case does not pay.
+
+Usage: python bench/check_programs.py [--problem mha_cross] [--cases 8] [--smoke]
+
+Draws cases from the problem's space (a fixed seed) and runs the reference and every known mistake on each, in a
+fresh process for each way: eagerly, as the judge does, and each call as one `jax.jit` program (the ints static,
+the eager call where tracing fails: mistakes that compute in NumPy). Prints each way's time, the largest
+difference between the two ways' outputs, and the memory one compiled program holds (a tiny `jax.jit` program
+compiled for 200 sizes).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import clean_env, machine  # noqa: E402
+
+from grader.model.cache import XLA_FLAGS  # noqa: E402
+
+SURVEY = r"""
+import json, sys, time
+import numpy as np
+mode, pid, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+from grader.context import Context
+from grader.model.problem import Case
+from grader.sets.answers import load_module
+from grader.sets.inputs import make_inputs
+ctx = Context.from_environment()
+problem = ctx.problems.load(pid)
+meta, space = problem.meta, problem.meta.space
+rng = np.random.default_rng(1)
+pick = lambda choices: {k: v[int(rng.integers(len(v)))] for k, v in choices.items()}
+cases = []
+while len(cases) < n:
+    dims, values, scales = pick(space.dims), pick(space.values), pick(space.scales)
+    both = {**dims, **values}
+    if all(both[a] % both[b] == 0 for a, b in space.divisible):
+        cases.append(Case(name="drawn", seed=int(rng.integers(1, 2**31)), dims=dims, values=values, scales=scales))
+reference = getattr(load_module(ctx.problems.reference_path(pid), ctx.cache), meta.function)
+mistakes = load_module(ctx.problems.pitfalls_path(pid), ctx.cache).PITFALLS
+import jax
+fns = {"reference": reference, **{name: fn for name, (_, fn) in mistakes.items()}}
+
+def jitted(fn, x):
+    static = {k: v for k, v in x.items() if not isinstance(v, np.ndarray)}
+    try:
+        return jax.jit(lambda arrays: fn(**arrays, **static))({k: v for k, v in x.items() if k not in static})
+    except Exception:
+        return fn(**x)
+
+outs, start = {}, time.perf_counter()
+for i, case in enumerate(cases):
+    x = make_inputs(meta, case)
+    for name, fn in fns.items():
+        try:
+            got = jitted(fn, x) if mode == "jit" else fn(**x)
+            outs[f"{i} {name}"] = np.asarray(got, np.float64).reshape(-1).tolist()
+        except Exception:
+            outs[f"{i} {name}"] = None
+took = time.perf_counter() - start
+json.dump({"s": took, "outs": outs}, open(out, "w"))
+"""
+
+PROGRAM = r"""
+import json, time
+import jax, jax.numpy as jnp, numpy as np
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * 4096
+f = jax.jit(lambda x: jnp.tanh(x) * 2 + 1)
+f(np.ones(1, np.float32))
+before, start = rss(), time.perf_counter()
+for n in range(2, 202):
+    f(np.ones(n, np.float32)).block_until_ready()
+print(json.dumps({"kb": (rss() - before) / 200 / 1024, "ms": (time.perf_counter() - start) / 200 * 1000}))
+"""
+
+
+def survey(mode: str, problem: str, cases: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="judge-bench-") as tmp:
+        out = Path(tmp) / "out.json"
+        env = clean_env(JUDGE_CACHE_DIR=str(Path(tmp) / "cache"))
+        proc = subprocess.run([sys.executable, "-c", SURVEY, mode, problem, str(cases), str(out)], env=env)
+        if proc.returncode:
+            sys.exit(proc.returncode)
+        return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problem", default="mha_cross")
+    parser.add_argument("--cases", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true", help="one case (for CI)")
+    args = parser.parse_args()
+    cases = 1 if args.smoke else args.cases
+    print(machine())
+    eager, jitted = survey("eager", args.problem, cases), survey("jit", args.problem, cases)
+    import numpy as np
+
+    gap = max(
+        (
+            float(np.max(np.abs(np.subtract(a, b)), initial=0.0))
+            for k, a in eager["outs"].items()
+            if a is not None and (b := jitted["outs"].get(k)) is not None and len(a) == len(b)
+        ),
+        default=0.0,
+    )
+    print(
+        f"{args.problem}, {cases} drawn cases, the reference and every known mistake on each (fresh process each way):"
+    )
+    print(f"  eagerly (as the judge): {eager['s']:.1f} s; one jax.jit program a call: {jitted['s']:.1f} s")
+    print(f"  largest difference between the two ways' outputs: {gap:.3g}")
+    env = clean_env(JAX_PLATFORMS="cpu", XLA_FLAGS=XLA_FLAGS)  # the judge's own
+    program = json.loads(
+        subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, check=True).stdout
+    )
+    print(
+        f"one compiled program (jax.jit on 200 sizes, the judge's XLA flags): "
+        f"{program['kb']:.0f} KB, {program['ms']:.1f} ms to compile"
+    )
+
+
+if __name__ == "__main__":
+    main()
