@@ -110,7 +110,8 @@ def main() -> None:
         default=0.0,
     )
     print(
-        f"{args.problem}, {cases} drawn cases, the reference and every known mistake on each (fresh process each way):"
+        f"{args.problem}, {cases} drawn case{'s' * (cases != 1)}, the reference and every known mistake on each "
+        "(fresh process each way):"
     )
     print(f"  eagerly (as the judge): {eager['s']:.1f} s; one jax.jit program a call: {jitted['s']:.1f} s")
     print(f"  largest difference between the two ways' outputs: {gap:.3g}")
