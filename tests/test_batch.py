@@ -196,7 +196,10 @@ def test_interrupted_batch_resumes(tmp_path):
         "--workers",
         "1",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, even where the tests run as a background job (which ignores SIGINT, and
+    # passes that on: the batch would rightly ignore it too)
+    reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=reset)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((out / ".results").rglob("*.json"))) < 2:
         time.sleep(0.1)
