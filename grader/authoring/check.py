@@ -23,7 +23,7 @@ from grader.grading.submission import Submission
 from grader.model.errors import ProblemError
 from grader.model.problem import Case, Hints, Problem
 from grader.model.verdict import FaultKind, Status
-from grader.sets.answers import COMBINE, bounded_programs, load_module
+from grader.sets.answers import COMBINE, PROGRAMS_MB, bounded_programs, load_module
 from grader.sets.hidden import draw_hidden
 from grader.sets.inputs import make_inputs
 from grader.sets.mistakes import mistake_names, passes_as, public_only, undetected_mistakes
@@ -32,7 +32,7 @@ from grader.sets.store import ProblemSet, parse
 SECRETS = 200  # secrets whose hidden cases `judge check` examines
 Check = tuple[str, bool, str]  # (what is checked, whether it holds, the detail)
 WORKER_DIED = "the process checking problems side by side was killed (out of memory?)"
-WORKER_MB = 1200  # what one problem's check may hold (answers.PROGRAMS_MB and a case's programs): workers by memory
+WORKER_MB = PROGRAMS_MB + 300  # what one problem's check holds: the bound, and a case's programs past it
 
 
 def check_problems(
@@ -62,7 +62,7 @@ def check_problems(
 
 def default_workers() -> int:
     """One per core, as far as the memory available holds one problem's check each."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = os.cpu_count() or 1  # as a batch counts them
     try:
         meminfo = Path("/proc/meminfo").read_text()
         available_mb = int(next(line for line in meminfo.splitlines() if line.startswith("MemAvailable:")).split()[1])

@@ -55,12 +55,13 @@ def require_checked(context: Context, ids: list[str], hidden_seed: str | None = 
                 raise UsageError(
                     f"problem {pid!r} fails `judge check {pid}`: {name}" + (f" ({detail})" if detail else "")
                 )
+    if not hidden_seed:
+        return
     for pid in ids:
-        if hidden_seed:
-            try:
-                hidden_cases(context.problems.load(pid), context.problems, hidden_seed)
-            except ProblemError as e:
-                raise UsageError(f"problem {pid!r} cannot have hidden cases: {e}") from None
+        try:
+            hidden_cases(context.problems.load(pid), context.problems, hidden_seed)
+        except ProblemError as e:
+            raise UsageError(f"problem {pid!r} cannot have hidden cases: {e}") from None
 
 
 def public_files(folder: Path) -> list[Path]:
