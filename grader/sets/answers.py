@@ -69,9 +69,11 @@ def load_module(path: Path, cache: Cache) -> ModuleType:
 
 # JAX keeps every program it compiles, about 1.5 MB each on the CPU, and a reference run eagerly on shapes no case
 # had before compiles dozens: `judge check`'s survey of 200 secrets held 4 GB. Within `bounded_programs`, past
-# PROGRAMS_MB, they are dropped before an output is computed; one needed again is lowered again and loaded from the
-# persistent compilation cache. Only there: elsewhere the judge's process is a learner's kernel, or a batch whose
-# threads compute side by side, whose programs are theirs to keep.
+# PROGRAMS_MB, memory is given back before an output is computed: first the programs' lowerings (an MLIR module
+# each, in a context of its own: 1.1 MB of a program's 1.5), which only a call that misses the compiled program's
+# fast path needs again; the compiled programs too when that leaves less than a fifth of the bound free (one
+# needed again is lowered again and loaded from the persistent compilation cache). Only there: elsewhere the
+# judge's process is a learner's kernel, or a batch whose threads compute side by side, whose programs are theirs.
 PROGRAMS_MB = 900
 _bound_mb: int | None = None
 
@@ -88,22 +90,49 @@ def bounded_programs(over_mb: int = PROGRAMS_MB) -> Iterator[None]:
 
 
 def release_programs(over_mb: int) -> bool:
-    """Drop JAX's compiled programs when this process holds more than `over_mb` MB; whether it did."""
+    """Give back JAX's memory when this process holds more than `over_mb` MB; whether it did."""
+    held = _held_mb()
+    jax = sys.modules.get("jax")
+    if jax is None or held is None or held < over_mb:
+        return False  # without /proc (macOS) there is nothing to measure by: the programs stay
+    if drop_lowerings() and (_held_mb() or 0) < over_mb * 0.8:
+        return True
+    jax.clear_caches()
+    _trim()
+    return True
+
+
+# Where JAX (0.10) keeps the lowerings of the programs it compiled: private names, so looked up, and a unit test
+# fails if they stop giving the memory back.
+_LOWERINGS = (("jax._src.pjit", "_pjit_lower"), ("jax._src.interpreters.pxla", "_cached_lowering_to_hlo"))
+
+
+def drop_lowerings() -> bool:
+    """Drop the lowerings of JAX's compiled programs and keep the programs; False where this JAX keeps them
+    elsewhere (then only `jax.clear_caches()` gives them back)."""
+    caches = [getattr(sys.modules.get(module), name, None) for module, name in _LOWERINGS]
+    if not all(hasattr(cache, "cache_clear") for cache in caches):
+        return False
+    for cache in caches:
+        cache.cache_clear()  # type: ignore[union-attr]
+    _trim()
+    return True
+
+
+def _held_mb() -> int | None:
     try:
         with open("/proc/self/statm") as f:
-            held = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
     except (OSError, ValueError):
-        return False  # no /proc (macOS): nothing to measure by, the programs stay
-    jax = sys.modules.get("jax")
-    if jax is None or held < over_mb:
-        return False
-    jax.clear_caches()
+        return None
+
+
+def _trim() -> None:
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed memory otherwise
     except OSError:
         pass
-    return True
 
 
 COMBINE = "+"  # joins the names of a combination of known mistakes ("inverted+pad_id_ignored")

@@ -3,8 +3,10 @@ survey of 200 secrets compiled thousands and held 4 GB."""
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import pytest
 
-from grader.sets.answers import release_programs
+from grader.sets.answers import drop_lowerings, release_programs
 
 
 def test_compiled_programs_are_kept_below_the_limit_and_dropped_past_it():
@@ -16,3 +18,19 @@ def test_compiled_programs_are_kept_below_the_limit_and_dropped_past_it():
     assert release_programs(over_mb=0) is True  # any process is past 0 MB
     assert double._cache_size() == 0
     assert float(double(jnp.ones(3))[0]) == 2.0  # compiled again when called again
+
+
+def test_dropping_the_lowerings_gives_most_of_the_memory_back_and_keeps_the_programs():
+    held = lambda: int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20  # noqa: E731
+    scale = jax.jit(lambda x: jnp.tanh(x) * 3 + 1)
+    drop_lowerings()  # what earlier tests left
+    before = held()
+    for n in range(1, 61):
+        scale(np.ones(n, np.float32))
+    grown = held() - before
+    assert grown > 40, grown  # about 1.5 MB a program
+    assert drop_lowerings() is True
+    assert held() - before < grown * 0.6, (grown, held() - before)  # the lowerings were about 1.1 MB of each 1.5
+    assert scale._cache_size() == 60  # the compiled programs stay: called again, nothing is compiled
+    assert float(scale(np.ones(7, np.float32))[0]) == pytest.approx(np.tanh(1.0) * 3 + 1, rel=1e-6)
+    assert scale._cache_size() == 60
