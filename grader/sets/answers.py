@@ -71,7 +71,7 @@ def load_module(path: Path, cache: Cache) -> ModuleType:
 # had before compiles dozens: `judge check`'s survey of 200 secrets held 4 GB. Within `bounded_programs`, past
 # PROGRAMS_MB, memory is given back before an output is computed: first the programs' lowerings (an MLIR module
 # each, in a context of its own: 1.1 MB of a program's 1.5), which only a call that misses the compiled program's
-# fast path needs again; the compiled programs too when that leaves less than a fifth of the bound free (one
+# fast path needs again; the compiled programs too when that leaves less than a twentieth of the bound free (one
 # needed again is lowered again and loaded from the persistent compilation cache). Only there: elsewhere the
 # judge's process is a learner's kernel, or a batch whose threads compute side by side, whose programs are theirs.
 PROGRAMS_MB = 900
@@ -95,7 +95,7 @@ def release_programs(over_mb: int) -> bool:
     jax = sys.modules.get("jax")
     if jax is None or held is None or held < over_mb:
         return False  # without /proc (macOS) there is nothing to measure by: the programs stay
-    if drop_lowerings() and (_held_mb() or 0) < over_mb * 0.8:
+    if drop_lowerings() and (_held_mb() or 0) < over_mb * 0.95:
         return True
     jax.clear_caches()
     _trim()
