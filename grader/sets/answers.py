@@ -80,7 +80,7 @@ _bound_mb: int | None = None
 
 @contextlib.contextmanager
 def bounded_programs(over_mb: int = PROGRAMS_MB) -> Iterator[None]:
-    """Within this, JAX's compiled programs are dropped whenever this process holds more than `over_mb` MB."""
+    """Within this, JAX's memory is given back whenever this process holds more than `over_mb` MB (release_programs)."""
     global _bound_mb
     before, _bound_mb = _bound_mb, over_mb
     try:

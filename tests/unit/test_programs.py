@@ -1,5 +1,5 @@
-"""The judge's own process drops JAX's compiled programs past a limit (answers.release_programs): `judge check`'s
-survey of 200 secrets compiled thousands and held 4 GB."""
+"""The judge's own process gives JAX's memory back past a limit (answers.release_programs): `judge check`'s survey
+of 200 secrets compiled thousands of programs and held 4 GB. Their lowerings go first, and the programs stay."""
 
 import jax
 import jax.numpy as jnp
