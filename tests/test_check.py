@@ -8,6 +8,7 @@ from conftest import ROOT, context, in_own_words, judge
 from grader.authoring.check import check_problem
 from grader.authoring.scaffold import new_problem
 from grader.model.errors import UsageError
+from grader.sets import answers
 
 IDS = context().problems.ids()
 
@@ -32,6 +33,19 @@ def test_check_fails_when_no_case_catches_a_pitfall(scratch_set):
     assert checks["pitfall causal fails a case"] is True and checks["reference passes every case"] is True
     # with pad_id 0 only, the inverted mask that ignores pad_id is the inverted mask: never named together
     assert checks["combination inverted+pad_id_ignored fails a case and can be named"] is False
+
+
+def test_a_problems_whole_check_bounds_jax_memory_not_only_its_survey(scratch_set, monkeypatch):
+    # A worker checks problems one after another: unbounded outside the survey, the next problem began with the
+    # last survey's 900 MB and added to it (1.27 GB in the whole set's check at 200 secrets).
+    ctx, folder = scratch_set
+    reference = folder.parent.parent / "reference" / "cross_attention_mask.py"
+    reference.write_text(reference.read_text() + "\n# this copy's outputs are computed, none is cached\n")
+    asked: list[int] = []
+    monkeypatch.setattr(answers, "release_programs", lambda over_mb: asked.append(over_mb) or False)
+    checks = {name: ok for name, ok, _ in check_problem(ctx, "cross_attention_mask", secrets=0)}
+    assert checks["reference passes every case"] and checks["pitfall causal fails a case"]
+    assert asked and set(asked) == {answers.PROGRAMS_MB}, asked  # before every output computed, survey or not
 
 
 def test_check_reports_the_combinations_it_can_name_and_their_hidden_coverage(scratch_set):

@@ -79,7 +79,14 @@ def _checked_alone(recipe: tuple, problem_id: str, secrets: int) -> list[Check]:
 
 
 def check_problem(context: Context, problem_id: str, *, secrets: int = SECRETS) -> Iterator[Check]:
-    """Every check on a problem, as each is done: (check, ok, detail)."""
+    """Every check on a problem, as each is done: (check, ok, detail). JAX's memory is bounded throughout, not only
+    in the hidden survey (thousands of programs): a process that checks problems one after another would begin
+    the next one holding what the last one's survey kept, about 1 GB, and add to it."""
+    with bounded_programs():
+        yield from _checks(context, problem_id, secrets)
+
+
+def _checks(context: Context, problem_id: str, secrets: int) -> Iterator[Check]:
     source = context.problems
     try:
         problem = source.load(problem_id)
@@ -221,10 +228,7 @@ def hidden_coverage(problem: Problem, source: ProblemSet, secrets: int) -> list[
     A mistake whose code raises on a hidden case is broken, not caught."""
     redrawn: Counter[str] = Counter()
     try:
-        with bounded_programs():  # thousands of programs, one survey: held at about 1 GB
-            cases: list[Case] = [
-                c for i in range(secrets) for c in draw_hidden(problem, source, f"check-{i}", 3, redrawn)
-            ]
+        cases: list[Case] = [c for i in range(secrets) for c in draw_hidden(problem, source, f"check-{i}", 3, redrawn)]
     except ProblemError as e:
         return [("hidden cases tell every known mistake apart", False, str(e))]
     blind: Counter[str] = Counter()
