@@ -91,11 +91,11 @@ def bounded_programs(over_mb: int = PROGRAMS_MB) -> Iterator[None]:
 
 def release_programs(over_mb: int) -> bool:
     """Give back JAX's memory when this process holds more than `over_mb` MB; whether it did."""
-    held = _held_mb()
+    held = held_mb()
     jax = sys.modules.get("jax")
     if jax is None or held is None or held < over_mb:
         return False  # without /proc (macOS) there is nothing to measure by: the programs stay
-    if drop_lowerings() and (_held_mb() or 0) < over_mb * 0.95:
+    if drop_lowerings() and (held_mb() or 0) < over_mb * 0.95:
         return True
     jax.clear_caches()
     _trim()
@@ -119,7 +119,7 @@ def drop_lowerings() -> bool:
     return True
 
 
-def _held_mb() -> int | None:
+def held_mb() -> int | None:
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
