@@ -5,7 +5,7 @@ Usage: python bench/rows.py --row ROW [--smoke]
   batch200     `judge batch` 200 learners x 5 problems (940 files: 70% correct, 25% wrong, 5% loops/crashes)
   check        `judge check` of every built-in problem, 200 secrets each: wall time, max RSS
   check-one    `judge check mha_cross`: wall time, max RSS
-  first-check  `check_function` on a correct mha_cross: its first and second call in a fresh process
+  first-check  `check_function` on a correct mha_cross: its first and second call in a fresh process, twice
   run          `judge run mha_cross` against the learner's own script calling the function
 
 Every row starts from an empty cache. The batch rows are bench/throughput.py's (its verdicts compared with the
@@ -81,30 +81,31 @@ def check(problem: str | None, secrets: int) -> None:
 
 
 def first_check() -> None:
-    """check_function's first and second call on a correct mha_cross in a fresh process, from an empty cache."""
+    """check_function's first and second call on a correct mha_cross in a fresh process, from an empty cache; then
+    the same in another fresh process, as a learner's next kernel (what the first compiled kept on disk)."""
     correct = ROOT / "tests" / "submissions" / "mha_cross" / "correct_keywords.py"
     with tempfile.TemporaryDirectory(prefix="judge-bench-") as cache:
         subprocess.run([sys.executable, "-c", WARM], env=clean_env(JUDGE_CACHE_DIR=cache), capture_output=True)
-        proc = subprocess.run(
-            [sys.executable, "-c", FIRST_CHECK, str(correct)],
-            env=clean_env(JUDGE_CACHE_DIR=cache),
-            capture_output=True,
-            text=True,
-        )
-    row = next((line[4:] for line in proc.stdout.splitlines() if line.startswith("ROW ")), None)
-    if row is None:
-        sys.exit(proc.stdout[-2000:] + proc.stderr[-2000:])
-    got = json.loads(row)
-    first, second = got["calls_s"]
-    counted, compiled = got["counted_s"], got["compile_s"]
-    print(
-        f"check_function('mha_cross', correct): first call {first:.2f} s, second {second:.2f} s "
-        f"(import of grader {got['import_s']:.2f} s before them); passed: {got['passed']}"
-    )
-    print(
-        f"counted against the limit: first {counted[0]:.2f} s, second {counted[1]:.2f} s; "
-        f"JAX compiling, not counted: first {compiled[0] or 0:.2f} s, second {compiled[1] or 0:.2f} s"
-    )
+        for kernel in ("a fresh process", "the next fresh process"):
+            proc = subprocess.run(
+                [sys.executable, "-c", FIRST_CHECK, str(correct)],
+                env=clean_env(JUDGE_CACHE_DIR=cache),
+                capture_output=True,
+                text=True,
+            )
+            row = next((line[4:] for line in proc.stdout.splitlines() if line.startswith("ROW ")), None)
+            if row is None:
+                sys.exit(proc.stdout[-2000:] + proc.stderr[-2000:])
+            got = json.loads(row)
+            (first, second), counted, compiled = got["calls_s"], got["counted_s"], got["compile_s"]
+            print(
+                f"{kernel}: check_function('mha_cross', correct): first call {first:.2f} s, second {second:.2f} s "
+                f"(import of grader {got['import_s']:.2f} s before them); passed: {got['passed']}"
+            )
+            print(
+                f"  counted against the limit: first {counted[0]:.2f} s, second {counted[1]:.2f} s; "
+                f"JAX compiling, not counted: first {compiled[0] or 0:.2f} s, second {compiled[1] or 0:.2f} s"
+            )
 
 
 def main() -> None:

@@ -281,7 +281,7 @@ def check_function(
         limits = problem.meta.limits
         if time_limit is not None:
             limits = Limits(**{**limits.model_dump(), "time_s": time_limit})
-        return check_here(problem, ctx.problems, fn, names=names, limits=limits)
+        return check_here(problem, ctx.problems, fn, names=names, limits=limits, cache=ctx.cache)
 
 
 # ---------------------------------------------------------------- a learner's other commands

@@ -41,7 +41,7 @@ def test_issue30_rows_print_their_figures_with_the_machine_and_commit(row):
         "batch20": "speed-up:",
         "batch200": "its largest process (the judge) max RSS",
         "check-one": "report digest:",
-        "first-check": "first call",
+        "first-check": "the next fresh process: check_function('mha_cross', correct): first call",
     }[row]
     assert wanted in out, out
     if row == "batch20":  # the throughput bench: the batch against the naive judge, verdicts compared

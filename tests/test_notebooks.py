@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -392,6 +393,55 @@ def test_check_function_and_grade_refuse_bad_arguments_in_one_line():
         check_function("nope", right)
     with pytest.raises(UsageError, match=r"check_function\('mha_cross', fn\)"):
         grade(MHA, right)
+
+
+KERNEL = """import json, os, sys
+import jax, jax.monitoring, jax.numpy as jnp
+from grader import check_function
+hits = []
+jax.monitoring.register_event_listener(lambda event, **_: hits.append(event == "/jax/compilation_cache/cache_hits"))
+
+def scaled_dot_product_attention(q, k, v):
+    jnp.cumsum(jnp.arange(7.0))  # a program the reference never compiles
+    scores = jnp.einsum("hqd,hkd->hqk", q, k) / jnp.sqrt(q.shape[-1])
+    return jnp.einsum("hqk,hkd->hqd", jax.nn.softmax(scores, axis=-1), v)
+
+if sys.argv[1] == "own":
+    jax.config.update("jax_compilation_cache_dir", os.path.join(os.environ["JUDGE_CACHE_DIR"], "mine"))
+check_function("scaled_dot_product_attention", lambda *a: None)  # the expected outputs, computed here
+shared = os.path.join(os.environ["JUDGE_CACHE_DIR"], "v3", "xla")
+listing = lambda: set(os.listdir(shared)) if os.path.isdir(shared) else set()
+before = listing()
+hits.clear()
+result = check_function("scaled_dot_product_attention", scaled_dot_product_attention)
+print(json.dumps({"passed": result.passed, "hits": sum(hits), "shared_new": sorted(listing() - before),
+                  "dir": jax.config.jax_compilation_cache_dir}))
+"""
+
+
+def test_a_fresh_kernel_loads_what_an_earlier_kernel_compiled_and_never_writes_the_shared_cache(tmp_path):
+    """A learner restarts their kernel often, and each fresh kernel's first check compiled every program again
+    (mha_cross: 7.0 s of 7.6). check_function now has JAX keep the kernel's programs in a folder of the kernel's
+    own: the sandbox trusts the shared compilation cache, and learner code runs in the kernel."""
+    import subprocess
+    import sys
+
+    def kernel(mode: str) -> dict:
+        env = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path / "cache")}
+        done = subprocess.run(
+            [sys.executable, "-c", KERNEL, mode], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
+    first = kernel("judge's")
+    assert first["passed"] and first["hits"] == 0
+    assert first["dir"] == str(tmp_path / "cache" / "v3" / "kernel") and os.listdir(first["dir"])
+    assert first["shared_new"] == []  # the references' process set the shared folder; the learner's code did not
+    again = kernel("judge's")
+    assert again["passed"] and again["hits"] > 0 and again["shared_new"] == []
+    own = kernel("own")  # a cache the learner chose stays theirs
+    assert own["passed"] and own["dir"] == str(tmp_path / "cache" / "mine") and own["shared_new"] == []
 
 
 # ---------------------------------------------------------------- check_function in a real kernel

@@ -16,6 +16,7 @@ from typing import Any
 
 from grader.grading import pipeline
 from grader.grading.in_process import InProcessRunner, on_cpu
+from grader.model.cache import Cache
 from grader.model.problem import Limits, Problem
 from grader.model.verdict import Result
 from grader.render import wording
@@ -49,14 +50,16 @@ def check_function(
     *,
     names: list[str] | None = None,
     limits: Limits | None = None,
+    cache: Cache | None = None,
 ) -> CheckResult:
     """Grade `fn` on the problem's public cases here, in this process. `fn` None: the caller's namespace, whose
-    `names` are given, has no function of the problem's name (the result says so, as `judge run` does)."""
+    `names` are given, has no function of the problem's name (the result says so, as `judge run` does). `cache`:
+    where JAX keeps what the learner's code compiles here, for the next kernel (None: JAX as it is)."""
     limits = limits or problem.meta.limits
     shown = getattr(fn, "__qualname__", None) or type(fn).__name__ if fn is not None else None
     name = wording.function_named(shown) if shown else wording.your_namespace()
     with on_cpu():  # the expected outputs too: as in the sandbox, on the CPU
         result = pipeline.grade(
-            problem, source, InProcessRunner(fn, names), name=name, cases=list(problem.cases), limits=limits
+            problem, source, InProcessRunner(fn, names, cache), name=name, cases=list(problem.cases), limits=limits
         )
     return CheckResult.model_validate(result.model_dump())

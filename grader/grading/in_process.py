@@ -28,6 +28,7 @@ import numpy as np
 
 from grader.child import runner as child
 from grader.grading.runners import LEVEL_IN_PROCESS, Answer, Run, Tell, Work, from_child
+from grader.model.cache import Cache
 from grader.model.problem import Problem
 from grader.model.verdict import Fault, FaultKind, Where
 from grader.render import wording
@@ -174,13 +175,14 @@ class _Cases(threading.Thread):
 class InProcessRunner:
     """The learner's function, called in this process (a notebook's kernel), in a thread the caller watches.
 
-    `fn` None: the function was not found, and `names` are those the caller's namespace defines.
+    `fn` None: the function was not found, and `names` are those the caller's namespace defines. `cache`: where
+    JAX keeps what the learner's code compiles here (Cache.configure_kernel); None leaves JAX as it is.
     """
 
     level = LEVEL_IN_PROCESS
 
-    def __init__(self, fn: Callable[..., Any] | None, names: list[str] | None = None):
-        self.fn, self.names = fn, names or []
+    def __init__(self, fn: Callable[..., Any] | None, names: list[str] | None = None, cache: Cache | None = None):
+        self.fn, self.names, self.cache = fn, names or [], cache
 
     def run(self, problem: Problem, work: Work, tell: Tell) -> Run:
         function = problem.meta.function
@@ -188,6 +190,8 @@ class InProcessRunner:
             fault, _ = from_child(child.missing_function(function, self.names), wording.your_namespace(), function)
             return Run(level=self.level, load_fault=fault)
         limit = work.limits.time_s
+        if self.cache is not None:
+            self.cache.configure_kernel()
         cases = _Cases(self.fn, problem, work.inputs, tell)
         _Compiling.listen()
         start = time.perf_counter()
