@@ -85,6 +85,7 @@ VERDICT = re.compile(r"^(?:[A-Z]+ )*[A-Z]+ \d+/\d+: ", re.M)
 TIME_TEXT = re.compile(r"\(\d+\.\d\d s\)$")
 PEAK = re.compile(r"\(peak \d+ MB\)")
 CPU_USED = re.compile(r"together: \d+\.\d s\)")
+FOREVER_USED = re.compile(r"stopped after \d+\.\d s")
 BOX = re.compile(r"/tmp/judge-box-[A-Za-z0-9_]+")
 # One frame of the judge's own code (grader/, of the checkout or of a kit) in a traceback: its header, then its more
 # indented lines (source, carets, the rest of a header wrapped at 80 columns); and a run of them.
@@ -107,6 +108,7 @@ def norm_string(text: str, folders: list[tuple[str, str]]) -> str:
     text = BOX.sub("/tmp/judge-box-<id>", text)
     text = PEAK.sub("(peak <memory> MB)", text)
     text = CPU_USED.sub("together: <cpu> s)", text)
+    text = FOREVER_USED.sub("stopped after <time> s", text)
     return JUDGE_FRAMES.sub(lambda m: f"{m.group('indent')}[the judge's own frames]\n", text)
 
 
@@ -120,7 +122,9 @@ def norm_doc(doc, folders: list[tuple[str, str]], top: bool = True):
         return doc
     out = {}
     for key, value in doc.items():
-        if key == "cases" and top:  # a case's time (its limits are not measured: "limits" keeps its time_s)
+        if key == "used" and doc.get("forever") is True and value is not None:  # when a loop was found: a measure
+            value = "<time>"
+        elif key == "cases" and top:  # a case's time (its limits are not measured: "limits" keeps its time_s)
             value = [{**c, "time_s": "<time>"} if c.get("time_s") is not None else c for c in value]
         elif top and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = {

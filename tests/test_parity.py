@@ -36,7 +36,8 @@ SOURCES = {
     + "def mha_cross(seed, x_q, x_kv, num_heads, qkv_features):\n"
     + BODY
     + "    return attn.apply(params, x_q, x_kv)\n",
-    "loop": HEAD + "def mha_cross(seed, x_q, x_kv, num_heads, qkv_features):\n    while True: pass\n",
+    # A loop the sandbox cannot prove endless (it adds arrays): a kernel has no such proof, and stops at the limit.
+    "loop": HEAD + "def mha_cross(seed, x_q, x_kv, num_heads, qkv_features):\n    while True: x_q = x_q + 0\n",
 }
 LIMITS = {"loop": Limits(time_s=2)}
 
@@ -100,6 +101,6 @@ def test_the_verdicts_are_the_ones_each_case_calls_for(both):
     }
     sandbox, here = both["loop"]
     assert [c.not_run for c in here.cases] == [False, True, True, True]
-    assert "your code was at line 7 (`while True: pass`)" in here.message == sandbox.message
+    assert "your code was at line 7 (`while True: x_q = x_q + 0`)" in here.message == sandbox.message
     assert "did you forget `return`?" in both["none"][1].message
     assert "rename it to `mha_cross`" in both["misnamed"][1].message

@@ -65,6 +65,7 @@ class Kind(str, enum.Enum):
     DONE = "done"  # the learner's process finished on its own
     INTERNAL = "internal"  # the sandbox could not be set up (before any learner code ran): `text` says what failed
     WHERE = "where"  # when a time limit struck: the learner's line that was running (shown, never trusted)
+    FOREVER = "forever"  # the learner's code is in a loop that can never end (child/forever.py), at this line
 
 
 class Why(str, enum.Enum):
@@ -128,10 +129,10 @@ class Frame:
     kind: Kind
     index: int | None = None  # CASE
     fault: Fault | None = None  # CASE without an answer, LOAD_ERROR, INTERNAL
-    line: int | None = None  # WHERE: the learner's line that was running
-    text: str = ""  # WHERE: that line's code
+    line: int | None = None  # WHERE, FOREVER: the learner's line that was running
+    text: str = ""  # WHERE, FOREVER: that line's code
     time: float | None = None  # CASE with an answer: the call's seconds, as the learner's process measured them
-    cell: int | None = None  # WHERE: the notebook cell holding that line
+    cell: int | None = None  # WHERE, FOREVER: the notebook cell holding that line
 
     def to_json(self) -> dict[str, Any]:
         """One flat object: the fault's fields beside the frame's own (a fault's `line` and `text` are WHERE's)."""

@@ -23,9 +23,11 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, NoReturn
 
 if __package__:  # grader.child.runner: the judge's in-process runner (check_function) and its tests
+    from grader.child import forever
     from grader.child import protocol
     from grader.child import traced
 else:  # in the sandbox: loaded by worker.py from the child package's folder
+    import forever  # type: ignore[import-not-found,no-redef]
     import protocol  # type: ignore[import-not-found,no-redef]
     import traced  # type: ignore[import-not-found,no-redef]
 
@@ -235,9 +237,9 @@ def where(frame: Any, own: Callable[[str], bool], places: Places) -> tuple[int |
     return (*places.at(file, line), linecache.getline(file, line).strip()[:200])
 
 
-def say_where_on_signal(channel: BinaryIO, places: Places) -> None:
+def say_where_on_signal(channel: BinaryIO, places: Places) -> Callable[[int, Any], None]:
     """On SIGUSR1 (the judge's time limit struck), send the learner's line that is running. Learner code may
-    replace the handler: then it only loses this hint."""
+    replace the handler: then it only loses this hint. Returns the handler."""
     import signal
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -246,6 +248,21 @@ def say_where_on_signal(channel: BinaryIO, places: Places) -> None:
             send(channel, Frame(Kind.WHERE, cell=found[0], line=found[1], text=found[2]))
 
     signal.signal(signal.SIGUSR1, on_signal)
+    return on_signal
+
+
+def watch_for_loops(channel: BinaryIO, places: Places, judges: tuple[object, ...]) -> forever.Forever:
+    """Started before learner code runs: a loop that can never end is reported at once (a FOREVER frame, with the
+    learner's line), for the judge to stop the run then instead of at its limit."""
+
+    def found(frame: Any) -> None:
+        at = where(frame, lambda f: f == places.filename, places)
+        if at is not None:
+            send(channel, Frame(Kind.FOREVER, cell=at[0], line=at[1], text=at[2]))
+
+    watch = forever.Forever(lambda f: f == places.filename, found, judges)
+    watch.start()
+    return watch
 
 
 def run_job(channel: BinaryIO, workdir: str) -> None:
@@ -266,7 +283,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
 
     module = None
     places = Places(filename, job.cells)
-    say_where_on_signal(channel, places)
+    loops = watch_for_loops(channel, places, (say_where_on_signal(channel, places),))
     eager = os.environ.get("JUDGE_EAGER") == "1"  # read before learner code runs: for measuring, not theirs to set
 
     def own(name: str) -> bool:
@@ -291,6 +308,7 @@ def run_job(channel: BinaryIO, workdir: str) -> None:
         kwargs: dict[str, Any] = dict(case.scalars)
         kwargs.update({name: arrays[f"{i}.{name}"] for name in case.arrays})
         jax = None if eager else sys.modules.get("jax")  # never imported here: a learner without JAX runs eagerly
+        loops.phase()
         start = time.perf_counter()
         used, out, spoiled = traced.traced_call(jax, call, fn, job.arg_names, kwargs) if jax else (False, None, False)
         if not used:  # from now on eagerly: whatever stopped this case's attempt would likely stop the next's

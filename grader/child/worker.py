@@ -41,7 +41,7 @@ else:  # run as a script in the sandbox: its siblings are plain modules beside i
     import watch  # type: ignore[import-not-found,no-redef]
 
     del sys.path[0]  # a learner's own modules may share the names
-    for name in ("compile_hook", "confine", "protocol", "runner", "traced", "watch"):
+    for name in ("compile_hook", "confine", "forever", "protocol", "runner", "traced", "watch"):
         del sys.modules[name]
 
 LIBC = ctypes.CDLL(None, use_errno=True)

@@ -210,9 +210,10 @@ def _fate(outcome: Outcome, limits: Limits) -> Fault:
         return Fault(kind=FaultKind.OVERFLOW)
     if outcome.bad_frame:
         return Fault(kind=FaultKind.BAD_CHANNEL, text=outcome.bad_frame)
-    where = next(
-        (Where(line=f.line or 0, code=f.text, cell=f.cell) for f, _ in outcome.frames if f.kind is Kind.WHERE), None
-    )
+    said = [f for f, _ in outcome.frames if f.kind is (Kind.FOREVER if outcome.forever_s is not None else Kind.WHERE)]
+    where = next((Where(line=f.line or 0, code=f.text, cell=f.cell) for f in said), None)
+    forever = outcome.forever_s is not None
+    used = round(outcome.forever_s, 1) if outcome.forever_s is not None else None
     if outcome.limit == "memory":
         return Fault(kind=FaultKind.MEMORY_LIMIT, limit=limits.memory_mb, used=outcome.memory_mb or None)
     if outcome.limit == "cpu":
@@ -220,9 +221,9 @@ def _fate(outcome: Outcome, limits: Limits) -> Fault:
     if outcome.limit == "tasks":
         return Fault(kind=FaultKind.TASKS_LIMIT, limit=TASKS)
     if outcome.timed_out == "import":
-        return Fault(kind=FaultKind.IMPORT_TIMEOUT, limit=limits.import_s, where=where)
+        return Fault(kind=FaultKind.IMPORT_TIMEOUT, limit=limits.import_s, where=where, forever=forever, used=used)
     if outcome.timed_out == "cases":
-        return Fault(kind=FaultKind.CASES_TIMEOUT, limit=limits.time_s, where=where)
+        return Fault(kind=FaultKind.CASES_TIMEOUT, limit=limits.time_s, where=where, forever=forever, used=used)
     if outcome.signal:
         valid = outcome.signal in signal.valid_signals()
         return Fault(kind=FaultKind.KILLED, error=signal.Signals(outcome.signal).name if valid else str(outcome.signal))

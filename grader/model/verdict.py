@@ -183,6 +183,7 @@ class Fault(Record):
     where: Where | None = None
     found: list[str] = []
     running: bool = False  # CASES_TIMEOUT in the caller's process: the call could not be stopped and runs on
+    forever: bool = False  # CASES_TIMEOUT, IMPORT_TIMEOUT: in a loop that can never end, stopped after `used` s
     cause: Cause | None = None  # RAISED: what likely made the code raise, when the judge can tell
 
 

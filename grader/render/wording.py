@@ -228,6 +228,17 @@ def run_fate(f: Fault) -> str:
             "started more than {limit:g} processes and threads at once (the sandbox's limit: a fork bomb?); "
             "the run was stopped"
         ).format(limit=f.limit)
+    elif k in (FaultKind.IMPORT_TIMEOUT, FaultKind.CASES_TIMEOUT) and f.forever and f.where is not None:
+        limit = (
+            _("the import's time limit of {limit:g} s")
+            if k is FaultKind.IMPORT_TIMEOUT
+            else _("the time limit of {limit:g} s (all cases together)")
+        ).format(limit=f.limit)
+        said = _(
+            "your code loops forever: it came back to {line} (`{code}`) with nothing changed, so it could never "
+            "finish; it was stopped after {used:.1f} s instead of at {limit}"
+        ).format(line=place(f.where.line, f.where.cell), code=f.where.code, used=f.used or 0.0, limit=limit)
+        return said
     elif k is FaultKind.IMPORT_TIMEOUT:
         said = _("importing your file took longer than the limit of {limit:g} s").format(limit=f.limit)
     elif k is FaultKind.CASES_TIMEOUT:

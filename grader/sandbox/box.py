@@ -222,7 +222,7 @@ class Sandbox:
         self.wait_ready()
         start = time.monotonic()
         self._send(protocol.encode(job, payload), close=job.public is None)
-        timed_out = None
+        timed_out, forever_s = None, None
         with self._cond:
             while not (self._seen(Kind.DONE) or self._channel_eof or self._overflow or self._bad_frame):
                 if job.public is not None and self._hidden_from is None and self._public_done(job.public):
@@ -236,14 +236,19 @@ class Sandbox:
                 else:
                     deadline, phase = imported + self.limits.time_s, "cases"
                 left = deadline - time.monotonic()
-                if left <= 0:
+                # A loop that can never end (the learner's process says so: a claim that can only cost it the
+                # timeout it would get anyway) ends the run now, not at the limit.
+                looped = self._seen(Kind.FOREVER)
+                if left <= 0 or looped is not None:
                     timed_out = phase
+                    if left > 0 and looped is not None:
+                        forever_s = looped - (imported if imported is not None else start)
                     break
                 if self._group is not None and (over := self._group.totals().over(cpu_limit_s(self.limits))):
                     self._limit = over
                     break
                 self._cond.wait(timeout=min(left, 0.1) if self._group else left)
-        if timed_out or self._limit == "cpu":
+        if (timed_out and forever_s is None) or self._limit == "cpu":
             self._ask_where()
         if timed_out or self._limit:
             self.kill()
@@ -268,6 +273,7 @@ class Sandbox:
             exit_code=code if code is not None and code >= 0 else None,
             signal=-code if code is not None and code < 0 else None,
             timed_out=timed_out,
+            forever_s=forever_s,
             overflow=self._overflow,
             bad_frame=self._bad_frame,
             stdout=self._stdout.text(),

@@ -22,7 +22,8 @@ class Outcome:
     frames: list[tuple[Frame, bytes]] = field(default_factory=list)
     exit_code: int | None = None  # from the keeper
     signal: int | None = None  # from the keeper
-    timed_out: str | None = None  # "import" or "cases": the judge's clock ran out
+    timed_out: str | None = None  # "import" or "cases": the judge's clock ran out, or the code loops forever
+    forever_s: float | None = None  # the learner's process said it loops forever, this long into the phase
     overflow: bool = False  # the result channel went past the sandbox's max_output
     bad_frame: str | None = None  # the channel broke the protocol: why (the learner's fault)
     stdout: str = ""  # the learner's output: evidence for people, never an input to a status
