@@ -228,16 +228,21 @@ def run_fate(f: Fault) -> str:
             "started more than {limit:g} processes and threads at once (the sandbox's limit: a fork bomb?); "
             "the run was stopped"
         ).format(limit=f.limit)
-    elif k in (FaultKind.IMPORT_TIMEOUT, FaultKind.CASES_TIMEOUT) and f.forever and f.where is not None:
+    elif k in (FaultKind.IMPORT_TIMEOUT, FaultKind.CASES_TIMEOUT) and f.forever:
         limit = (
             _("the import's time limit of {limit:g} s")
             if k is FaultKind.IMPORT_TIMEOUT
             else _("the time limit of {limit:g} s (all cases together)")
         ).format(limit=f.limit)
+        back = (
+            _("it came back to {line} (`{code}`)").format(line=place(f.where.line, f.where.cell), code=f.where.code)
+            if f.where is not None
+            else _("it came back to the same line")  # hidden cases: the learner's frames are not kept
+        )
         said = _(
-            "your code loops forever: it came back to {line} (`{code}`) with nothing changed, so it could never "
-            "finish; it was stopped after {used:.1f} s instead of at {limit}"
-        ).format(line=place(f.where.line, f.where.cell), code=f.where.code, used=f.used or 0.0, limit=limit)
+            "your code loops forever: {back} with nothing changed, so it could never finish; it was stopped after "
+            "{used:.1f} s instead of at {limit}"
+        ).format(back=back, used=f.used or 0.0, limit=limit)
         return said
     elif k is FaultKind.IMPORT_TIMEOUT:
         said = _("importing your file took longer than the limit of {limit:g} s").format(limit=f.limit)

@@ -105,6 +105,28 @@ def test_the_judges_clock_decides_timeouts(interpret):
     assert result.cases[2].fault is not None and result.cases[2].fault.case == 1
 
 
+def test_a_loop_proven_endless_is_a_timeout_that_says_so(interpret):
+    """The learner's process said its case loops forever (a FOREVER frame): the timeout it would get by looping,
+    with the line; in hidden cases, whose frames are not kept, without it."""
+    said = (Frame(Kind.FOREVER, line=3, text="pass"), b"")
+    for frames, line in ((answered(0.0, n=1)[:3] + [said], "line 3 (`pass`)"), (answered(0.0, n=1)[:3], "")):
+        result = interpret(Outcome("bwrap", frames=frames, timed_out="cases", forever_s=1.04, signal=9))
+        case = result.cases[1]
+        assert (
+            result.status is Status.TIMEOUT
+            and case.status is Status.TIMEOUT
+            and result.cases[0].status is Status.PASSED
+        )
+        assert case.fault is not None and case.fault.forever and case.fault.used == 1.0
+        assert (
+            f"your code loops forever: it came back to {line or 'the same line'} with nothing changed" in case.message
+        )
+        assert "stopped after 1.0 s instead of at the time limit of 10 s" in case.message
+    result = interpret(Outcome("bwrap", frames=answered(0.0, n=0)[:1] + [said], timed_out="import", forever_s=1.5))
+    assert result.fault is not None and result.fault.kind is FaultKind.IMPORT_TIMEOUT and result.fault.forever
+    assert "instead of at the import's time limit of" in result.message
+
+
 def test_an_overflowing_channel_is_a_crash(interpret):
     result = interpret(Outcome("bwrap", frames=[], overflow=True, signal=9))
     assert result.status is Status.CRASHED and "more data" in result.message
