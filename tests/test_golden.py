@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from grader.child import forever
 from conftest import ROOT, judge_command, run, strong_level
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -261,6 +263,8 @@ def as_text(doc: dict) -> str:
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
 def test_golden(folder, golden_runs, request):
+    if folder.name == "loop_forever_time_limit" and not forever.SUPPORTED:
+        pytest.skip("the loop is proven endless on Python 3.11 only: elsewhere it runs to the limit")
     doc, text = golden_runs[folder.name].result()
     json_file, text_file = folder / "expected.json", folder / "expected.txt"
     if request.config.getoption("--update-golden"):

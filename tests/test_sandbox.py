@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import HOSTILE, ROOT, context, judge_json, strong_level
 
+from grader.child import forever
+
 MASK = "cross_attention_mask"
 FAST = ("--time-limit", "2", "--import-limit", "4")
 
@@ -56,7 +58,7 @@ def test_infinite_loop_times_out_naming_the_limit(level):
     code, doc, _ = run_hostile("loop_forever", level)
     assert code == 1 and doc["status"] == "timeout" and "time limit of 2 s" in doc["message"]
     fate = doc["cases"][0]["fault"]
-    if level == "bwrap":  # alone in its PID namespace: `while True: pass` is proven endless and stopped at once
+    if level == "bwrap" and forever.SUPPORTED:  # alone in its PID namespace: proven endless and stopped at once
         assert "your code loops forever: it came back to line 3 (`pass`) with nothing changed" in doc["message"]
         assert fate["forever"] and fate["used"] < 2 and doc["time_s"] < 2
     else:  # the process level shares the machine's PID namespace: another process could end the loop

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+SUPPORTED = sys.version_info[:2] == (3, 11)  # the Python whose tracing this was checked against
 FIRST_S = 1.0  # how long a case or the import runs before it is looked at
 EVERY_S = 0.5
 BUDGET = 5000  # instructions followed at each look
@@ -35,16 +36,19 @@ PROBE = signal.SIGUSR2
 
 # Instructions that call nothing and change nothing outside the frame's own variables and stack, when every value
 # they meet is PLAIN (names from Python 3.11 to 3.13; those a version lacks are skipped).
+# Left out on purpose: EXTENDED_ARG (Python 3.11 runs the instruction after it without an event of its own, so what
+# that one does would go unseen), IS_OP (identity: two equal values may be two objects), COPY and SWAP (they reach
+# into the stack below).
 PURE = frozenset(
     dis.opmap[name]
     for name in """
-        NOP RESUME EXTENDED_ARG CACHE POP_TOP JUMP_FORWARD JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT
+        NOP RESUME CACHE POP_TOP JUMP_FORWARD JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT
         POP_JUMP_IF_FALSE POP_JUMP_IF_TRUE POP_JUMP_IF_NONE POP_JUMP_IF_NOT_NONE
         POP_JUMP_FORWARD_IF_FALSE POP_JUMP_FORWARD_IF_TRUE POP_JUMP_FORWARD_IF_NONE POP_JUMP_FORWARD_IF_NOT_NONE
         POP_JUMP_BACKWARD_IF_FALSE POP_JUMP_BACKWARD_IF_TRUE POP_JUMP_BACKWARD_IF_NONE POP_JUMP_BACKWARD_IF_NOT_NONE
         JUMP_IF_FALSE_OR_POP JUMP_IF_TRUE_OR_POP LOAD_CONST LOAD_FAST LOAD_FAST_CHECK LOAD_FAST_LOAD_FAST
         STORE_FAST STORE_FAST_LOAD_FAST STORE_FAST_STORE_FAST
-        BINARY_OP COMPARE_OP IS_OP UNARY_NOT UNARY_NEGATIVE UNARY_INVERT TO_BOOL
+        BINARY_OP COMPARE_OP UNARY_NOT UNARY_NEGATIVE UNARY_INVERT TO_BOOL
     """.split()
     if name in dis.opmap
 )
@@ -57,6 +61,11 @@ def plain(value: object) -> bool:
     return type(value) in PLAIN
 
 
+# Names of code that may read its own frame's variables as a dict: tracing refreshes that dict at each instruction
+# (Python 3.11), which such code would see.
+INTROSPECTS = frozenset({"locals", "vars", "_getframe", "currentframe", "f_locals"})
+
+
 class _Code:
     """What the tracer needs of a code object: each instruction's opcode and the local names or constant it uses,
     and the loops' heads (the targets of backward jumps), where the frame's state is compared."""
@@ -64,6 +73,8 @@ class _Code:
     def __init__(self, code: CodeType):
         self.ops: dict[int, tuple[int, tuple[str, ...], object]] = {}
         self.heads: set[int] = set()
+        if INTROSPECTS & set(code.co_names):
+            return  # never followed: no instruction of it is known
         for ins in dis.get_instructions(code):
             names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
             local = tuple(n for n in names if isinstance(n, str)) if ins.opname in _LOCAL else ()
@@ -92,7 +103,10 @@ class Forever:
         self._used: set[str] = set()  # the locals used since
 
     def start(self) -> None:
-        """Begin watching (from the main thread, before learner code runs)."""
+        """Begin watching (from the main thread, before learner code runs). Only on the Python whose tracing this
+        was checked against (3.11): on another, every loop runs to its limit, as before."""
+        if not SUPPORTED:
+            return
         try:
             signal.signal(PROBE, self._probe)
             signal.siginterrupt(PROBE, False)  # a system call it interrupts is restarted
@@ -211,9 +225,12 @@ _UNBOUND = object()
 
 
 def _same(before: dict[str, object], now: dict[str, object]) -> bool:
-    """Every local the last round used held the same plain value at both heads."""
+    """Every local the last round used held the same plain value at both heads (floats by their repr: 0.0 and -0.0
+    are equal, yet not the same to every operation)."""
     for name, value in now.items():
         old = before.get(name, _UNBOUND)
         if not (plain(value) and type(old) is type(value) and old == value):
+            return False
+        if isinstance(value, (float, complex)) and repr(old) != repr(value):
             return False
     return True

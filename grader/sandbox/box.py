@@ -239,10 +239,13 @@ class Sandbox:
                 # A loop that can never end (the learner's process says so: a claim that can only cost it the
                 # timeout it would get anyway) ends the run now, not at the limit.
                 looped = self._seen(Kind.FOREVER)
-                if left <= 0 or looped is not None:
+                if looped is not None:
+                    in_import = imported is None or looped < imported
+                    timed_out = "import" if in_import else "cases"
+                    forever_s = max(0.0, looped - (start if in_import or imported is None else imported))
+                    break
+                if left <= 0:
                     timed_out = phase
-                    if left > 0 and looped is not None:
-                        forever_s = looped - (imported if imported is not None else start)
                     break
                 if self._group is not None and (over := self._group.totals().over(cpu_limit_s(self.limits))):
                     self._limit = over

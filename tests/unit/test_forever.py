@@ -10,6 +10,8 @@ import pytest
 
 from grader.child import forever
 
+pytestmark = pytest.mark.skipif(not forever.SUPPORTED, reason="the proof is made on Python 3.11 only")
+
 
 class Found(Exception):
     pass
@@ -114,9 +116,58 @@ def test_a_loop_whose_condition_nothing_changes_is_found():
     assert watched(forgets_the_increment, 3)[0] == "found"
 
 
+def many_locals(n):
+    """A counting loop whose instructions need EXTENDED_ARG (over 256 locals): Python 3.11 traces no event for the
+    instruction after one."""
+    src = (
+        "def f(n):\n"
+        + "".join(f"    a{i} = {i}\n" for i in range(300))
+        + "    i = 0\n    while i < n:\n        i += 1\n"
+    )
+    namespace = {}
+    exec(compile(src + "    return i\n", __file__, "exec"), namespace)
+    return namespace["f"](n)
+
+
+def same_value_another_object(n):
+    y, k = n * 1000, 0
+    while k < 20_000_000:
+        k += 1
+        x = y + 0  # equal to y, another object
+        while True:  # one more round, then out: `is` tells the two apart
+            if x is y:
+                break
+            x = y
+    return "ended"
+
+
+def minus_zero(w, v, n):
+    k = 0
+    while k < n:
+        k += 1
+        z = w
+        while True:
+            if z**0.5 == v:  # the root's side of the branch cut follows the sign of the zero
+                break
+            z = z + 0j  # -0.0 becomes 0.0: equal, yet not the same
+    return "ended"
+
+
+def reads_its_locals(n):
+    i = 0
+    seen = locals()  # a snapshot: tracing would refresh it
+    while i < n:
+        i += 1
+    return seen["i"]
+
+
 @pytest.mark.parametrize(
     "fn, args, value",
     [
+        (many_locals, (30_000_000,), 30_000_000),
+        (same_value_another_object, (7,), "ended"),
+        (minus_zero, (complex(-1, -0.0), complex(-1, 0.0) ** 0.5, 5_000_000), "ended"),
+        (reads_its_locals, (40_000_000,), 0),
         (counts, (40_000_000,), 40_000_000),  # each round changes i: it ends (after about 1.5 s)
         (compares, (Countdown(4_000_000),), "ended"),  # the condition calls the learner's code
         (interrupted, (), "interrupted"),  # another thread may end it
