@@ -100,10 +100,10 @@ class Cache:
 
     def configure_kernel(self) -> None:
         """Before learner code runs in this process (a kernel's check_function): JAX keeps what it compiles in
-        `kernel_dir`, so a fresh kernel loads what an earlier one compiled (mha_cross's first check: 7.6 s, of it
-        7.0 s compiling, against 1.7 s with the programs on disk). A cache the learner chose is theirs and stays;
-        the shared one (set while the references ran here) is left, as learner code must never write it. JAX not
-        loaded: nothing to do (a NumPy learner's check compiles nothing)."""
+        `kernel_dir`, so a fresh kernel loads what an earlier one compiled (mha_cross's first check in a fresh
+        process: 7.34 s, in the next one 2.21 s; `python bench/rows.py --row first-check`). A cache the learner
+        chose is theirs and stays; the shared one (set while the references ran here) is left, as learner code must
+        never write it. JAX not loaded: nothing to do (a NumPy learner's check compiles nothing)."""
         jax = sys.modules.get("jax")
         if jax is None:
             return
