@@ -85,7 +85,7 @@ class RayExecutor:
                 log_to_driver=False,
                 runtime_env={"working_dir": str(_bundle(Path(tmp), context))},
             )
-            refs: dict[Any, Task] = {}
+            pending: list[Any] = []
             try:
                 grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
                 refs = {grade_remote.remote(task, remote_options): task for task in tasks}
@@ -99,6 +99,8 @@ class RayExecutor:
                         result = failed_task(task, context, options, executor_failure("Ray", e))
                     yield task, result
             finally:
-                for ref in refs:
+                # Only the tasks not yet done: cancelling a finished one races with its reply in Ray's driver
+                # (ray-project/ray#54527: "Tried to complete task that was not pending" aborts the judge).
+                for ref in pending:
                     ray.cancel(ref, force=True)
                 ray.shutdown()
