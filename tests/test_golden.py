@@ -4,8 +4,9 @@ Each folder of tests/golden holds a learner's file, a case.json saying how to gr
 level, options, hidden seed, kit, problem set) and what the installed console script gave for it: expected.json (the
 `--json` document, or Gradescope's results.json) and expected.txt (the terminal transcript at 80 columns: stdout,
 stderr, exit code). Both are normalized only where a run differs from the next (timings, memory, versions, temporary
-paths) and compared whole, numbers computed from arrays within a tolerance (their last bits move with the CPU). `pytest tests/test_golden.py --update-golden` rewrites them; without the flag nothing is
-written. The folders run two at a time (the judge's subprocesses do the work; this machine has two cores).
+paths) and compared whole, numbers computed from arrays within a tolerance (their last bits move with the CPU).
+`pytest tests/test_golden.py --update-golden` rewrites them; without the flag nothing is written. The folders run
+two at a time (the judge's subprocesses do the work; this machine has two cores).
 """
 
 from __future__ import annotations
