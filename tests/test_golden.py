@@ -89,7 +89,6 @@ VERDICT = re.compile(r"^(?:[A-Z]+ )*[A-Z]+ \d+/\d+: ", re.M)
 TIME_TEXT = re.compile(r"\(\d+\.\d\d s\)$")
 PEAK = re.compile(r"\(peak \d+ MB\)")
 CPU_USED = re.compile(r"together: \d+\.\d s\)")
-FOREVER_USED = re.compile(r"stopped after \d+\.\d s")
 BOX = re.compile(r"/tmp/judge-box-[A-Za-z0-9_]+")
 # One frame of the judge's own code (grader/, of the checkout or of a kit) in a traceback: its header, then its more
 # indented lines (source, carets, the rest of a header wrapped at 80 columns); and a run of them.
@@ -112,7 +111,6 @@ def norm_string(text: str, folders: list[tuple[str, str]]) -> str:
     text = BOX.sub("/tmp/judge-box-<id>", text)
     text = PEAK.sub("(peak <memory> MB)", text)
     text = CPU_USED.sub("together: <cpu> s)", text)
-    text = FOREVER_USED.sub("stopped after <time> s", text)
     return JUDGE_FRAMES.sub(lambda m: f"{m.group('indent')}[the judge's own frames]\n", text)
 
 

@@ -240,9 +240,9 @@ def run_fate(f: Fault) -> str:
             else _("it came back to the same line")  # hidden cases: the learner's frames are not kept
         )
         said = _(
-            "your code loops forever: {back} with nothing changed, so it could never finish; it was stopped after "
-            "{used:.1f} s instead of at {limit}"
-        ).format(back=back, used=f.used or 0.0, limit=limit)
+            "your code loops forever: {back} with nothing changed, so it could never finish; it was stopped there "
+            "instead of running to {limit}"
+        ).format(back=back, limit=limit)  # no measure in the sentence: a regrade says the same (the fault keeps `used`)
         return said
     elif k is FaultKind.IMPORT_TIMEOUT:
         said = _("importing your file took longer than the limit of {limit:g} s").format(limit=f.limit)

@@ -121,10 +121,10 @@ def test_a_loop_proven_endless_is_a_timeout_that_says_so(interpret):
         assert (
             f"your code loops forever: it came back to {line or 'the same line'} with nothing changed" in case.message
         )
-        assert "stopped after 1.0 s instead of at the time limit of 10 s" in case.message
+        assert "it was stopped there instead of running to the time limit of 10 s" in case.message
     result = interpret(Outcome("bwrap", frames=answered(0.0, n=0)[:1] + [said], timed_out="import", forever_s=1.5))
     assert result.fault is not None and result.fault.kind is FaultKind.IMPORT_TIMEOUT and result.fault.forever
-    assert "instead of at the import's time limit of" in result.message
+    assert "instead of running to the import's time limit of" in result.message
 
 
 def test_an_overflowing_channel_is_a_crash(interpret):
