@@ -2,6 +2,9 @@
 ends the run at once; every loop that can end, or that something else could end, runs on."""
 
 import _thread
+import os
+import pickle
+import select
 import signal
 import threading
 import time
@@ -9,6 +12,8 @@ import time
 import pytest
 
 from grader.child import forever
+
+DEADLINE_S = 30  # the slowest loop that ends runs about 1.5 s
 
 pytestmark = pytest.mark.skipif(not forever.SUPPORTED, reason="the proof is made on Python 3.11 only")
 
@@ -29,7 +34,34 @@ class Here(forever.Forever):
 
 
 def watched(fn, *args):
-    """Call fn under the watch, as the sandbox's runner does: ("found", line) or ("returned", its value)."""
+    """Call fn under the watch, as the sandbox's runner does, in a forked child: ("found", line) or ("returned", its
+    value). The child has one thread, as the sandbox's learner does (a test runner's worker has more, and the proof
+    rightly refuses a loop another thread could end); one that does not answer within DEADLINE_S fails the test."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer, then leave without running the parent's exit handlers
+        os.close(read)
+        try:
+            answer = (*_watched(fn, *args), Here.probes)
+        except BaseException as e:
+            answer = ("raised", repr(e), Here.probes)
+        os.write(write, pickle.dumps(answer))
+        os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], DEADLINE_S)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"{fn.__name__} ran past {DEADLINE_S} s under the watch")
+        with os.fdopen(read, "rb", closefd=False) as answer:
+            what, value, Here.probes = pickle.loads(answer.read())
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    return what, value
+
+
+def _watched(fn, *args):
     lines = []
 
     def found(frame):
