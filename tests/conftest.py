@@ -31,6 +31,17 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
+def pytest_collection_modifyitems(items):
+    """`pytest -n 2 --dist loadgroup` (pyproject.toml): the suite runs on two workers, a file's tests on one (they
+    mostly grade the same problems, and each worker has a cache of its own: split, both would compute and compile
+    the same outputs), and every test that needs the learner kit on the same one, so that the kit is released once
+    (tests/test_golden.py grades some folders with it)."""
+    for item in items:
+        uses_kit = {"kit", "kit_venv"} & set(getattr(item, "fixturenames", ())) or item.path.name == "test_golden.py"
+        item.add_marker(pytest.mark.xdist_group("kit" if uses_kit else item.path.name))
+
+
 def strong_level() -> str:
     """The bwrap level; CI installs bubblewrap, so only a laptop may skip these tests."""
     if not bwrap_available():
@@ -189,7 +200,17 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def kit(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release") / "kit"
-    proc = judge("release", str(out), "--problems", ",".join(KIT_IDS), timeout=900)
+    # From a fresh cache, as test_a_release_is_reproducible's second release: the session's cache holds outputs that
+    # tests computed in their own process, where JAX may have started before the judge's XLA settings (their last
+    # bits differ), and which tests ran first in this worker depends on how the suite was split.
+    fresh = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path_factory.mktemp("release-cache"))}
+    proc = subprocess.run(
+        [*judge_command(), "release", str(out), "--problems", ",".join(KIT_IDS)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=fresh,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
