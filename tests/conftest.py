@@ -101,9 +101,13 @@ def judge_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "grader"]
 
 
-def judge(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real console script."""
-    return subprocess.run(judge_command() + list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def judge(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real console script (in this environment, or in `env`)."""
+    return subprocess.run(
+        judge_command() + list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
+    )
 
 
 def judge_json(*args: str, **kw) -> tuple[int, dict]:
@@ -204,13 +208,7 @@ def kit(tmp_path_factory) -> Path:
     # tests computed in their own process, where JAX may have started before the judge's XLA settings (their last
     # bits differ), and which tests ran first in this worker depends on how the suite was split.
     fresh = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path_factory.mktemp("release-cache"))}
-    proc = subprocess.run(
-        [*judge_command(), "release", str(out), "--problems", ",".join(KIT_IDS)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=fresh,
-    )
+    proc = judge("release", str(out), "--problems", ",".join(KIT_IDS), timeout=900, env=fresh)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 

@@ -175,13 +175,7 @@ def test_the_kit_refuses_instructor_commands_in_one_line(kit_venv, args, words):
 
 def test_a_release_is_reproducible(kit, tmp_path):
     env = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path / "fresh-cache")}  # the outputs are computed again
-    proc = subprocess.run(
-        [*judge_command(), "release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
+    proc = judge("release", str(tmp_path / "again"), "--problems", ",".join(KIT_IDS), timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr
     first, second = next(kit.glob("*.whl")), next((tmp_path / "again").glob("*.whl"))
     assert first.read_bytes() == second.read_bytes()

@@ -53,8 +53,8 @@ def watched(fn, *args):
         if not ready:
             os.kill(pid, signal.SIGKILL)
             pytest.fail(f"{fn.__name__} ran past {DEADLINE_S} s under the watch")
-        with os.fdopen(read, "rb", closefd=False) as answer:
-            what, value, Here.probes = pickle.loads(answer.read())
+        with os.fdopen(read, "rb", closefd=False) as pipe:
+            what, value, Here.probes = pickle.loads(pipe.read())
     finally:
         os.close(read)
         os.waitpid(pid, 0)
