@@ -310,3 +310,20 @@ def test_links_and_huge_files_are_refused_not_followed(tmp_path):
     assert absent.submission.refused.kind.value == "missing"
     assert said(absent) == f"no file handed in: expected {MASK}.py"
     assert read_task(cls, "fine", MASK).submission.data == b"x = 1\n"
+
+
+def test_only_the_problems_handed_in_have_their_expected_outputs_computed(tmp_path, monkeypatch):
+    from grader.batch import run as batch_run
+
+    cls = tmp_path / "class"
+    (cls / "alice").mkdir(parents=True)
+    (cls / "alice" / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text())
+    (cls / "bob").mkdir()  # hands in nothing: BLOCK is nobody's
+    warmed = []
+    real = batch_run._warm_expected
+    monkeypatch.setattr(batch_run, "_warm_expected", lambda ctx, ids, *a: (warmed.extend(ids), real(ctx, ids, *a)))
+    report = batch_run.batch(context(sandbox=strong_level()), cls, tmp_path / "out", problem_ids=[MASK, BLOCK])
+    assert warmed == [MASK]
+    assert report.results[("alice", MASK)].status.value == "passed"
+    missing = report.results[("alice", BLOCK)]  # still every case, so max_score is the same for everyone
+    assert missing.status.value == "missing" and len(missing.cases) == len(context().problems.load(BLOCK).cases)
