@@ -18,7 +18,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from common import clean_env, judge_path, machine  # noqa: E402
+from common import SMOKE, clean_env, judge_path, machine  # noqa: E402
 
 from grader.context import Context  # noqa: E402
 from grader.sets.inputs import make_inputs  # noqa: E402
@@ -36,12 +36,12 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--smoke", action="store_true", help="one repetition of two problems (for CI)")
+    parser.add_argument("--smoke", action="store_true", help="one repetition of two NumPy problems (for CI)")
     parser.add_argument("--problems", help="comma-separated problem ids (default: every one)")
     args = parser.parse_args()
     problems = Context.from_environment().problems  # the built-in set ($JUDGE_PROBLEMS: another)
     ids = args.problems.split(",") if args.problems else problems.ids()
-    ids = ids if not args.smoke else [i for i in ids if i in ("cross_attention_mask", "mha_cross")] or ids[:1]
+    ids = ids if not args.smoke else [i for i in ids if i in SMOKE] or ids[:1]
     reps = 1 if args.smoke else args.reps
     judge = judge_path()
     tmp = Path(tempfile.mkdtemp())

@@ -11,7 +11,8 @@ Usage: python bench/rows.py --row ROW [--smoke]
 Every row starts from an empty cache. The batch rows are bench/throughput.py's (its verdicts compared with the
 naive judge's), the run row bench/overhead.py's. The check rows print a digest of `judge check`'s report (this
 checkout's path left out): the same digest before and after a change means every check's verdict and detail
-stayed what it was. `--smoke`: tiny sizes, for tests/test_bench.py.
+stayed what it was. `--smoke`: tiny sizes, on problems with NumPy references (`common.SMOKE`), for
+tests/test_bench.py.
 """
 
 import argparse
@@ -27,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import clean_env, judge_path, machine  # noqa: E402
+from common import SMOKE, clean_env, judge_path, machine  # noqa: E402
 from conftest import Sampler  # noqa: E402
 from throughput import tree_memory  # noqa: E402
+
+from grader.context import Context  # noqa: E402
 
 FIRST_CHECK = """import importlib.util, json, sys, time
 began = time.perf_counter()
@@ -41,14 +44,15 @@ spec.loader.exec_module(module)
 times, results = [], []
 for _ in range(2):
     start = time.perf_counter()
-    results.append(check_function("mha_cross", module.mha_cross))
+    results.append(check_function(sys.argv[2], getattr(module, sys.argv[3])))
     times.append(time.perf_counter() - start)
 print("ROW " + json.dumps({"import_s": imported - began, "calls_s": times, "passed": [r.passed for r in results],
     "counted_s": [r.time_s for r in results], "compile_s": [r.compile_s for r in results]}))
 """
+MHA_CORRECT = ("mha_cross", "correct_keywords.py")
 # The expected outputs are on disk before the fresh process starts, as a kit ships them: the first call then
 # compiles only the learner's code (computed in that process, the reference would compile it first).
-WARM = "from grader import check_function; check_function('mha_cross', lambda *a: None)"
+WARM = "import sys; from grader import check_function; check_function(sys.argv[1], lambda *a: None)"
 
 
 def bench(script: str, *args: str) -> None:
@@ -80,16 +84,17 @@ def check(problem: str | None, secrets: int) -> None:
     print(f"report digest: {hashlib.sha256(report.encode()).hexdigest()[:16]} (exit {proc.returncode})")
 
 
-def first_check() -> None:
-    """check_function's first and second call on a correct mha_cross in a fresh process, from an empty cache; then
-    the same in another fresh process, as a learner's next kernel (what the first compiled kept on disk)."""
-    correct = ROOT / "tests" / "submissions" / "mha_cross" / "correct_keywords.py"
+def first_check(problem: str, correct: Path) -> None:
+    """check_function's first and second call on a correct file in a fresh process, from an empty cache; then the
+    same in another fresh process, as a learner's next kernel (what the first compiled kept on disk)."""
+    function = Context.from_environment().problems.load(problem).meta.function
     with tempfile.TemporaryDirectory(prefix="judge-bench-") as cache:
-        subprocess.run([sys.executable, "-c", WARM], env=clean_env(JUDGE_CACHE_DIR=cache), capture_output=True)
+        env = clean_env(JUDGE_CACHE_DIR=cache)
+        subprocess.run([sys.executable, "-c", WARM, problem], env=env, capture_output=True)
         for kernel in ("a fresh process", "the next fresh process"):
             proc = subprocess.run(
-                [sys.executable, "-c", FIRST_CHECK, str(correct)],
-                env=clean_env(JUDGE_CACHE_DIR=cache),
+                [sys.executable, "-c", FIRST_CHECK, str(correct), problem, function],
+                env=env,
                 capture_output=True,
                 text=True,
             )
@@ -99,7 +104,7 @@ def first_check() -> None:
             got = json.loads(row)
             (first, second), counted, compiled = got["calls_s"], got["counted_s"], got["compile_s"]
             print(
-                f"{kernel}: check_function('mha_cross', correct): first call {first:.2f} s, second {second:.2f} s "
+                f"{kernel}: check_function({problem!r}, correct): first call {first:.2f} s, second {second:.2f} s "
                 f"(import of grader {got['import_s']:.2f} s before them); passed: {got['passed']}"
             )
             print(
@@ -122,14 +127,15 @@ def main() -> None:
         bench("throughput.py", "--learners", "200", "--problems", "five", "--mix", "issue30", "--no-naive", *smoke)
     elif args.row == "first-check":
         print(machine())
-        first_check()
+        problem, name = (SMOKE[1], "correct_jax.py") if args.smoke else MHA_CORRECT
+        first_check(problem, ROOT / "tests" / "submissions" / problem / name)
     elif args.row == "run":
         bench("overhead.py", "--problems", "mha_cross", *smoke)
     else:
         print(machine())
         # smoke: one problem, one secret (the whole set's check takes minutes)
         everything = args.row == "check" and not args.smoke
-        check(None if everything else "mha_cross", 1 if args.smoke else 200)
+        check(None if everything else SMOKE[0] if args.smoke else "mha_cross", 1 if args.smoke else 200)
 
 
 if __name__ == "__main__":

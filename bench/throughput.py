@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import Sampler, descendants, pitfall_submission  # noqa: E402
 
-from common import clean_env, judge_path, machine  # noqa: E402
+from common import SMOKE, clean_env, judge_path, machine  # noqa: E402
 
 from grader.context import Context  # noqa: E402
 
@@ -124,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     judge = judge_path()
     chosen = FIVE if args.problems == "five" else args.problems.split(",") if args.problems else PROBLEMS.ids()
-    ids = ["cross_attention_mask", "mha_cross"] if args.smoke else chosen
+    ids = SMOKE if args.smoke else chosen
     learners = 3 if args.smoke else args.learners
     root = Path(tempfile.mkdtemp(prefix="judge-bench-"))
     kinds = make_class(root, learners, ids, mix=args.mix)
