@@ -322,7 +322,8 @@ def test_only_the_problems_handed_in_have_their_expected_outputs_computed(tmp_pa
     warmed = []
     real = batch_run._warm_expected
     monkeypatch.setattr(batch_run, "_warm_expected", lambda ctx, ids, *a: (warmed.extend(ids), real(ctx, ids, *a)))
-    report = batch_run.batch(context(sandbox=strong_level()), cls, tmp_path / "out", problem_ids=[MASK, BLOCK])
+    with context(sandbox=strong_level()) as ctx:
+        report = batch_run.batch(ctx, cls, tmp_path / "out", problem_ids=[MASK, BLOCK])
     assert warmed == [MASK]
     assert report.results[("alice", MASK)].status.value == "passed"
     missing = report.results[("alice", BLOCK)]  # still every case, so max_score is the same for everyone
