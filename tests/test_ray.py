@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, context, judge, strong_level
+from conftest import ROOT, SUBMISSIONS, context, judge, strong_level
 from test_batch import MASK, build_class
 from test_context import COURSE_REFERENCE, INVERTED_SOURCE
 
@@ -51,6 +51,24 @@ def test_ray_executor_gives_the_same_grades_as_local(tmp_path, cluster):
     # resume works the same way: nothing is regraded
     again = judge("batch", str(cls), "--out", str(tmp_path / "ray"), *args, timeout=600)
     assert again.returncode == 0 and again.stderr.count("(resumed)") == 14
+
+
+def test_without_an_address_the_batch_starts_its_own_cluster_and_a_bad_one_is_said(tmp_path):
+    """No --address: a local cluster of the batch's own, never one $RAY_ADDRESS names (Ray's default would join
+    it: here, fail on it). An address Ray cannot use is an error in a sentence, not a traceback."""
+    ray_or_skip()
+    level = strong_level()
+    cls = tmp_path / "class"
+    (cls / "ann").mkdir(parents=True)
+    (cls / "ann" / f"{MASK}.py").write_text((SUBMISSIONS / MASK / "correct_jax.py").read_text())
+    args = ["batch", str(cls), "--problems", MASK, "--sandbox", level, "--executor", "ray", "--workers", "1"]
+    env = {**os.environ, "RAY_ADDRESS": "nonsense"}
+    own = judge(*args, "--out", str(tmp_path / "own"), env=env, timeout=600)
+    assert own.returncode == 0, own.stderr[-3000:]
+    assert "passed" in (tmp_path / "own" / "grades.csv").read_text()
+    bad = judge(*args, "--out", str(tmp_path / "bad"), "--address", "nonsense")
+    assert bad.returncode == 2 and "could not connect to the Ray cluster at nonsense" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_ray_missing_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch):

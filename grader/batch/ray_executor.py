@@ -22,6 +22,7 @@ from typing import Any
 from grader.batch.tasks import Options, Task, executor_failure, failed_task, grade_task
 from grader.context import Context
 from grader.model.cache import Cache
+from grader.model.errors import UsageError
 from grader.model.verdict import Result
 from grader.sets.store import ROOT, open_set
 
@@ -78,13 +79,19 @@ class RayExecutor:
 
         remote_options = replace(options, set_root=SET)  # relative: the set's copy in each node's working_dir
         with tempfile.TemporaryDirectory(prefix="judge-ray-") as tmp:
-            ray.init(
-                address=self.address,
-                num_cpus=None if self.address else workers,
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"working_dir": str(_bundle(Path(tmp), context))},
-            )
+            try:
+                ray.init(
+                    # Without an address, a local cluster of our own: "local", as Ray's default would join any
+                    # cluster $RAY_ADDRESS names or one it finds running on this machine.
+                    address=self.address or "local",
+                    num_cpus=None if self.address else workers,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env={"working_dir": str(_bundle(Path(tmp), context))},
+                )
+            except (ConnectionError, ValueError, RuntimeError) as e:  # an address Ray cannot reach or read
+                where = f"connect to the Ray cluster at {self.address}" if self.address else "start a local Ray cluster"
+                raise UsageError(f"could not {where}: {e}") from None
             pending: list[Any] = []
             try:
                 grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
