@@ -103,6 +103,34 @@ def test_background_processes_do_not_survive(level):
     assert processes_with("judge-orphan-token") == []
 
 
+def test_the_process_level_in_a_long_lived_process_sweeps_only_what_its_learners_left():
+    """A judge used as a library at the process level (a notebook's kernel) is the subreaper of that process: a
+    daemon the process started itself (`ray start` from a cell) is reparented to it too. The learner's background
+    processes are killed after its sandbox; the process's own daemon, there before, is not."""
+    import contextlib
+    import subprocess
+
+    from grader import grade
+    from grader.sandbox import reaper
+
+    with context(sandbox="process") as ctx:
+        ctx.zygote()  # the judge is now this process's subreaper
+        shell = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True)
+        daemon = int(shell.stdout)  # the shell has left: the sleep is reparented here
+        assert daemon in reaper.orphans()
+        try:
+            result = grade("cross_attention_mask", HOSTILE / "background_process.py", context=ctx)
+            assert result.status.value == "passed", result.message
+            time.sleep(0.5)
+            assert processes_with("judge-orphan-token") == []  # the learner's, killed
+            stat = Path(f"/proc/{daemon}/stat")
+            assert stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"  # the host's own, alive
+        finally:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(daemon, 9)
+                os.waitpid(daemon, 0)
+
+
 def test_killing_its_parent_leaves_the_judge_standing(level):
     code, doc, _ = run_hostile("kill_parent", level)
     assert code == 1 and doc["status"] in ("error", "crashed") and not doc["passed"]

@@ -75,6 +75,7 @@ class Sandbox:
         # so a learner returning huge arrays costs the judge no more memory than a right answer would.
         self.max_output = CHANNEL_MAX
         self._hidden_from: int | None = None  # frames before this one came before the hidden inputs were sent
+        self._spared = reaper.here() if self.level == "process" else set()  # reparented before: not the learner's
         self._spawn()
 
     def _spawn(self) -> None:
@@ -339,7 +340,7 @@ class Sandbox:
                 self._cond.wait_for(lambda: self._status_eof, timeout=5.0)
         if self.level == "process":
             self.kill()  # what it left running in its process group (and its cgroup)
-            reaper.sweep_orphans()
+            reaper.sweep_orphans(self._spared)
 
     def close(self) -> None:
         self.kill()

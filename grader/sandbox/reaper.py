@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 from grader.child.protocol import PR_SET_CHILD_SUBREAPER
@@ -46,25 +47,37 @@ def become_subreaper() -> bool:
         return False
 
 
-def orphans() -> list[int]:
-    """Children of the judge that it did not start itself."""
+def orphans(spare: Collection[tuple[int, int]] = ()) -> list[int]:
+    """Children of the judge that it did not start itself, but those in `spare` (`here()` before a sandbox)."""
+    return [pid for pid, started in _reparented() if pid not in active and (pid, started) not in spare]
+
+
+def here() -> set[tuple[int, int]]:
+    """What is reparented to the judge now, as (pid, start time): not a sandbox's, when taken before it starts.
+    Where the judge is a library in a long-lived process (a notebook's kernel), that process's own daemons
+    (`ray start` run from it) are reparented to it once it is a subreaper, and are none of the sweep's business.
+    The start time tells a pid a learner's process took over after the daemon ended."""
+    return set(_reparented())
+
+
+def _reparented() -> list[tuple[int, int]]:
     me, found = os.getpid(), []
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
             fields = Path(stat).read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(stat.split("/")[2])
-        if int(fields[1]) == me and pid not in active:
-            found.append(pid)
+        if int(fields[1]) == me:
+            found.append((int(stat.split("/")[2]), int(fields[19])))  # its pid and start time (field 22 of stat)
     return found
 
 
-def sweep_orphans() -> None:
-    """Kill processes that were reparented to the judge: they escaped a process-level sandbox."""
+def sweep_orphans(spare: Collection[tuple[int, int]] = ()) -> None:
+    """Kill processes that were reparented to the judge, but those in `spare`: they escaped a process-level
+    sandbox."""
     for _ in range(50):
         with spawn_lock:
-            found = orphans()
+            found = orphans(spare)
             for pid in found:
                 try:
                     os.kill(pid, signal.SIGKILL)
