@@ -71,6 +71,36 @@ def test_without_an_address_the_batch_starts_its_own_cluster_and_a_bad_one_is_sa
     assert "Traceback" not in bad.stderr
 
 
+AGAIN = """
+from pathlib import Path
+import ray
+inits = []
+connect = ray.init
+ray.init = lambda *a, **k: (inits.append(1), connect(*a, **k))[1]
+from grader.batch.executors import get_executor
+from grader.batch.tasks import Options, read_task
+from grader.context import Context
+ctx = Context.from_environment()
+tasks = [read_task(Path(CLASS), "alice", p) for p in PROBLEMS]
+run = get_executor("ray", ADDRESS)
+first = sorted(r.status.value for _, r in run(tasks, Options.of(ctx), 2, ctx))
+again = [r.status.value for _, r in run(tasks[:1], Options.of(ctx), 1, ctx)]
+getattr(run, "close", lambda: None)()
+print("STATUSES", first, again, "CONNECTED", len(inits))
+"""
+
+
+def test_a_batch_calls_the_ray_executor_again_for_the_timeouts_it_graded_beside_others(tmp_path, cluster):
+    """A batch's second pass (timeouts that may have been starved, graded alone) uses the same connection. Connecting
+    again failed under load ("Failed to connect to Ray cluster", twice in the suite) and ended the batch."""
+    cls = build_class(tmp_path)
+    script = AGAIN.replace("CLASS", repr(str(cls))).replace("ADDRESS", repr(cluster))
+    script = script.replace("PROBLEMS", repr((MASK, "cross_attention_block")))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "STATUSES ['passed', 'passed'] ['passed'] CONNECTED 1" in proc.stdout, proc.stdout[-2000:]
+
+
 def test_ray_missing_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch):
     cls = build_class(tmp_path)
     proc = judge("batch", str(cls), "--out", str(tmp_path / "out"), "--executor", "dask")

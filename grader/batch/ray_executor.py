@@ -67,47 +67,74 @@ def _remote_grade(task: Task, options: Options) -> dict[str, Any]:
 
 
 class RayExecutor:
-    """Yield (task, result) as Ray tasks finish; a local cluster of `workers` CPUs without an address."""
+    """Yield (task, result) as Ray tasks finish; a local cluster of `workers` CPUs without an address.
+
+    Connected on the first call and kept until `close()`: a batch calls its executor again for the timeouts it
+    grades alone, and connecting again failed under load ("Failed to connect to Ray cluster", twice in the
+    suite), which ended the batch. On a local cluster of its own, at most `workers` tasks run at a time."""
 
     def __init__(self, address: str | None = None):
         self.address = address
+        self._bundle: tempfile.TemporaryDirectory[str] | None = None  # what the job carries, while connected
+
+    def _connect(self, workers: int, context: Context) -> None:
+        import ray
+
+        if self._bundle is not None:
+            return
+        self._bundle = tempfile.TemporaryDirectory(prefix="judge-ray-")
+        try:
+            ray.init(
+                # Without an address, a local cluster of our own: "local", as Ray's default would join any cluster
+                # $RAY_ADDRESS names or one it finds running on this machine.
+                address=self.address or "local",
+                num_cpus=None if self.address else workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"working_dir": str(_bundle(Path(self._bundle.name), context))},
+            )
+        except (ConnectionError, ValueError, RuntimeError) as e:  # an address Ray cannot reach or read
+            self.close()
+            where = f"connect to the Ray cluster at {self.address}" if self.address else "start a local Ray cluster"
+            raise UsageError(f"could not {where}: {e}") from None
+
+    def close(self) -> None:
+        """Disconnect (a local cluster stops) and drop the job's bundle; the next call connects again."""
+        import ray
+
+        if self._bundle is None:
+            return
+        ray.shutdown()
+        self._bundle.cleanup()
+        self._bundle = None
 
     def __call__(
         self, tasks: list[Task], options: Options, workers: int, context: Context
     ) -> Iterator[tuple[Task, Result]]:
         import ray
 
+        self._connect(workers, context)
         remote_options = replace(options, set_root=SET)  # relative: the set's copy in each node's working_dir
-        with tempfile.TemporaryDirectory(prefix="judge-ray-") as tmp:
-            try:
-                ray.init(
-                    # Without an address, a local cluster of our own: "local", as Ray's default would join any
-                    # cluster $RAY_ADDRESS names or one it finds running on this machine.
-                    address=self.address or "local",
-                    num_cpus=None if self.address else workers,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    runtime_env={"working_dir": str(_bundle(Path(tmp), context))},
-                )
-            except (ConnectionError, ValueError, RuntimeError) as e:  # an address Ray cannot reach or read
-                where = f"connect to the Ray cluster at {self.address}" if self.address else "start a local Ray cluster"
-                raise UsageError(f"could not {where}: {e}") from None
-            pending: list[Any] = []
-            try:
-                grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
-                refs = {grade_remote.remote(task, remote_options): task for task in tasks}
-                pending = list(refs)
-                while pending:
-                    done, pending = ray.wait(pending, num_returns=1)
-                    task = refs[done[0]]
-                    try:
-                        result = Result.model_validate(ray.get(done[0]))
-                    except Exception as e:
-                        result = failed_task(task, context, options, executor_failure("Ray", e))
-                    yield task, result
-            finally:
-                # Only the tasks not yet done: cancelling a finished one races with its reply in Ray's driver
-                # (ray-project/ray#54527: "Tried to complete task that was not pending" aborts the judge).
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                ray.shutdown()
+        window = len(tasks) if self.address else max(1, workers)  # a cluster of its own: --workers at a time
+        grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
+        refs: dict[Any, Task] = {}
+        waiting, pending = list(tasks), list[Any]()
+        try:
+            while waiting or pending:
+                while waiting and len(pending) < window:
+                    task = waiting.pop(0)
+                    ref = grade_remote.remote(task, remote_options)
+                    refs[ref] = task
+                    pending.append(ref)
+                done, pending = ray.wait(pending, num_returns=1)
+                task = refs[done[0]]
+                try:
+                    result = Result.model_validate(ray.get(done[0]))
+                except Exception as e:
+                    result = failed_task(task, context, options, executor_failure("Ray", e))
+                yield task, result
+        finally:
+            # Only the tasks not yet done: cancelling a finished one races with its reply in Ray's driver
+            # (ray-project/ray#54527: "Tried to complete task that was not pending" aborts the judge).
+            for ref in pending:
+                ray.cancel(ref, force=True)

@@ -182,13 +182,19 @@ def batch(
     n_workers = workers or os.cpu_count() or 1
     _warm_expected(context, handed_in, hidden_seed, n_workers)
     timed_out = []
-    for task, result in run(todo, options, n_workers, context):
-        if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
-            timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
-            continue
-        _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
-    for task, result in run(timed_out, options, 1, context):  # one at a time, with nothing beside it
-        _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
+    try:
+        for task, result in run(todo, options, n_workers, context):
+            if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
+                timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
+                continue
+            _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
+        if timed_out:
+            for task, result in run(timed_out, options, 1, context):  # one at a time, with nothing beside it
+                _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
+    finally:
+        close = getattr(run, "close", None)  # the Ray executor keeps its connection for both passes
+        if close is not None:
+            close()
     write_class_reports(out_dir, students, chosen_, report.results, show_hidden=show_hidden)
     return report
 
