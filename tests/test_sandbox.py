@@ -375,11 +375,11 @@ TRACES = ['/tmp/judge-secret-' + TOKEN, '/dev/shm/judge-secret-' + TOKEN]
 if ROLE == 'hider':  # leaves traces for longer than the seeker looks
     for path in TRACES:
         open(path, 'w').write('x')
-    time.sleep(8)
+    time.sleep(14)
     for path in TRACES:
         os.remove(path)
 else:
-    deadline = time.monotonic() + 6
+    deadline = time.monotonic() + 12  # the hider may start seconds later on a loaded machine
     while True:
         SEEN = [p for p in os.listdir('/proc') if p.isdigit() and p != '1']
         FILES = [f for d in ('/tmp', '/dev/shm') for f in os.listdir(d) if TOKEN in f]
