@@ -11,6 +11,7 @@ has it), with one context per worker process: its zygote is started once and kep
 from __future__ import annotations
 
 import atexit
+import collections
 import shutil
 import tempfile
 import threading
@@ -118,11 +119,11 @@ class RayExecutor:
         window = len(tasks) if self.address else max(1, workers)  # a cluster of its own: --workers at a time
         grade_remote = ray.remote(num_cpus=1, max_retries=0)(_remote_grade)
         refs: dict[Any, Task] = {}
-        waiting, pending = list(tasks), list[Any]()
+        waiting, pending = collections.deque(tasks), list[Any]()
         try:
             while waiting or pending:
                 while waiting and len(pending) < window:
-                    task = waiting.pop(0)
+                    task = waiting.popleft()
                     ref = grade_remote.remote(task, remote_options)
                     refs[ref] = task
                     pending.append(ref)

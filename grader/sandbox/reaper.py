@@ -49,7 +49,7 @@ def become_subreaper() -> bool:
 
 def orphans(spare: Collection[tuple[int, int]] = ()) -> list[int]:
     """Children of the judge that it did not start itself, but those in `spare` (`here()` before a sandbox)."""
-    return [pid for pid, started in _reparented() if pid not in active and (pid, started) not in spare]
+    return [pid for pid, started in _children() if pid not in active and (pid, started) not in spare]
 
 
 def here() -> set[tuple[int, int]]:
@@ -57,10 +57,10 @@ def here() -> set[tuple[int, int]]:
     Where the judge is a library in a long-lived process (a notebook's kernel), that process's own daemons
     (`ray start` run from it) are reparented to it once it is a subreaper, and are none of the sweep's business.
     The start time tells a pid a learner's process took over after the daemon ended."""
-    return set(_reparented())
+    return set(_children())
 
 
-def _reparented() -> list[tuple[int, int]]:
+def _children() -> list[tuple[int, int]]:
     me, found = os.getpid(), []
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
