@@ -4,6 +4,7 @@ Each at both levels (bwrap, process) and by both mechanisms: the sandbox's cgrou
 (skipped where it cannot), and the keeper's supervision (JUDGE_NO_CGROUP=1), as on Gradescope's containers.
 """
 
+import contextlib
 import os
 import time
 
@@ -147,18 +148,19 @@ def test_a_cpu_limit_timeout_is_final_and_a_wall_timeout_is_regraded_alone(tmp_p
     from grader.batch import run as batch_module
 
     runs = []
-    real = batch_module.get_executor
+    real = batch_module.open_executor
 
+    @contextlib.contextmanager
     def recording(*args):
-        run = real(*args)
+        with real(*args) as run:
 
-        def wrapped(tasks, options, workers, ctx):
-            runs.append(sorted(t.student for t in tasks))
-            return run(tasks, options, workers, ctx)
+            def wrapped(tasks, options, workers, ctx):
+                runs.append(sorted(t.student for t in tasks))
+                return run(tasks, options, workers, ctx)
 
-        return wrapped
+            yield wrapped
 
-    monkeypatch.setattr(batch_module, "get_executor", recording)
+    monkeypatch.setattr(batch_module, "open_executor", recording)
     cls = tmp_path / "class"
     for name, source in (("busy", "fork_busy.py"), ("sleepy", "sleep_at_import.py")):
         (cls / name).mkdir(parents=True)

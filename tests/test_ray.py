@@ -77,15 +77,14 @@ import ray
 inits = []
 connect = ray.init
 ray.init = lambda *a, **k: (inits.append(1), connect(*a, **k))[1]
-from grader.batch.executors import get_executor
+from grader.batch.executors import open_executor
 from grader.batch.tasks import Options, read_task
 from grader.context import Context
 ctx = Context.from_environment()
 tasks = [read_task(Path(CLASS), "alice", p) for p in PROBLEMS]
-run = get_executor("ray", ADDRESS)
-first = sorted(r.status.value for _, r in run(tasks, Options.of(ctx), 2, ctx))
-again = [r.status.value for _, r in run(tasks[:1], Options.of(ctx), 1, ctx)]
-getattr(run, "close", lambda: None)()
+with open_executor("ray", ADDRESS) as run:
+    first = sorted(r.status.value for _, r in run(tasks, Options.of(ctx), 2, ctx))
+    again = [r.status.value for _, r in run(tasks[:1], Options.of(ctx), 1, ctx)]
 print("STATUSES", first, again, "CONNECTED", len(inits))
 """
 

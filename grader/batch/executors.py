@@ -2,11 +2,13 @@
 
 An executor takes the tasks, the grading options, a worker count and the batch's context, and yields (task,
 result) as each finishes, in any order. It never raises for one task: a task it cannot run comes back as an
-executor failure with every case of a grading, so every executor gives the same cases and max_score.
+executor failure with every case of a grading, so every executor gives the same cases and max_score. A batch
+opens its executor once for all its calls (`open_executor`): the Ray one holds a connection until then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -41,10 +43,11 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def get_executor(name: str, address: str | None = None) -> Executor:
-    """The executor called `name`; a usage error names what is missing."""
+def open_executor(name: str, address: str | None = None) -> contextlib.AbstractContextManager[Executor]:
+    """The executor called `name`, for a `with` block that releases what it holds; a usage error names what is
+    missing."""
     if name == "local":
-        return run_local
+        return contextlib.nullcontext(run_local)
     if name == "ray":
         if not ray_available():
             raise UsageError("--executor ray needs Ray: pip install 'judge[ray]'")

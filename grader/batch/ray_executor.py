@@ -70,9 +70,10 @@ def _remote_grade(task: Task, options: Options) -> dict[str, Any]:
 class RayExecutor:
     """Yield (task, result) as Ray tasks finish; a local cluster of `workers` CPUs without an address.
 
-    Connected on the first call and kept until `close()`: a batch calls its executor again for the timeouts it
-    grades alone, and connecting again failed under load ("Failed to connect to Ray cluster", twice in the
-    suite), which ended the batch. On a local cluster of its own, at most `workers` tasks run at a time."""
+    A context manager: connected on the first call and kept until the `with` block ends. A batch calls its
+    executor again for the timeouts it grades alone, and connecting again failed under load ("Failed to connect
+    to Ray cluster", twice in the suite), which ended the batch. On a local cluster of its own, at most `workers`
+    tasks run at a time."""
 
     def __init__(self, address: str | None = None):
         self.address = address
@@ -98,6 +99,12 @@ class RayExecutor:
             self.close()
             where = f"connect to the Ray cluster at {self.address}" if self.address else "start a local Ray cluster"
             raise UsageError(f"could not {where}: {e}") from None
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Disconnect (a local cluster stops) and drop the job's bundle; the next call connects again."""

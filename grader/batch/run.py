@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.batch.executors import get_executor
+from grader.batch.executors import open_executor
 from grader.batch.tasks import Options, Task, read_task
 from grader.context import Context
 from grader.model.errors import UsageError, WeakSandbox
@@ -153,7 +153,7 @@ def batch(
     students = _check_inputs(class_dir, out_dir)
     if not guarded(context.level()) and not allow_weak_sandbox:
         raise WeakSandbox("batch")
-    run = get_executor(executor, address)
+    opened = open_executor(executor, address)  # an unknown or missing executor is said before anything is read
     options = Options.of(context, hidden_seed, limits)
     report = BatchReport(out_dir, before=stored_statuses(out_dir), skipped=hidden_folders(class_dir))
     if on_start:
@@ -182,7 +182,7 @@ def batch(
     n_workers = workers or os.cpu_count() or 1
     _warm_expected(context, handed_in, hidden_seed, n_workers)
     timed_out = []
-    try:
+    with opened as run:  # both passes on one executor (the Ray one keeps its connection)
         for task, result in run(todo, options, n_workers, context):
             if result.status is Status.TIMEOUT and n_workers > 1 and maybe_starved(result):
                 timed_out.append(task)  # maybe starved by a neighbour: final only once graded alone
@@ -191,10 +191,6 @@ def batch(
         if timed_out:
             for task, result in run(timed_out, options, 1, context):  # one at a time, with nothing beside it
                 _done(out_dir, task, keys[(task.student, task.problem)], result, report, on_result)
-    finally:
-        close = getattr(run, "close", None)  # the Ray executor keeps its connection for both passes
-        if close is not None:
-            close()
     write_class_reports(out_dir, students, chosen_, report.results, show_hidden=show_hidden)
     return report
 

@@ -49,7 +49,8 @@ def fake_ray(monkeypatch):
 def test_a_ray_failed_task_has_the_cases_of_a_local_grading(monkeypatch):
     fake_ray(monkeypatch)
     ctx = context()
-    [(task, result)] = list(executors.get_executor("ray")([Task("zoe", MASK, SOURCE)], options(ctx), 1, ctx))
+    with executors.open_executor("ray") as run:
+        [(task, result)] = list(run([Task("zoe", MASK, SOURCE)], options(ctx), 1, ctx))
     assert result.max_score == len(ctx.problems.load(MASK).cases) == 4
     assert result.status is Status.INTERNAL_ERROR and result.fault is not None
     assert (result.fault.kind, result.fault.error) == (FaultKind.EXECUTOR_FAILED, "Ray")
@@ -87,12 +88,39 @@ def test_tasks_without_a_file_count_every_case_and_keep_the_level(refused, statu
 
 
 def test_executors_are_chosen_by_name():
-    assert executors.get_executor("local") is executors.run_local
+    with executors.open_executor("local") as run:
+        assert run is executors.run_local
     with pytest.raises(UsageError, match="unknown executor 'dask'"):
-        executors.get_executor("dask")
+        executors.open_executor("dask")
+
+
+@pytest.mark.parametrize("address,most", [(None, 2), ("ray://head:10001", 5)])
+def test_the_ray_executor_keeps_workers_tasks_in_flight_on_a_cluster_of_its_own(monkeypatch, address, most):
+    """Without an address it starts a local cluster of --workers CPUs and keeps that many tasks in flight, so a
+    batch's second pass grades alone; a cluster of the instructor's schedules every task at once. Leaving the
+    executor's block disconnects, once, whether the block ends or raises."""
+    fake_ray(monkeypatch)
+    ray, inits, shutdowns, in_flight = sys.modules["ray"], [], [], []
+    ray.init = lambda **kw: inits.append(kw)
+    ray.shutdown = lambda: shutdowns.append(1)
+    wait = ray.wait
+    ray.wait = lambda pending, num_returns=1: (in_flight.append(len(pending)), wait(pending, num_returns))[1]
+    ctx = context()
+    five = [Task(f"learner{i}", MASK, SOURCE) for i in range(5)]
+    with executors.open_executor("ray", address) as run:
+        assert len(list(run(five, options(ctx), 2, ctx))) == 5
+        assert len(list(run(five[:1], options(ctx), 1, ctx))) == 1
+        assert shutdowns == []
+    assert max(in_flight) == most and len(inits) == 1 and shutdowns == [1]
+    assert inits[0]["address"] == (address or "local") and inits[0]["num_cpus"] == (None if address else 2)
+    with pytest.raises(KeyboardInterrupt):
+        with executors.open_executor("ray", address) as run:
+            next(iter(run(five, options(ctx), 2, ctx)))
+            raise KeyboardInterrupt
+    assert len(inits) == 2 and shutdowns == [1, 1]
 
 
 def test_missing_ray_says_how_to_install(monkeypatch):
     monkeypatch.setattr(executors, "ray_available", lambda: False)
     with pytest.raises(UsageError, match=r"pip install 'judge\[ray\]'"):
-        executors.get_executor("ray")
+        executors.open_executor("ray")
