@@ -1,6 +1,9 @@
 """`judge check` over every problem, and on problems broken on purpose."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, context, in_own_words, judge
@@ -146,3 +149,35 @@ def test_a_check_process_killed_side_by_side_fails_its_problem_in_a_sentence(tmp
     out = " ".join(proc.stdout.split())  # as read, whatever the terminal's width
     assert "triple_it FAIL the check ran to its end the process checking problems side by side was killed" in out
     assert "(try --workers 1)" in out and "Traceback" not in proc.stdout + proc.stderr and "2 problems checked" in out
+
+
+FORMS = """
+import hashlib, sys
+from grader.authoring.check import correct_forms
+from grader.context import Context
+from grader.sets.inputs import make_inputs
+ctx = Context.from_environment()
+problem = ctx.problems.load("mha_self")
+if sys.argv[1] == "computed":  # as a check from an empty cache: the reference ran here before the margin
+    for case in problem.cases:
+        ctx.problems.expected_output(problem, case, make_inputs(problem.meta, case))
+digest = hashlib.sha256()
+for case in problem.cases:
+    for form in correct_forms(ctx, problem, make_inputs(problem.meta, case)):
+        digest.update(form.tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_the_tolerance_margin_is_the_same_whether_the_expected_outputs_were_computed_or_read(tmp_path):
+    """The correct float forms run under the judge's XLA flags even when nothing ran the reference before in the
+    process (a check that reads the expected outputs from the cache). JAX started without them rounded Flax's
+    float32 initializers otherwise, and `judge check`'s report differed between a first and a second run."""
+    digests = []
+    for how in ("computed", "read"):
+        env = {**os.environ, "JUDGE_CACHE_DIR": str(tmp_path / how)}
+        env.pop("XLA_FLAGS", None)  # the judge's own, as from a shell that sets none
+        proc = subprocess.run([sys.executable, "-c", FORMS, how], capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        digests.append(proc.stdout.strip())
+    assert digests[0] == digests[1]

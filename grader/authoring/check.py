@@ -179,9 +179,12 @@ def _misfit(got, expected, problem: Problem) -> float:
 def correct_forms(context: Context, problem: Problem, inputs: dict) -> list[np.ndarray]:
     """Answers a correct learner could give: the reference in float64, and again on inputs moved by one float32
     rounding (a float32 solution's own rounding is of that size: the reference alone shows none of it)."""
+    # The module first: loading it sets the judge's JAX up (its XLA flags) when JAX is not loaded yet. JAX imported
+    # before would start without them, and the float32 parts (Flax's initializers) round otherwise: the report's
+    # margins then differed between a check that computed the expected outputs here and one that read them.
+    reference = load_module(context.problems.reference_path(problem.id), context.cache)
     import jax
 
-    reference = load_module(context.problems.reference_path(problem.id), context.cache)
     fn = getattr(reference, problem.meta.function)
     rng = np.random.default_rng(0)
     wide = {
