@@ -57,3 +57,9 @@ def test_check_programs_bench_times_both_ways_and_one_program():
     out = run_bench("check_programs.py")
     assert "eagerly (as the judge):" in out and "one jax.jit program a call:" in out, out
     assert re.search(r"one compiled program .*: \d+ KB, .* with its lowering dropped .* \d+ KB, called again", out), out
+
+
+def test_check_programs_bench_gives_the_surveys_floor():
+    out = run_bench("check_programs.py", "--floor")
+    assert re.search(r"cross_attention_mask +\d+ functions: .* s a case cold, .* s compiled; 600 cases", out), out
+    assert re.search(r"600 cases of each, compiled: [\d.]+ s of CPU, [\d.]+ s on \d+ cores", out), out
