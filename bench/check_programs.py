@@ -11,7 +11,7 @@ compiled for 200 sizes), with and without its lowering, which the check's memory
 
 With --floor, for each problem (every one of the built-in set, or --problem): the survey's cost a case from cold
 and once everything is compiled, and what 600 cases (200 secrets, 3 hidden cases each, no draw redone) cost at
-least: the check's floor were compiling free.
+least: the check's floor if compiling were free.
 """
 
 import argparse
@@ -70,7 +70,8 @@ def jitted(fn, x):  # positionally, as the judge calls (a known mistake may name
 
 outs, start = {}, time.perf_counter()
 for i, case in enumerate(cases):
-    x = {a.name: v for a in meta.args if (v := make_inputs(meta, case).get(a.name)) is not None}
+    made = make_inputs(meta, case)
+    x = {a.name: made[a.name] for a in meta.args if a.name in made}  # in the signature's order
     for name, fn in fns.items():
         try:
             got = jitted(fn, x) if mode == "jit" else fn(*x.values())
