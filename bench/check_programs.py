@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import SMOKE, clean_env, machine  # noqa: E402
 
+from grader.context import Context  # noqa: E402
 from grader.model.cache import XLA_FLAGS  # noqa: E402
 
 # n cases drawn from problem pid's space with a fixed seed, as the survey draws them; the reference loaded
@@ -139,10 +140,6 @@ def survey(mode: str, problem: str, cases: int, script: str = SURVEY) -> dict:
         return json.loads(out.read_text())
 
 
-def builtin() -> list[str]:
-    return sorted(p.name for p in (ROOT / "problems").iterdir() if (p / "problem.json").is_file())
-
-
 def floor(problems: list[str], cases: int) -> None:
     print(f"the reference and every known mistake and combination on {cases} drawn case{'s' * (cases != 1)}, 3 rounds:")
     total = 0.0
@@ -167,7 +164,7 @@ def main() -> None:
     print(machine())
     if args.floor:
         floor(
-            [args.problem] if args.problem else SMOKE[:1] if args.smoke else builtin(),
+            [args.problem] if args.problem else SMOKE[:1] if args.smoke else Context.from_environment().problems.ids(),
             1 if args.smoke else args.cases or 6,
         )
         return

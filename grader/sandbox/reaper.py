@@ -72,7 +72,7 @@ def _children() -> list[tuple[int, int]]:
     return found
 
 
-def sweep_orphans(spare: Collection[tuple[int, int]] = ()) -> None:
+def sweep_orphans(spare: Collection[tuple[int, int]]) -> None:
     """Kill processes that were reparented to the judge, but those in `spare`: they escaped a process-level
     sandbox."""
     for _ in range(50):
